@@ -1,0 +1,46 @@
+//! The MicroCore kernel.
+//!
+//! It knows three things only: how to set tools up, how to build and boot the
+//! plugins registered in [`PLUGINS`], and how to shut everything down in order.
+//! It knows no business rule and no concrete tool; the application names its
+//! tools once (the facade's `toolset!`) and the kernel drives them through
+//! [`ToolSet`].
+
+mod auth;
+mod context;
+mod env;
+mod kernel;
+mod meta;
+mod plugin;
+mod probe;
+mod registry;
+mod report;
+mod tool;
+
+pub use auth::{Claims, RevocationList, TokenValidator};
+pub use context::{
+    CallContext, current_event_id, current_identity, in_context, in_context_blocking,
+    spawn_blocking_in_context,
+};
+pub use env::Env;
+pub use kernel::{BootOptions, Kernel, Running};
+pub use meta::{
+    ContractMethod, EVENTS, EventDescriptor, MODELS, ModelDescriptor, TOOL_CONTRACTS, ToolContract,
+    str_eq,
+};
+pub use plugin::{
+    BootResult, BuildFn, DynPlugin, PLUGINS, Plugin, PluginBuild, PluginDescriptor, PluginId,
+    build_erased, registered_plugins,
+};
+pub use probe::{DEAD_THRESHOLD, Probe, ToolCall, ToolFailure};
+pub use registry::{
+    METRICS_CAPACITY, PluginState, PluginStatus, Registry, SystemStatus, ToolState, ToolStatus,
+};
+pub use report::BootReport;
+pub use tool::{DynTool, InjectFrom, MissingTools, Slot, Tool, ToolError, ToolSet, ToolSetup};
+
+#[doc(hidden)]
+pub use linkme;
+
+/// Records a tool's public methods for AI_CONTEXT.md; see [`ToolContract`].
+pub use microcore_macros::contract;

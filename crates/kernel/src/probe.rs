@@ -1,0 +1,263 @@
+//! The tool proxy: every tool call is measured, and a tool's health follows
+//! what its calls report.
+//!
+//! Rust has no `__getattr__`, so instead of wrapping tools at run time each
+//! tool handle owns a [`Probe`] and routes every public method through
+//! [`Probe::observe`]. Policy (from the Python original, kept on purpose):
+//! an "unavailable" error marks the tool DEAD at once; five consecutive other
+//! failures mark it DEAD; any success marks a DEAD tool OK ("Recovered").
+//! The probe never retries.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::registry::{Registry, ToolStatus};
+
+/// Consecutive failures after which a tool is DEAD.
+pub const DEAD_THRESHOLD: u32 = 5;
+
+/// One measured tool call.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ToolCall {
+    /// Tool injection name.
+    pub tool: &'static str,
+    /// Method name.
+    pub method: &'static str,
+    /// Wall time of the call in milliseconds.
+    pub duration_ms: f64,
+    /// Whether it returned `Ok`.
+    pub success: bool,
+    /// Seconds since the Unix epoch when it finished.
+    pub timestamp: f64,
+}
+
+/// What a tool error tells the probe.
+pub trait ToolFailure {
+    /// True when the backend is unreachable (the tool is DEAD at once).
+    fn is_unavailable(&self) -> bool {
+        false
+    }
+    /// True when the error is the caller's fault (bad input, a constraint
+    /// violation, a timeout nobody answered): it says nothing about the tool's
+    /// health and does not count towards DEAD.
+    fn is_caller_error(&self) -> bool {
+        false
+    }
+}
+
+struct State {
+    tool: &'static str,
+    registry: Option<Registry>,
+    consecutive: AtomicU32,
+    dead: AtomicBool,
+}
+
+/// Measures a tool's calls and keeps its registry status true. Cheap to clone.
+#[derive(Clone)]
+pub struct Probe {
+    state: Arc<State>,
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probe")
+            .field("tool", &self.state.tool)
+            .finish()
+    }
+}
+
+impl Probe {
+    /// A probe reporting to `registry`.
+    pub fn new(tool: &'static str, registry: Registry) -> Self {
+        Self::build(tool, Some(registry))
+    }
+
+    /// A probe that measures nothing anywhere (unit tests of a tool).
+    pub fn detached(tool: &'static str) -> Self {
+        Self::build(tool, None)
+    }
+
+    fn build(tool: &'static str, registry: Option<Registry>) -> Self {
+        Self {
+            state: Arc::new(State {
+                tool,
+                registry,
+                consecutive: AtomicU32::new(0),
+                dead: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The tool's injection name.
+    pub fn tool(&self) -> &'static str {
+        self.state.tool
+    }
+
+    /// Runs one tool call, measuring it and applying the health policy.
+    pub async fn observe<T, E: ToolFailure>(
+        &self,
+        method: &'static str,
+        call: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let started = Instant::now();
+        let result = call.await;
+        self.finish(method, started, &result);
+        result
+    }
+
+    /// The blocking twin of [`Probe::observe`].
+    pub fn observe_sync<T, E: ToolFailure>(
+        &self,
+        method: &'static str,
+        call: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let started = Instant::now();
+        let result = call();
+        self.finish(method, started, &result);
+        result
+    }
+
+    fn finish<T, E: ToolFailure>(
+        &self,
+        method: &'static str,
+        started: Instant,
+        result: &Result<T, E>,
+    ) {
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let success = match result {
+            Ok(_) => {
+                self.succeeded();
+                true
+            }
+            Err(e) if e.is_caller_error() => {
+                self.succeeded();
+                false
+            }
+            Err(e) => {
+                self.failed(e.is_unavailable(), method);
+                false
+            }
+        };
+        if let Some(registry) = &self.state.registry {
+            let timestamp = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            registry.record_call(ToolCall {
+                tool: self.state.tool,
+                method,
+                duration_ms,
+                success,
+                timestamp,
+            });
+        }
+    }
+
+    fn succeeded(&self) {
+        self.state.consecutive.store(0, Ordering::Relaxed);
+        if self.state.dead.swap(false, Ordering::AcqRel) {
+            self.set(ToolStatus::Ok, "Recovered".to_owned());
+        }
+    }
+
+    fn failed(&self, unavailable: bool, method: &str) {
+        let n = self.state.consecutive.fetch_add(1, Ordering::AcqRel) + 1;
+        let reason = if unavailable {
+            format!("backend unavailable (last call: {method})")
+        } else if n >= DEAD_THRESHOLD {
+            format!("{n} consecutive failures (last call: {method})")
+        } else {
+            return;
+        };
+        self.state.dead.store(true, Ordering::Release);
+        self.set(ToolStatus::Dead, reason);
+    }
+
+    fn set(&self, status: ToolStatus, message: String) {
+        if let Some(registry) = &self.state.registry {
+            registry.set_tool(self.state.tool, status, Some(message));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Fail {
+        unavailable: bool,
+    }
+    impl ToolFailure for Fail {
+        fn is_unavailable(&self) -> bool {
+            self.unavailable
+        }
+    }
+
+    fn probe() -> (Probe, Registry) {
+        let reg = Registry::new();
+        reg.set_tool("dummy", ToolStatus::Ok, None);
+        (Probe::new("dummy", reg.clone()), reg)
+    }
+
+    async fn call(p: &Probe, r: Result<(), Fail>) -> Result<(), Fail> {
+        p.observe("poke", async { r }).await
+    }
+
+    #[tokio::test]
+    async fn one_failure_keeps_the_tool_ok_and_is_not_retried() {
+        let (p, reg) = probe();
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let _ = p
+            .observe("poke", async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(Fail { unavailable: false })
+            })
+            .await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(reg.tool("dummy").unwrap().status, ToolStatus::Ok);
+    }
+
+    #[tokio::test]
+    async fn five_consecutive_failures_kill_it_and_a_success_in_between_resets() {
+        let (p, reg) = probe();
+        for _ in 0..4 {
+            let _ = call(&p, Err(Fail { unavailable: false })).await;
+        }
+        let _ = call(&p, Ok(())).await;
+        for _ in 0..4 {
+            let _ = call(&p, Err(Fail { unavailable: false })).await;
+        }
+        assert_eq!(reg.tool("dummy").unwrap().status, ToolStatus::Ok);
+        let _ = call(&p, Err(Fail { unavailable: false })).await;
+        let state = reg.tool("dummy").unwrap();
+        assert_eq!(state.status, ToolStatus::Dead);
+        assert!(state.message.unwrap().contains("5 consecutive failures"));
+    }
+
+    #[tokio::test]
+    async fn unavailable_is_dead_at_once_and_a_success_recovers() {
+        let (p, reg) = probe();
+        let _ = call(&p, Err(Fail { unavailable: true })).await;
+        assert_eq!(reg.tool("dummy").unwrap().status, ToolStatus::Dead);
+        let _ = call(&p, Ok(())).await;
+        let state = reg.tool("dummy").unwrap();
+        assert_eq!(state.status, ToolStatus::Ok);
+        assert_eq!(state.message.as_deref(), Some("Recovered"));
+    }
+
+    #[tokio::test]
+    async fn every_call_is_recorded_with_its_outcome() {
+        let (p, reg) = probe();
+        let _ = call(&p, Ok(())).await;
+        let _ = call(&p, Err(Fail { unavailable: false })).await;
+        let calls = reg.recent_calls();
+        assert_eq!(calls.len(), 2);
+        assert!(!calls[0].success && calls[1].success);
+        assert_eq!((calls[0].tool, calls[0].method), ("dummy", "poke"));
+    }
+}

@@ -1,0 +1,200 @@
+//! What is up and what is down: the status of every tool and plugin.
+//!
+//! The kernel writes it while booting, the tool probes write it when a tool
+//! goes DEAD or recovers, and the `/system/*` endpoints read snapshots of it.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+
+use crate::probe::ToolCall;
+
+/// How many tool calls the metrics ring keeps.
+pub const METRICS_CAPACITY: usize = 1000;
+
+/// A tool's health.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ToolStatus {
+    /// Set up and answering.
+    Ok,
+    /// Setup failed; the tool was never available.
+    Fail,
+    /// It was available but its backend stopped answering.
+    Dead,
+}
+
+/// A plugin's lifecycle state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum PluginStatus {
+    /// Built, `on_boot` running.
+    Booting,
+    /// `on_boot` finished; serving.
+    Ready,
+    /// Could not be built or booted; see its error.
+    Dead,
+}
+
+/// One tool's entry in the registry.
+#[derive(Clone, Debug, Serialize)]
+pub struct ToolState {
+    /// Injection name.
+    pub name: String,
+    /// Health.
+    pub status: ToolStatus,
+    /// Why it failed, died or recovered.
+    pub message: Option<String>,
+}
+
+/// One plugin's entry in the registry.
+#[derive(Clone, Debug, Serialize)]
+pub struct PluginState {
+    /// `"<domain>.<Type>"`.
+    pub name: String,
+    /// The domain folder it lives in.
+    pub domain: String,
+    /// Its source file, relative to the project root.
+    pub file: String,
+    /// The tools it injects.
+    pub tools: Vec<String>,
+    /// Lifecycle state.
+    pub status: PluginStatus,
+    /// Why it is DEAD.
+    pub error: Option<String>,
+}
+
+/// A consistent copy of the registry, sorted by name.
+#[derive(Clone, Debug, Serialize)]
+pub struct SystemStatus {
+    /// Every tool.
+    pub tools: Vec<ToolState>,
+    /// Every plugin.
+    pub plugins: Vec<PluginState>,
+}
+
+#[derive(Default)]
+struct Inner {
+    tools: RwLock<BTreeMap<String, ToolState>>,
+    plugins: RwLock<BTreeMap<String, PluginState>>,
+    metrics: Mutex<VecDeque<ToolCall>>,
+}
+
+/// The shared status registry. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records (or replaces) a tool's status.
+    pub fn set_tool(&self, name: &str, status: ToolStatus, message: Option<String>) {
+        self.inner.tools.write().insert(
+            name.to_owned(),
+            ToolState {
+                name: name.to_owned(),
+                status,
+                message,
+            },
+        );
+    }
+
+    /// A tool's current status, if known.
+    pub fn tool(&self, name: &str) -> Option<ToolState> {
+        self.inner.tools.read().get(name).cloned()
+    }
+
+    /// Records a plugin as BOOTING.
+    pub fn add_plugin(&self, name: &str, domain: &str, file: &str, tools: &[&str]) {
+        self.inner.plugins.write().insert(
+            name.to_owned(),
+            PluginState {
+                name: name.to_owned(),
+                domain: domain.to_owned(),
+                file: file.to_owned(),
+                tools: tools.iter().map(|t| (*t).to_owned()).collect(),
+                status: PluginStatus::Booting,
+                error: None,
+            },
+        );
+    }
+
+    /// Moves a plugin to `status` (with `error` when DEAD). Unknown names are ignored.
+    pub fn set_plugin(&self, name: &str, status: PluginStatus, error: Option<String>) {
+        if let Some(p) = self.inner.plugins.write().get_mut(name) {
+            p.status = status;
+            p.error = error;
+        }
+    }
+
+    /// A plugin's current state, if known.
+    pub fn plugin(&self, name: &str) -> Option<PluginState> {
+        self.inner.plugins.read().get(name).cloned()
+    }
+
+    /// A sorted copy of every tool and plugin state.
+    pub fn snapshot(&self) -> SystemStatus {
+        SystemStatus {
+            tools: self.inner.tools.read().values().cloned().collect(),
+            plugins: self.inner.plugins.read().values().cloned().collect(),
+        }
+    }
+
+    /// Appends a tool call to the bounded metrics ring.
+    pub fn record_call(&self, call: ToolCall) {
+        let mut ring = self.inner.metrics.lock();
+        if ring.len() == METRICS_CAPACITY {
+            ring.pop_front();
+        }
+        ring.push_back(call);
+    }
+
+    /// The most recent tool calls, newest first.
+    pub fn recent_calls(&self) -> Vec<ToolCall> {
+        self.inner.metrics.lock().iter().rev().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metrics_ring_keeps_the_newest_thousand() {
+        let reg = Registry::new();
+        for i in 0..(METRICS_CAPACITY + 5) {
+            reg.record_call(ToolCall {
+                tool: "db",
+                method: "query",
+                duration_ms: i as f64,
+                success: true,
+                timestamp: 0.0,
+            });
+        }
+        let calls = reg.recent_calls();
+        assert_eq!(calls.len(), METRICS_CAPACITY);
+        assert_eq!(calls[0].duration_ms, (METRICS_CAPACITY + 4) as f64);
+    }
+
+    #[test]
+    fn snapshots_are_sorted_by_name() {
+        let reg = Registry::new();
+        reg.set_tool("state", ToolStatus::Ok, None);
+        reg.set_tool("db", ToolStatus::Fail, Some("no file".into()));
+        let names: Vec<_> = reg.snapshot().tools.into_iter().map(|t| t.name).collect();
+        assert_eq!(names, ["db", "state"]);
+    }
+}
