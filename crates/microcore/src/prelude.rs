@@ -1,0 +1,25 @@
+//! Everything a plugin file imports: `use microcore::prelude::*;`.
+
+pub use std::sync::Arc;
+pub use std::time::Duration;
+
+pub use anyhow::{self, bail, ensure};
+pub use serde_json::{self, json};
+
+pub use crate::{event, model, plugin};
+
+pub use microcore_auth::Auth;
+pub use microcore_config::Config;
+pub use microcore_db::{Db, DbError, DbErrorKind, params};
+pub use microcore_event_bus::{Envelope, EventBus};
+pub use microcore_http::{
+    Cookie, Ctx, Empty, Http, HttpError, HttpResult, Route, SseEvent, StaticOptions, WsConnection,
+    WsError, WsSender,
+};
+pub use microcore_kernel::{BootResult, Claims, Plugin};
+pub use microcore_logger::Logger;
+pub use microcore_registry::SystemRegistry;
+pub use microcore_state::State;
+
+/// What an event subscriber returns: `Ok(())`, or `Ok(reply)` for a request.
+pub type HandlerResult<T = ()> = anyhow::Result<T>;

@@ -1,0 +1,130 @@
+//! The application entry point: `serve` (default), `migrate`, `manifest`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use microcore_kernel::{BootOptions, Env, Kernel, Probe, Registry, Tool, ToolSet, ToolSetup};
+
+const USAGE: &str = "\
+usage: <app> [serve | migrate | manifest]
+  serve     boot every tool and plugin and serve until SIGINT/SIGTERM (default)
+  migrate   apply pending domain migrations and exit (for deploy pipelines;
+            replicas then run with DB_AUTO_MIGRATE=false)
+  manifest  dry-boot with in-memory tools and print the app's metadata as JSON
+            (what `cargo xtask context` renders into AI_CONTEXT.md)";
+
+/// Runs the application built from tool set `T` on a fresh tokio runtime.
+pub fn main<T: ToolSet>() -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(run::<T>(std::env::args().skip(1).collect())),
+        Err(e) => {
+            eprintln!("MicroCore cannot start: the async runtime failed to start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command (`serve`, `migrate`, `manifest`) with the process environment.
+pub async fn run<T: ToolSet>(args: Vec<String>) -> ExitCode {
+    let env = Env::from_process();
+    match args.first().map(String::as_str) {
+        None | Some("serve") => serve::<T>(env).await,
+        Some("migrate") => migrate(env).await,
+        Some("manifest") => match crate::manifest::dry_boot_manifest::<T>().await {
+            Ok(m) => {
+                println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("manifest failed: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("unknown command `{other}`\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve<T: ToolSet>(env: Env) -> ExitCode {
+    microcore_logger::init(&env);
+    let grace = Duration::from_secs(env.parse_or("SHUTDOWN_GRACE_SECS", 10u64).unwrap_or(10));
+    let running = Kernel::<T>::boot(BootOptions::serve(env)).await;
+    let report = running.report().clone();
+    println!("{report}");
+    if report.cannot_serve() {
+        eprintln!("{}", report.failure_block());
+        running.shutdown(grace).await;
+        return ExitCode::FAILURE;
+    }
+    println!("MicroCore is ready. Press Ctrl-C to stop.");
+    wait_for_signal().await;
+    println!("Shutting down: draining in-flight work (up to {grace:?}).");
+    running.shutdown(grace).await;
+    ExitCode::SUCCESS
+}
+
+async fn migrate(env: Env) -> ExitCode {
+    microcore_logger::init(&env);
+    let registry = Registry::new();
+    let setup = ToolSetup {
+        env: env.with("DB_AUTO_MIGRATE", "false"),
+        probe: Probe::new(microcore_db::Db::NAME, registry.clone()),
+        registry,
+    };
+    let db = match microcore_db::Db::setup(setup).await {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("migrate: the db tool could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = db.migrate().await;
+    let _ = db.shutdown().await;
+    match outcome {
+        Ok(applied) if applied.is_empty() => {
+            println!("migrate: nothing to apply; the schema is up to date");
+            ExitCode::SUCCESS
+        }
+        Ok(applied) => {
+            for key in applied {
+                println!("migrate: applied {key}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("migrate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
