@@ -1,0 +1,53 @@
+use microcore_kernel::ToolFailure;
+
+/// Why an auth call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The token was valid once but its `exp` has passed.
+    #[error("token has expired; log in again")]
+    Expired,
+    /// The token is not acceptable: malformed, tampered with, signed with
+    /// another key or algorithm, or for another issuer or audience.
+    #[error("invalid token: {reason}")]
+    Invalid {
+        /// What exactly is wrong with it (never the secret).
+        reason: String,
+    },
+    /// A stored password hash that is not an argon2 PHC string.
+    #[error(
+        "the stored password hash is malformed ({reason}); store the string \
+         hash_password returns, e.g. `$argon2id$v=19$...`"
+    )]
+    MalformedHash {
+        /// What the parser rejected.
+        reason: String,
+    },
+    /// The claims given to `create_token` cannot go into a token.
+    #[error("cannot create a token: {reason}")]
+    BadClaims {
+        /// Which claim is wrong and what to do instead.
+        reason: String,
+    },
+    /// The tool itself failed (a hashing task died, signing failed).
+    #[error("auth tool failure: {reason}")]
+    Internal {
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl AuthError {
+    /// True for errors that mean "the caller is not authenticated" (an http
+    /// layer answers them with 401).
+    pub fn is_unauthenticated(&self) -> bool {
+        matches!(self, Self::Expired | Self::Invalid { .. })
+    }
+}
+
+impl ToolFailure for AuthError {
+    /// Bad tokens, hashes and claims come from the caller; only an internal
+    /// failure says something about the tool's health.
+    fn is_caller_error(&self) -> bool {
+        !matches!(self, Self::Internal { .. })
+    }
+}

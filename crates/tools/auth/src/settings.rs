@@ -1,0 +1,131 @@
+//! The auth settings, read and checked once at setup.
+
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use microcore_kernel::{Env, ToolError};
+
+/// The shortest `AUTH_SECRET_KEY` accepted: an HMAC key shorter than the
+/// hash output weakens the signature.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// How to make a good secret, quoted in every secret-related message.
+const HOW_TO_GENERATE: &str = "generate one with `openssl rand -base64 48` \
+     (or `head -c 48 /dev/urandom | base64`) and set AUTH_SECRET_KEY to it";
+
+/// The secret used by `setup_for_tests`: fixed, so tokens made in one test
+/// tool set verify in another.
+const TEST_SECRET: &[u8] = b"microcore-test-secret-never-use-it-in-production";
+
+/// Where the signing secret came from (for the boot report).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SecretSource {
+    /// `AUTH_SECRET_KEY`.
+    Env,
+    /// Random, for this process only.
+    Ephemeral,
+    /// The fixed test secret.
+    Test,
+}
+
+/// Everything the tool needs, validated.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) secret: Vec<u8>,
+    pub(crate) source: SecretSource,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) ttl: Duration,
+    pub(crate) issuer: Option<String>,
+    pub(crate) audience: Option<String>,
+}
+
+impl Settings {
+    /// Reads the settings for serving. Never logs or echoes the secret.
+    pub(crate) fn from_env(env: &Env) -> Result<Self, ToolError> {
+        let (secret, source) = match env.get("AUTH_SECRET_KEY").filter(|s| !s.is_empty()) {
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(ToolError::new(format!(
+                    "AUTH_SECRET_KEY is {} bytes long; it must be at least {MIN_SECRET_BYTES} bytes: {HOW_TO_GENERATE}",
+                    secret.len()
+                )));
+            }
+            Some(secret) => (secret.as_bytes().to_vec(), SecretSource::Env),
+            None if is_production(env) => {
+                return Err(ToolError::new(format!(
+                    "AUTH_SECRET_KEY is not set and MICROCORE_ENV=production: tokens need a stable secret \
+                     of at least {MIN_SECRET_BYTES} bytes; {HOW_TO_GENERATE}"
+                )));
+            }
+            None => {
+                tracing::warn!(
+                    "AUTH_SECRET_KEY is not set: signing tokens with a random secret for this process only. \
+                     Tokens will NOT survive a restart and replicas will reject each other's tokens. \
+                     For anything but local development, {HOW_TO_GENERATE} (at least {MIN_SECRET_BYTES} bytes). \
+                     With MICROCORE_ENV=production a missing secret is an error."
+                );
+                (rand::random::<[u8; 48]>().to_vec(), SecretSource::Ephemeral)
+            }
+        };
+        Self::rest(env, secret, source)
+    }
+
+    /// The test settings: the fixed test secret, everything else from `env`.
+    pub(crate) fn for_tests(env: &Env) -> Result<Self, ToolError> {
+        Self::rest(env, TEST_SECRET.to_vec(), SecretSource::Test)
+    }
+
+    fn rest(env: &Env, secret: Vec<u8>, source: SecretSource) -> Result<Self, ToolError> {
+        let algorithm = parse_algorithm(env.get_or("AUTH_ALGORITHM", "HS256"))?;
+        let minutes: u64 = env
+            .parse_or("AUTH_TOKEN_EXPIRE_MINUTES", 60)
+            .map_err(ToolError::new)?;
+        if minutes == 0 {
+            return Err(ToolError::new(
+                "AUTH_TOKEN_EXPIRE_MINUTES=0 would make every token expire at once; \
+                 set it to 1 or more (default 60)",
+            ));
+        }
+        let ttl = Duration::from_secs(minutes.saturating_mul(60));
+        let optional = |key| {
+            Some(env.get_or(key, "").trim())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        Ok(Self {
+            secret,
+            source,
+            algorithm,
+            ttl,
+            issuer: optional("AUTH_ISSUER"),
+            audience: optional("AUTH_AUDIENCE"),
+        })
+    }
+}
+
+fn is_production(env: &Env) -> bool {
+    env.get_or("MICROCORE_ENV", "")
+        .trim()
+        .eq_ignore_ascii_case("production")
+}
+
+fn parse_algorithm(raw: &str) -> Result<Algorithm, ToolError> {
+    match raw.trim().to_ascii_uppercase().as_str() {
+        "HS256" => Ok(Algorithm::HS256),
+        "HS384" => Ok(Algorithm::HS384),
+        "HS512" => Ok(Algorithm::HS512),
+        _ => Err(ToolError::new(format!(
+            "AUTH_ALGORITHM={raw:?} is not supported: the auth tool signs with a shared secret, \
+             so use HS256 (default), HS384 or HS512"
+        ))),
+    }
+}
+
+/// The name of an algorithm as it appears in a token header.
+pub(crate) fn algorithm_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::HS256 => "HS256",
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        _ => "an asymmetric algorithm",
+    }
+}

@@ -1,0 +1,63 @@
+//! The narrow seam between the handle and an engine.
+//!
+//! Everything above this trait (transactions, migrations, schema, error
+//! vocabulary) is written once; each engine only runs statements, opens
+//! transactions and closes its pool.
+
+use futures::future::BoxFuture;
+
+use crate::error::DbError;
+use crate::value::Value;
+
+/// One result row: columns in select order, each decoded to JSON.
+pub(crate) type Row = Vec<(String, serde_json::Value)>;
+
+/// What one statement produced.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    pub(crate) rows: Vec<Row>,
+    pub(crate) rows_affected: u64,
+}
+
+/// Which engine a backend drives (for engine-specific SQL such as schema queries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection inside an open transaction. Dropping it without commit rolls
+/// the transaction back (sqlx queues the rollback on the connection).
+pub(crate) trait Conn: Send {
+    /// One statement with `$n` parameters.
+    fn run<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Output, DbError>>;
+    /// A script of several statements without parameters (migrations, savepoints).
+    fn script<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), DbError>>;
+    /// Commits.
+    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>>;
+    /// Rolls back.
+    fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>>;
+}
+
+/// An engine with its pool.
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// Which engine.
+    fn engine(&self) -> Engine;
+    /// Where it points, without secrets (for the boot report).
+    fn location(&self) -> String;
+    /// One statement on a pooled connection, committed on its own.
+    fn run<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Output, DbError>>;
+    /// Opens a transaction that holds the database's write lock until it ends
+    /// (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock).
+    fn begin(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>>;
+    /// Closes the pool.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}

@@ -1,0 +1,355 @@
+//! The `Db` handle plugins hold, and its life cycle as a kernel tool.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use microcore_kernel::{Probe, Tool, ToolError, ToolSetup};
+use serde::de::DeserializeOwned;
+
+use crate::backend::{Backend, Output};
+use crate::error::DbError;
+use crate::migrate::{self, MIGRATIONS, Migration};
+use crate::schema::{self, Schema};
+use crate::sql::{Sql, check_arity};
+use crate::tx::{self, Tx};
+use crate::value::{Params, Value};
+use crate::{ops, postgres, sqlite};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The database. Cheap to clone; every clone shares one pool.
+///
+/// Write `$1..$n` placeholders on every backend and pass values with
+/// [`params!`](crate::params). A call made inside [`Db::transaction`]'s closure
+/// (even through another clone of this handle) joins that transaction.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: u64,
+    backend: Box<dyn Backend>,
+    probe: Probe,
+    gate: Arc<tokio::sync::Mutex<()>>,
+    migrations: parking_lot::Mutex<String>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.inner.backend.location())
+            .finish()
+    }
+}
+
+#[microcore_kernel::contract(
+    backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory",
+    env = "DATABASE_URL, DB_AUTO_MIGRATE (default true)",
+    errors = "DbError; branch on `e.kind`: DbErrorKind::{UniqueViolation, ForeignKeyViolation, NotNullViolation, CheckViolation, Unavailable, Unknown}"
+)]
+impl Db {
+    fn from_backend(backend: Box<dyn Backend>, probe: Probe) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                backend,
+                probe,
+                gate: Arc::new(tokio::sync::Mutex::new(())),
+                migrations: parking_lot::Mutex::new("not run".to_owned()),
+            }),
+        }
+    }
+
+    /// Connects to `url` without applying migrations (tests, scripts).
+    ///
+    /// Accepts what `DATABASE_URL` accepts: `sqlite:path.db`, `sqlite::memory:`,
+    /// `postgres://user:pass@host:5432/db` (or `postgresql://`).
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        Self::open(Some(url), Probe::detached("db")).await
+    }
+
+    /// A fresh, private, empty in-memory SQLite database (tests). Apply a
+    /// schema with [`Db::migrate`] or [`Db::apply_migrations`].
+    pub async fn sqlite_memory() -> Result<Db, DbError> {
+        let backend = sqlite::open_memory().await?;
+        Ok(Self::from_backend(Box::new(backend), Probe::detached("db")))
+    }
+
+    async fn open(url: Option<&str>, probe: Probe) -> Result<Db, DbError> {
+        let backend: Box<dyn Backend> = match url {
+            None => Box::new(sqlite::open(None).await?),
+            Some(u) if u.starts_with("sqlite:") => Box::new(sqlite::open(Some(u)).await?),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Box::new(postgres::open(u).await?)
+            }
+            Some(u) => {
+                return Err(DbError::tool(format!(
+                    "DATABASE_URL={:?} is not supported; use sqlite:path/to/file.db (or leave it \
+                     unset for ./microcore.db), sqlite::memory:, or \
+                     postgres://user:password@host:5432/database",
+                    redact(u)
+                )));
+            }
+        };
+        Ok(Self::from_backend(backend, probe))
+    }
+
+    pub(crate) fn same(&self, other: &Db) -> bool {
+        self.inner.id == other.inner.id
+    }
+
+    pub(crate) fn backend(&self) -> &dyn Backend {
+        &*self.inner.backend
+    }
+
+    pub(crate) fn gate(&self) -> Arc<tokio::sync::Mutex<()>> {
+        self.inner.gate.clone()
+    }
+
+    pub(crate) async fn observe<T>(
+        &self,
+        method: &'static str,
+        call: impl Future<Output = Result<T, DbError>>,
+    ) -> Result<T, DbError> {
+        self.inner.probe.observe(method, call).await
+    }
+
+    /// One statement: inside the task's open transaction if there is one.
+    pub(crate) async fn run(&self, sql: &str, params: &[Value]) -> Result<Output, DbError> {
+        check_arity(sql, params.len())?;
+        match tx::current(self) {
+            Some(tx) => tx.run(sql, params).await,
+            None => self.inner.backend.run(sql, params).await,
+        }
+    }
+
+    /// Every row, each as a `T` (a struct with `Deserialize` whose fields are
+    /// named like the columns, or `serde_json::Value`). No rows → `[]`.
+    ///
+    /// Column values: integers and reals as JSON numbers, text as strings,
+    /// blobs as base64 strings, booleans as `true/false` (SQLite columns
+    /// declared `BOOLEAN`), JSON columns as JSON on PostgreSQL (text on SQLite),
+    /// timestamps as RFC 3339 text on PostgreSQL (as stored on SQLite), NULL as `null`.
+    pub async fn query<T: DeserializeOwned>(
+        &self,
+        sql: impl Into<Sql>,
+        params: Params,
+    ) -> Result<Vec<T>, DbError> {
+        let sql = sql.into();
+        self.observe("query", async {
+            ops::rows(self.run(sql.as_str(), &params).await?)
+        })
+        .await
+    }
+
+    /// The first row as a `T`, or `None` when nothing matches.
+    pub async fn query_one<T: DeserializeOwned>(
+        &self,
+        sql: impl Into<Sql>,
+        params: Params,
+    ) -> Result<Option<T>, DbError> {
+        let sql = sql.into();
+        self.observe("query_one", async {
+            ops::first(self.run(sql.as_str(), &params).await?)
+        })
+        .await
+    }
+
+    /// Runs a statement that changes data and returns one number, the same
+    /// on every backend:
+    ///
+    /// - when the statement returns rows (`... RETURNING id`), the first column
+    ///   of the first row, which must be an integer (`INSERT ... RETURNING id`
+    ///   gives the new id);
+    /// - otherwise the number of rows affected (`UPDATE` that matches nothing → `0`;
+    ///   `UPDATE ... RETURNING id` that matches nothing → `0` too).
+    ///
+    /// There is no "last insert id": it is not portable. Write `RETURNING id`.
+    pub async fn execute(&self, sql: impl Into<Sql>, params: Params) -> Result<i64, DbError> {
+        let sql = sql.into();
+        self.observe("execute", async {
+            ops::execute_result(self.run(sql.as_str(), &params).await?)
+        })
+        .await
+    }
+
+    /// Runs one statement once per parameter list, all in one transaction
+    /// (all or nothing). Returns the total rows affected; an empty list does nothing.
+    pub async fn execute_many(
+        &self,
+        sql: impl Into<Sql>,
+        rows: Vec<Params>,
+    ) -> Result<u64, DbError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let sql = sql.into();
+        self.transaction(|tx| async move { tx.execute_many(sql, rows).await })
+            .await
+    }
+
+    /// Runs `f` in a transaction: `Ok` commits, `Err` rolls back, and so does
+    /// dropping the returned future (cancellation, timeout, panic).
+    ///
+    /// ```no_run
+    /// # use microcore_db::{Db, DbError, params};
+    /// # async fn demo(db: Db) -> Result<i64, DbError> {
+    /// let id = db.transaction(|tx| async move {
+    ///     let id = tx.execute("INSERT INTO orders (total) VALUES ($1) RETURNING id", params![30]).await?;
+    ///     tx.execute("INSERT INTO order_lines (order_id, sku) VALUES ($1, $2)", params![id, "A-1"]).await?;
+    ///     Ok(id)
+    /// }).await?;
+    /// # Ok(id) }
+    /// ```
+    ///
+    /// - Transactions are serialised: one runs at a time against the database
+    ///   (SQLite's single writer; an advisory lock on PostgreSQL), so a
+    ///   read-modify-write inside one is safe. Keep them short; statements
+    ///   outside transactions are not blocked on PostgreSQL.
+    /// - Inside `f`, plain `db.query/execute` calls of this task (through any
+    ///   clone of this `Db`) join the transaction, and `db.transaction` /
+    ///   `tx.transaction` open a savepoint: its `Err` undoes only its own work.
+    /// - Do not `tokio::spawn` work that uses the db and await it inside `f`:
+    ///   the spawned task is outside the transaction and waits for it.
+    /// - To abort with your own error type, use [`Db::try_transaction`].
+    pub async fn transaction<T, F, Fut>(&self, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(Tx) -> Fut + Send,
+        Fut: Future<Output = Result<T, DbError>> + Send,
+        T: Send,
+    {
+        tx::run(self, f).await
+    }
+
+    /// [`Db::transaction`] whose closure fails with your own error type `E`
+    /// (any `E: From<DbError>`, e.g. an HTTP error). Annotate the success:
+    /// `Ok::<_, MyError>(value)`.
+    pub async fn try_transaction<T, E, F, Fut>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(Tx) -> Fut + Send,
+        Fut: Future<Output = Result<T, E>> + Send,
+        T: Send,
+        E: From<DbError> + Send,
+    {
+        tx::run(self, f).await
+    }
+}
+
+/// Framework-facing: used by the kernel, the test kit, `/system/*` and the
+/// manifest generator. Not part of the plugin contract, so AI_CONTEXT.md
+/// leaves it out.
+impl Db {
+    /// The tables of the database (engine tables excluded), with normalised
+    /// column types, for tools and agents that need to see the schema.
+    pub async fn describe_schema(&self) -> Result<Schema, DbError> {
+        self.observe("describe_schema", schema::describe(self))
+            .await
+    }
+
+    /// Applies every pending migration registered in [`MIGRATIONS`] and
+    /// returns their keys (`users/001_create_users.sql`) in the order applied.
+    pub async fn migrate(&self) -> Result<Vec<String>, DbError> {
+        self.apply_migrations(&MIGRATIONS).await
+    }
+
+    /// Applies the pending ones of an explicit list of migrations (tests, tools).
+    /// A file named `<name>.<engine>.sql` (`sqlite` or `postgres`) replaces
+    /// `<name>.sql` on that engine, for the DDL that cannot be portable
+    /// (auto-numbered keys); other SQL is never translated.
+    pub async fn apply_migrations(&self, list: &[Migration]) -> Result<Vec<String>, DbError> {
+        let list = migrate::for_engine(list, self.engine());
+        let applied = self.observe("migrate", migrate::apply(self, &list)).await?;
+        *self.inner.migrations.lock() = match applied.len() {
+            0 => "up to date".to_owned(),
+            n => format!("{n} applied ({})", applied.join(", ")),
+        };
+        Ok(applied)
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn engine(&self) -> &'static str {
+        match self.inner.backend.engine() {
+            crate::backend::Engine::Sqlite => "sqlite",
+            crate::backend::Engine::Postgres => "postgres",
+        }
+    }
+
+    /// Closes the pool; later calls fail as `unavailable`.
+    pub async fn close(&self) {
+        self.inner.backend.close().await;
+    }
+}
+
+impl Tool for Db {
+    const NAME: &'static str = "db";
+
+    async fn setup(setup: ToolSetup) -> Result<Self, ToolError> {
+        let url = setup
+            .env
+            .get("DATABASE_URL")
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        let auto = setup
+            .env
+            .flag("DB_AUTO_MIGRATE", true)
+            .map_err(ToolError::new)?;
+        let db = Self::open(url, setup.probe)
+            .await
+            .map_err(|e| ToolError::new(e.message))?;
+        if auto {
+            db.migrate().await.map_err(|e| ToolError::new(e.message))?;
+        } else {
+            *db.inner.migrations.lock() = "skipped (DB_AUTO_MIGRATE=false)".to_owned();
+        }
+        Ok(db)
+    }
+
+    async fn setup_for_tests(setup: ToolSetup) -> Result<Self, ToolError> {
+        let backend = sqlite::open_memory()
+            .await
+            .map_err(|e| ToolError::new(e.message))?;
+        let db = Self::from_backend(Box::new(backend), setup.probe);
+        db.migrate().await.map_err(|e| ToolError::new(e.message))?;
+        Ok(db)
+    }
+
+    async fn shutdown(&self) -> Result<(), ToolError> {
+        self.close().await;
+        Ok(())
+    }
+
+    fn report(&self) -> Vec<String> {
+        vec![
+            format!("backend: {}", self.inner.backend.location()),
+            format!("migrations: {}", self.inner.migrations.lock()),
+        ]
+    }
+}
+
+/// `scheme://user:secret@host` → `scheme://user:***@host`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("mysql://u:pw@h/db"),
+            "mysql://u:***@h/db".to_owned()
+        );
+        assert_eq!(super::redact("nonsense"), "nonsense");
+    }
+}

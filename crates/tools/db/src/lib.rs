@@ -1,0 +1,54 @@
+//! The `db` tool: one SQL contract over SQLite (the default) and PostgreSQL.
+//!
+//! A plugin holds a [`Db`] field and writes plain SQL with `$1..$n`
+//! placeholders on every backend:
+//!
+//! ```no_run
+//! # use microcore_db::{Db, DbError, DbErrorKind, params};
+//! # async fn demo(db: Db) -> Result<(), DbError> {
+//! let id = db
+//!     .execute("INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id", params!["Ana", "ana@example.com"])
+//!     .await?;
+//! let user: Option<serde_json::Value> =
+//!     db.query_one("SELECT id, name FROM users WHERE id = $1", params![id]).await?;
+//! match db.execute("INSERT INTO users (name, email) VALUES ($1, $2)", params!["Bo", "ana@example.com"]).await {
+//!     Err(e) if e.kind == DbErrorKind::UniqueViolation => { /* 409 */ }
+//!     other => { other?; }
+//! }
+//! db.transaction(|tx| async move {
+//!     tx.execute("UPDATE accounts SET balance = balance - $1 WHERE id = $2", params![10, 1]).await?;
+//!     tx.execute("UPDATE accounts SET balance = balance + $1 WHERE id = $2", params![10, 2]).await?;
+//!     Ok(())
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The backend comes from `DATABASE_URL` at setup: unset → the SQLite file
+//! `microcore.db` in the working directory; `sqlite:path.db` or
+//! `sqlite::memory:`; `postgres://user:pass@host:5432/db`. Migrations
+//! (`domains/<d>/migrations/*.sql`, registered in [`MIGRATIONS`]) are applied at
+//! setup unless `DB_AUTO_MIGRATE=false`.
+
+mod backend;
+mod error;
+mod handle;
+mod migrate;
+mod ops;
+mod postgres;
+mod schema;
+mod sql;
+mod sqlite;
+mod tx;
+mod value;
+
+pub use error::{DbError, DbErrorKind};
+pub use handle::Db;
+pub use migrate::{MIGRATIONS, Migration};
+pub use schema::{Column, ColumnType, ForeignKey, Schema, Table};
+pub use sql::Sql;
+pub use tx::Tx;
+pub use value::{Params, Value};
+
+#[doc(hidden)]
+pub use linkme;

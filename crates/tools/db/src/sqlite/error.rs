@@ -1,0 +1,80 @@
+//! SQLite errors into the shared vocabulary, by result code and message.
+
+use sqlx::error::DatabaseError;
+
+use crate::error::{DbError, DbErrorKind};
+
+/// SQLite's primary result codes for "someone else holds the lock".
+const BUSY: i32 = 5;
+const LOCKED: i32 = 6;
+
+/// True when the error is SQLITE_BUSY / SQLITE_LOCKED (any extended code): worth a retry.
+pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, BUSY | LOCKED))
+}
+
+/// Classifies an sqlx error raised by SQLite.
+pub(crate) fn classify(e: sqlx::Error) -> DbError {
+    let Some(db) = e.as_database_error() else {
+        return DbError::from_generic(&e);
+    };
+    let message = db.message().to_owned();
+    let kind = match db.kind() {
+        sqlx::error::ErrorKind::UniqueViolation => DbErrorKind::UniqueViolation,
+        sqlx::error::ErrorKind::ForeignKeyViolation => DbErrorKind::ForeignKeyViolation,
+        sqlx::error::ErrorKind::NotNullViolation => DbErrorKind::NotNullViolation,
+        sqlx::error::ErrorKind::CheckViolation => DbErrorKind::CheckViolation,
+        _ => return unknown(db, message),
+    };
+    let (table, columns) = parse_constraint_target(&message);
+    DbError::constraint(kind, table, columns, message)
+}
+
+fn unknown(db: &dyn DatabaseError, message: String) -> DbError {
+    let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+    match code & 0xff {
+        BUSY | LOCKED => DbError::tool(format!(
+            "{message} (the SQLite database stayed locked by another writer after 3 tries; \
+             keep transactions short)"
+        )),
+        // SQLITE_CANTOPEN, SQLITE_NOTADB, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_IOERR
+        14 | 26 | 11 | 13 | 10 => DbError::unavailable(message),
+        _ => DbError::caller(message),
+    }
+}
+
+/// `UNIQUE constraint failed: users.email, users.org` → (`users`, [`email`, `org`]).
+fn parse_constraint_target(message: &str) -> (Option<String>, Vec<String>) {
+    let Some((_, rest)) = message.split_once("constraint failed: ") else {
+        return (None, Vec::new());
+    };
+    let mut table = None;
+    let mut columns = Vec::new();
+    for part in rest.split(", ") {
+        if let Some((t, c)) = part.trim().split_once('.') {
+            table.get_or_insert_with(|| t.to_owned());
+            columns.push(c.to_owned());
+        }
+    }
+    (table, columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_table_and_columns_from_the_message() {
+        assert_eq!(
+            parse_constraint_target("UNIQUE constraint failed: t.a, t.b"),
+            (Some("t".to_owned()), vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(
+            parse_constraint_target("FOREIGN KEY constraint failed"),
+            (None, vec![])
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! Transactions: a closure runs with a [`Tx`]; `Ok` commits, `Err` rolls back,
+//! and so does dropping the future (cancellation, a panic, a timeout).
+//!
+//! While the closure runs, the transaction is also recorded in a task-local,
+//! so a plain `db.query/execute` issued by code that only holds the `Db` (a
+//! helper function, another handle clone) joins it instead of committing on
+//! its own, and a `db.transaction` inside becomes a savepoint. The task-local
+//! does not cross `tokio::spawn`: a spawned task uses its own connection and
+//! must not be awaited by the transaction if it opens one too (it would wait
+//! for the transaction to end).
+//!
+//! Top-level transactions take the database's write lock for their whole
+//! duration (SQLite `BEGIN IMMEDIATE`; PostgreSQL an advisory lock), so two
+//! read-modify-write transactions never interleave, on either engine.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::de::DeserializeOwned;
+
+use crate::backend::{Conn, Output};
+use crate::error::DbError;
+use crate::handle::Db;
+use crate::ops;
+use crate::sql::{Sql, check_arity};
+use crate::value::{Params, Value};
+
+tokio::task_local! {
+    static CURRENT: Tx;
+}
+
+/// The open transaction of the current task on `db`, if any.
+pub(crate) fn current(db: &Db) -> Option<Tx> {
+    CURRENT.try_with(Tx::clone).ok().filter(|tx| tx.db.same(db))
+}
+
+/// A handle on an open transaction (or savepoint), given to the closure of
+/// [`Db::transaction`]. Cheap to clone. It is only valid inside that closure:
+/// used afterwards, every call fails.
+#[derive(Clone)]
+pub struct Tx {
+    db: Db,
+    shared: Arc<Shared>,
+    depth: u32,
+    alive: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").field("depth", &self.depth).finish()
+    }
+}
+
+struct Shared {
+    conn: tokio::sync::Mutex<Option<Box<dyn Conn>>>,
+    /// The shallowest savepoint whose closure was dropped mid-way: rolled back
+    /// before the next statement runs.
+    pending: parking_lot::Mutex<Option<u32>>,
+}
+
+fn rollback_to(depth: u32) -> String {
+    format!("ROLLBACK TO SAVEPOINT sp_{depth}; RELEASE SAVEPOINT sp_{depth}")
+}
+
+/// On drop, releases the connection of a transaction whose future was
+/// dropped; sqlx rolls it back.
+struct Abandon(Arc<Shared>);
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = self.0.conn.try_lock() {
+            conn.take();
+        }
+    }
+}
+
+/// On drop while armed, marks a savepoint for rollback.
+struct Unfinished {
+    shared: Arc<Shared>,
+    depth: u32,
+    armed: bool,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut pending = self.shared.pending.lock();
+            *pending = Some(pending.map_or(self.depth, |d| d.min(self.depth)));
+        }
+    }
+}
+
+/// Runs `f` in a transaction on `db`: a savepoint when the task already has one open.
+pub(crate) async fn run<T, E, F, Fut>(db: &Db, f: F) -> Result<T, E>
+where
+    F: FnOnce(Tx) -> Fut + Send,
+    Fut: Future<Output = Result<T, E>> + Send,
+    T: Send,
+    E: From<DbError> + Send,
+{
+    if let Some(outer) = current(db) {
+        return outer.savepoint(f).await;
+    }
+    let _turn = db.gate().lock_owned().await;
+    let conn = db.observe("transaction", db.backend().begin()).await?;
+    let shared = Arc::new(Shared {
+        conn: tokio::sync::Mutex::new(Some(conn)),
+        pending: parking_lot::Mutex::new(None),
+    });
+    let _abandon = Abandon(shared.clone());
+    let tx = Tx {
+        db: db.clone(),
+        shared: shared.clone(),
+        depth: 0,
+        alive: Arc::new(AtomicBool::new(true)),
+    };
+    let alive = tx.alive.clone();
+    let result = CURRENT.scope(tx.clone(), f(tx)).await;
+    alive.store(false, Ordering::Release);
+    let Some(mut conn) = shared.conn.lock().await.take() else {
+        return Err(DbError::tool("the transaction's connection was lost").into());
+    };
+    match result {
+        Ok(value) => {
+            let commit = async move {
+                let pending = shared.pending.lock().take();
+                if let Some(depth) = pending {
+                    conn.script(&rollback_to(depth)).await?;
+                }
+                conn.commit().await
+            };
+            db.observe("commit", commit).await?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = conn.rollback().await {
+                tracing::warn!(error = %rollback, "db: rollback failed; the connection is discarded");
+            }
+            Err(e)
+        }
+    }
+}
+
+impl Tx {
+    async fn savepoint<T, E, F, Fut>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(Tx) -> Fut + Send,
+        Fut: Future<Output = Result<T, E>> + Send,
+        T: Send,
+        E: From<DbError> + Send,
+    {
+        let depth = self.depth + 1;
+        self.script(format!("SAVEPOINT sp_{depth}")).await?;
+        let mut unfinished = Unfinished {
+            shared: self.shared.clone(),
+            depth,
+            armed: true,
+        };
+        let inner = Tx {
+            db: self.db.clone(),
+            shared: self.shared.clone(),
+            depth,
+            alive: Arc::new(AtomicBool::new(true)),
+        };
+        let alive = inner.alive.clone();
+        let result = CURRENT.scope(inner.clone(), f(inner)).await;
+        alive.store(false, Ordering::Release);
+        match result {
+            Ok(value) => {
+                self.script(format!("RELEASE SAVEPOINT sp_{depth}")).await?;
+                unfinished.armed = false;
+                Ok(value)
+            }
+            Err(e) => {
+                if self.script(rollback_to(depth)).await.is_ok() {
+                    unfinished.armed = false;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs one statement on the transaction's connection.
+    pub(crate) async fn run(&self, sql: &str, params: &[Value]) -> Result<Output, DbError> {
+        let mut guard = self.conn().await?;
+        let conn = guard.as_mut().ok_or_else(ended)?;
+        settle(&self.shared, conn.as_mut()).await?;
+        conn.run(sql, params).await
+    }
+
+    /// Runs a parameterless script on the transaction's connection.
+    pub(crate) async fn script(&self, sql: String) -> Result<(), DbError> {
+        let mut guard = self.conn().await?;
+        let conn = guard.as_mut().ok_or_else(ended)?;
+        settle(&self.shared, conn.as_mut()).await?;
+        conn.script(&sql).await
+    }
+
+    async fn conn(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Box<dyn Conn>>>, DbError> {
+        if !self.alive.load(Ordering::Acquire) {
+            return Err(ended());
+        }
+        Ok(self.shared.conn.lock().await)
+    }
+
+    /// Like [`Db::query`], inside this transaction.
+    pub async fn query<T: DeserializeOwned>(
+        &self,
+        sql: impl Into<Sql>,
+        params: Params,
+    ) -> Result<Vec<T>, DbError> {
+        let sql = sql.into();
+        self.db
+            .observe("query", async {
+                check_arity(sql.as_str(), params.len())?;
+                ops::rows(self.run(sql.as_str(), &params).await?)
+            })
+            .await
+    }
+
+    /// Like [`Db::query_one`], inside this transaction.
+    pub async fn query_one<T: DeserializeOwned>(
+        &self,
+        sql: impl Into<Sql>,
+        params: Params,
+    ) -> Result<Option<T>, DbError> {
+        let sql = sql.into();
+        self.db
+            .observe("query_one", async {
+                check_arity(sql.as_str(), params.len())?;
+                ops::first(self.run(sql.as_str(), &params).await?)
+            })
+            .await
+    }
+
+    /// Like [`Db::execute`], inside this transaction.
+    pub async fn execute(&self, sql: impl Into<Sql>, params: Params) -> Result<i64, DbError> {
+        let sql = sql.into();
+        self.db
+            .observe("execute", async {
+                check_arity(sql.as_str(), params.len())?;
+                ops::execute_result(self.run(sql.as_str(), &params).await?)
+            })
+            .await
+    }
+
+    /// Like [`Db::execute_many`], inside this transaction.
+    pub async fn execute_many(
+        &self,
+        sql: impl Into<Sql>,
+        rows: Vec<Params>,
+    ) -> Result<u64, DbError> {
+        let sql = sql.into();
+        self.db
+            .observe("execute_many", async {
+                let mut total = 0;
+                for params in &rows {
+                    check_arity(sql.as_str(), params.len())?;
+                    total += self.run(sql.as_str(), params).await?.rows_affected;
+                }
+                Ok(total)
+            })
+            .await
+    }
+
+    /// A nested transaction (a savepoint): `Err` rolls back only what the
+    /// inner closure did; the outer transaction continues.
+    pub async fn transaction<T, F, Fut>(&self, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(Tx) -> Fut + Send,
+        Fut: Future<Output = Result<T, DbError>> + Send,
+        T: Send,
+    {
+        self.savepoint(f).await
+    }
+
+    /// [`Tx::transaction`] with your own error type (see [`Db::try_transaction`]).
+    pub async fn try_transaction<T, E, F, Fut>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(Tx) -> Fut + Send,
+        Fut: Future<Output = Result<T, E>> + Send,
+        T: Send,
+        E: From<DbError> + Send,
+    {
+        self.savepoint(f).await
+    }
+}
+
+fn ended() -> DbError {
+    DbError::caller(
+        "this transaction has ended; a Tx is only valid inside the closure given to \
+         transaction(), do not keep or spawn it",
+    )
+}
+
+/// Rolls back a savepoint whose closure was dropped before it finished.
+async fn settle(shared: &Shared, conn: &mut dyn Conn) -> Result<(), DbError> {
+    let pending = shared.pending.lock().take();
+    match pending {
+        Some(depth) => conn.script(&rollback_to(depth)).await,
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,77 @@
+//! The narrow transport under the bus. A driver moves envelopes and knows
+//! groups; retries, DLQ, TTL, ordering and tracing stay in the bus, once.
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+
+use crate::envelope::RawEnvelope;
+
+pub(crate) mod memory;
+#[cfg(feature = "nats")]
+pub(crate) mod nats;
+
+/// Who implements a feature: the transport itself, or the bus on top of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Support {
+    /// The transport does it.
+    Native,
+    /// The bus does it, the same way for every driver.
+    InBus,
+}
+
+impl fmt::Display for Support {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Native => "native",
+            Self::InBus => "in_bus",
+        })
+    }
+}
+
+/// What a driver claims to do itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    /// Delayed delivery.
+    pub delay: Support,
+    /// Retries with backoff.
+    pub retries: Support,
+    /// Dead letters.
+    pub dlq: Support,
+}
+
+impl fmt::Display for Capabilities {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "delay: {}, retries: {}, dlq: {}",
+            self.delay, self.retries, self.dlq
+        )
+    }
+}
+
+/// Hands one envelope to the bus. The bus fixes the delivery order when it is
+/// called, so a driver calls it in arrival order; the returned future ends
+/// when the delivery (with its retries and dead letter) is finished, for
+/// drivers that acknowledge, and may be dropped by those that do not.
+pub(crate) type Deliver = Arc<dyn Fn(RawEnvelope) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// A transport. `group: None` is a broadcast subscription.
+pub(crate) trait Driver: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn capabilities(&self) -> Capabilities;
+    /// Hands the envelope over; returns once the transport has it.
+    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), String>>;
+    fn subscribe<'a>(
+        &'a self,
+        id: u64,
+        event: &'a str,
+        group: Option<&'a str>,
+        deliver: Deliver,
+    ) -> BoxFuture<'a, Result<(), String>>;
+    fn unsubscribe(&self, id: u64) -> BoxFuture<'_, ()>;
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
+}

@@ -1,0 +1,128 @@
+//! The NATS driver: replicas share one bus. A group is a NATS queue group
+//! (each event goes to one member across the fleet); a broadcast is a plain
+//! subscription. Core NATS is at-most-once: an event published while no
+//! member of a group is connected is not kept.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use parking_lot::Mutex;
+use tokio::task::JoinHandle;
+
+use super::{Capabilities, Deliver, Driver, Support};
+use crate::envelope::RawEnvelope;
+
+pub(crate) struct NatsDriver {
+    client: async_nats::Client,
+    prefix: String,
+    readers: Mutex<HashMap<u64, JoinHandle<()>>>,
+}
+
+impl NatsDriver {
+    /// Connects, failing fast with what to do when NATS is not there.
+    pub(crate) async fn connect(url: &str, prefix: &str) -> Result<Self, String> {
+        let client = async_nats::ConnectOptions::new()
+            .name("microcore-event-bus")
+            .connection_timeout(Duration::from_secs(3))
+            .connect(url)
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot reach NATS at {url}: {e}; start NATS there, fix NATS_URL, \
+                     or set EVENT_BUS_DRIVER=in_process for a single instance"
+                )
+            })?;
+        Ok(Self {
+            client,
+            prefix: prefix.to_owned(),
+            readers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn subject(&self, event: &str) -> String {
+        format!("{}{event}", self.prefix)
+    }
+}
+
+impl Driver for NatsDriver {
+    fn name(&self) -> &'static str {
+        "nats"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            delay: Support::InBus,
+            retries: Support::InBus,
+            dlq: Support::InBus,
+        }
+    }
+
+    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), String>> {
+        async move {
+            let body = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
+            self.client
+                .publish(self.subject(&envelope.event), Bytes::from(body))
+                .await
+                .map_err(|e| format!("NATS publish failed: {e}"))
+        }
+        .boxed()
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        id: u64,
+        event: &'a str,
+        group: Option<&'a str>,
+        deliver: Deliver,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        async move {
+            let subject = self.subject(event);
+            let mut sub = match group {
+                Some(g) => self.client.queue_subscribe(subject.clone(), g.to_owned()).await,
+                None => self.client.subscribe(subject.clone()).await,
+            }
+            .map_err(|e| format!("NATS subscribe to {subject} failed: {e}"))?;
+            // The server knows the subscription once this returns, so an
+            // event published right after subscribe is not missed.
+            self.client
+                .flush()
+                .await
+                .map_err(|e| format!("NATS flush failed: {e}"))?;
+            let reader = tokio::spawn(async move {
+                while let Some(msg) = sub.next().await {
+                    match serde_json::from_slice::<RawEnvelope>(&msg.payload) {
+                        Ok(envelope) => drop(deliver(envelope)),
+                        Err(e) => tracing::error!(
+                            subject = %msg.subject,
+                            "event bus: a NATS message is not a MicroCore envelope and was not delivered: {e}"
+                        ),
+                    }
+                }
+            });
+            self.readers.lock().insert(id, reader);
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn unsubscribe(&self, id: u64) -> BoxFuture<'_, ()> {
+        // Dropping the subscriber inside the reader sends UNSUB.
+        if let Some(reader) = self.readers.lock().remove(&id) {
+            reader.abort();
+        }
+        async {}.boxed()
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        for (_, reader) in self.readers.lock().drain() {
+            reader.abort();
+        }
+        async move {
+            let _ = tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await;
+        }
+        .boxed()
+    }
+}

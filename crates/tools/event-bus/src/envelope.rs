@@ -1,0 +1,140 @@
+//! The envelope around every event: who published it, because of what, and
+//! how it should travel. The bus stamps identity and causality itself.
+
+use std::collections::BTreeMap;
+use std::ops::Deref;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::Event;
+
+/// An envelope with its payload still as JSON: what drivers carry, what the
+/// trace records and what listeners see.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RawEnvelope {
+    /// Unique id (uuid v4).
+    pub id: String,
+    /// The event name.
+    pub event: String,
+    /// The payload as JSON.
+    pub payload: serde_json::Value,
+    /// Identity of the code that published it, set by the bus (never the caller).
+    pub emitter: String,
+    /// Seconds since the Unix epoch at publish time.
+    pub timestamp: f64,
+    /// The event (or request) being handled when this was published.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// Ties a request to its replies, or a business flow together.
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+    /// The event a subscriber's return value is published to (RPC).
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// The ordering key: same key, publish order.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Requested delay in seconds.
+    #[serde(default)]
+    pub delay: Option<f64>,
+    /// Time to live in seconds, counted from `timestamp`.
+    #[serde(default)]
+    pub ttl: Option<f64>,
+    /// Free-form metadata.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+impl RawEnvelope {
+    /// The unit ordering is kept within: the key, or the event name when unkeyed.
+    pub(crate) fn unit(&self) -> &str {
+        self.key.as_deref().unwrap_or(&self.event)
+    }
+
+    /// True when the envelope outlived its TTL.
+    pub(crate) fn expired(&self, now: f64) -> bool {
+        self.ttl.is_some_and(|ttl| now - self.timestamp > ttl)
+    }
+}
+
+/// One delivery of event `E` to a subscriber. Derefs to the payload, so
+/// `event.email` reads the payload's field; a payload field named like an
+/// envelope field (`id`, `key`, `event`, ...) is reached as `event.payload.id`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Envelope<E> {
+    /// Unique id of the event.
+    pub id: String,
+    /// The event name (`E::NAME`).
+    pub event: String,
+    /// The payload.
+    pub payload: E,
+    /// Identity of the code that published it.
+    pub emitter: String,
+    /// The event (or request) that caused this one.
+    pub parent_id: Option<String>,
+    /// Correlation id, if any.
+    pub correlation_id: Option<String>,
+    /// Ordering key, if any.
+    pub key: Option<String>,
+    /// Seconds since the Unix epoch at publish time.
+    pub timestamp: f64,
+    /// Metadata set by the publisher.
+    pub headers: BTreeMap<String, String>,
+    /// Which attempt this is, from 1.
+    pub attempt: u32,
+}
+
+impl<E: Event> Envelope<E> {
+    /// Decodes `raw` for a subscriber expecting `E`, or says precisely why not.
+    pub(crate) fn decode(
+        raw: &RawEnvelope,
+        attempt: u32,
+        subscriber: &str,
+    ) -> Result<Self, String> {
+        let payload = E::deserialize(&raw.payload).map_err(|e| {
+            format!(
+                "payload of `{}` (id {}) does not match `{}` expected by subscriber `{subscriber}`: {e}; \
+                 make the subscriber's struct agree with what `{}` publishes",
+                raw.event,
+                raw.id,
+                short_type_name::<E>(),
+                raw.emitter
+            )
+        })?;
+        Ok(Self {
+            id: raw.id.clone(),
+            event: raw.event.clone(),
+            payload,
+            emitter: raw.emitter.clone(),
+            parent_id: raw.parent_id.clone(),
+            correlation_id: raw.correlation_id.clone(),
+            key: raw.key.clone(),
+            timestamp: raw.timestamp,
+            headers: raw.headers.clone(),
+            attempt,
+        })
+    }
+}
+
+impl<E> Deref for Envelope<E> {
+    type Target = E;
+    fn deref(&self) -> &E {
+        &self.payload
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// `a::b::UserCreated` → `UserCreated`.
+pub(crate) fn short_type_name<T: ?Sized>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
+}

@@ -1,0 +1,74 @@
+//! What can go wrong when a plugin uses the bus, in words that say the fix.
+
+use std::time::Duration;
+
+use microcore_kernel::ToolFailure;
+
+/// An event bus call that did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BusError {
+    /// The transport (e.g. NATS) cannot be reached.
+    #[error("event bus unavailable ({driver} driver): {reason}")]
+    Unavailable {
+        /// The active driver.
+        driver: &'static str,
+        /// What the transport said.
+        reason: String,
+    },
+    /// Nobody answered a request in time.
+    #[error(
+        "no reply to `{event}` within {timeout:?}: no subscriber answered; check that a plugin \
+         subscribes to `{event}` and returns a value (not `()`)"
+    )]
+    Timeout {
+        /// The requested event.
+        event: String,
+        /// How long the caller waited.
+        timeout: Duration,
+    },
+    /// The bus is draining or shut down.
+    #[error("event bus is shutting down: `{event}` was not published")]
+    Closed {
+        /// The refused event.
+        event: String,
+    },
+    /// The options contradict each other.
+    #[error("invalid options for `{event}`: {reason}")]
+    InvalidOptions {
+        /// The event subscribed to or published.
+        event: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// The payload could not be turned into JSON.
+    #[error("payload of `{event}` cannot be serialized to JSON: {source}")]
+    Serialize {
+        /// The event.
+        event: String,
+        /// What serde said.
+        source: serde_json::Error,
+    },
+    /// A reply arrived but is not the type the caller asked for.
+    #[error("reply to `{event}` from `{from}` is not a `{expected}`: {source}")]
+    BadReply {
+        /// The requested event.
+        event: String,
+        /// The replying subscriber.
+        from: String,
+        /// The type the caller expected.
+        expected: &'static str,
+        /// What serde said.
+        source: serde_json::Error,
+    },
+}
+
+impl ToolFailure for BusError {
+    fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+
+    fn is_caller_error(&self) -> bool {
+        !self.is_unavailable()
+    }
+}

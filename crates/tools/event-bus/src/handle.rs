@@ -1,0 +1,241 @@
+//! The `EventBus` handle: shared state, identity stamping and publishing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use microcore_kernel::{Probe, ToolFailure, current_event_id, current_identity};
+
+use crate::driver::{Capabilities, Driver, Support};
+use crate::envelope::{RawEnvelope, now};
+use crate::error::BusError;
+use crate::event::Event;
+use crate::options::PublishOptions;
+use crate::subscribe::SubEntry;
+use crate::trace::Trace;
+
+/// The event bus: publish facts, subscribe to them, ask and answer (RPC).
+///
+/// Every plugin receives its own handle, stamped with its identity; the
+/// envelope's emitter and parent id come from the running code's context,
+/// never from the caller, so neither can be spoofed or lost.
+#[derive(Clone)]
+pub struct EventBus {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) plugin: Option<Arc<str>>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) probe: Probe,
+    pub(crate) driver: Box<dyn Driver>,
+    pub(crate) trace: Trace,
+    pub(crate) subs: Mutex<BTreeMap<u64, Arc<SubEntry>>>,
+    pub(crate) next_id: AtomicU64,
+    pub(crate) dlq_enabled: bool,
+    pub(crate) closed: AtomicBool,
+    /// Deliveries queued or running, plus delayed publishes not yet handed over.
+    pub(crate) in_flight: AtomicUsize,
+}
+
+impl fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventBus")
+            .field("driver", &self.inner.driver.name())
+            .field("plugin", &self.plugin)
+            .finish()
+    }
+}
+
+/// An error that cannot happen, for reads measured by the probe.
+pub(crate) enum Never {}
+
+impl ToolFailure for Never {}
+
+#[microcore_kernel::contract(
+    backends = "in-process (default) | NATS queue groups",
+    env = "EVENT_BUS_DRIVER, NATS_URL, EVENT_BUS_NATS_PREFIX, EVENT_BUS_DLQ_ENABLED",
+    errors = "BusError: Unavailable, Timeout, Closed, InvalidOptions, Serialize, BadReply; a subscriber's Err is retried, then dead-lettered"
+)]
+impl EventBus {
+    pub(crate) fn new(probe: Probe, driver: Box<dyn Driver>, dlq_enabled: bool) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                probe,
+                driver,
+                trace: Trace::new(),
+                subs: Mutex::new(BTreeMap::new()),
+                next_id: AtomicU64::new(1),
+                dlq_enabled,
+                closed: AtomicBool::new(false),
+                in_flight: AtomicUsize::new(0),
+            }),
+            plugin: None,
+        }
+    }
+
+    /// Publishes `event` and returns its id once the driver has it. Never
+    /// waits for subscribers.
+    pub async fn publish<E: Event>(&self, event: E) -> Result<String, BusError> {
+        self.publish_with(event, PublishOptions::default()).await
+    }
+
+    /// [`EventBus::publish`] with a key, delay, TTL, headers or correlation id.
+    pub async fn publish_with<E: Event>(
+        &self,
+        event: E,
+        options: PublishOptions,
+    ) -> Result<String, BusError> {
+        let emitter = self.emitter();
+        self.inner
+            .probe
+            .observe("publish", async {
+                let payload = to_payload(E::NAME, &event)?;
+                self.inner.ensure_open(E::NAME)?;
+                let envelope = Inner::envelope(E::NAME, payload, emitter, options, None);
+                self.inner.send(envelope).await
+            })
+            .await
+    }
+
+    /// The identity that publishes: the running code's, else this handle's plugin.
+    pub(crate) fn emitter(&self) -> String {
+        let current = current_identity();
+        match &self.plugin {
+            Some(plugin) if &*current == "system" => plugin.to_string(),
+            _ => current.to_string(),
+        }
+    }
+}
+
+/// Framework-facing: used by the kernel, the test kit, `/system/*` and the
+/// manifest generator. Not part of the plugin contract, so AI_CONTEXT.md
+/// leaves it out.
+impl EventBus {
+    /// The name of the active driver (`in_process`, `nats`).
+    pub fn driver_name(&self) -> &'static str {
+        self.read("driver_name", || self.inner.driver.name())
+    }
+
+    /// What the active driver does itself and what the bus does on top.
+    pub fn capabilities(&self) -> Capabilities {
+        self.read("capabilities", || self.inner.driver.capabilities())
+    }
+
+    /// Runs a read through the probe, so every method is measured.
+    pub(crate) fn read<T>(&self, method: &'static str, f: impl FnOnce() -> T) -> T {
+        let Ok(value) = self
+            .inner
+            .probe
+            .observe_sync::<T, Never>(method, || Ok(f()));
+        value
+    }
+}
+
+impl Inner {
+    pub(crate) fn ensure_open(&self, event: &str) -> Result<(), BusError> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(BusError::Closed {
+                event: event.to_owned(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A new envelope; the parent is whatever the running code is handling.
+    pub(crate) fn envelope(
+        event: &str,
+        payload: serde_json::Value,
+        emitter: String,
+        options: PublishOptions,
+        reply_to: Option<String>,
+    ) -> RawEnvelope {
+        RawEnvelope {
+            id: uuid::Uuid::new_v4().to_string(),
+            event: event.to_owned(),
+            payload,
+            emitter,
+            timestamp: now(),
+            parent_id: current_event_id().map(|id| id.to_string()),
+            correlation_id: options.correlation_id,
+            reply_to,
+            key: options.key,
+            delay: options.delay.map(|d| d.as_secs_f64()),
+            ttl: options.ttl.map(|d| d.as_secs_f64()),
+            headers: options.headers,
+        }
+    }
+
+    /// Records and hands over an envelope. A delay the driver cannot do is
+    /// served here, off the caller's path and off every ordering lane.
+    pub(crate) async fn send(self: &Arc<Self>, envelope: RawEnvelope) -> Result<String, BusError> {
+        self.trace.published(&envelope);
+        let id = envelope.id.clone();
+        let delay = envelope
+            .delay
+            .filter(|d| *d > 0.0)
+            .map(Duration::from_secs_f64);
+        match delay {
+            Some(delay) if self.driver.capabilities().delay == Support::InBus => {
+                self.in_flight.fetch_add(1, Ordering::AcqRel);
+                let inner = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let event = envelope.event.clone();
+                    if let Err(reason) = inner.driver.publish(envelope).await {
+                        tracing::error!(%event, "event bus: a delayed event could not be handed over: {reason}");
+                    }
+                    inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+                });
+            }
+            _ => self
+                .driver
+                .publish(envelope)
+                .await
+                .map_err(|reason| self.unavailable(reason))?,
+        }
+        Ok(id)
+    }
+
+    /// Publishes on the bus's own behalf (replies, dead letters, drops),
+    /// attributed to the running code. Allowed while draining.
+    pub(crate) async fn publish_internal(
+        self: &Arc<Self>,
+        event: &str,
+        payload: serde_json::Value,
+        options: PublishOptions,
+    ) {
+        let envelope = Self::envelope(
+            event,
+            payload,
+            current_identity().to_string(),
+            options,
+            None,
+        );
+        if let Err(e) = self.send(envelope).await {
+            tracing::error!(%event, "event bus: could not publish: {e}");
+        }
+    }
+
+    pub(crate) fn unavailable(&self, reason: String) -> BusError {
+        BusError::Unavailable {
+            driver: self.driver.name(),
+            reason,
+        }
+    }
+}
+
+pub(crate) fn to_payload<T: Serialize>(
+    event: &str,
+    value: &T,
+) -> Result<serde_json::Value, BusError> {
+    serde_json::to_value(value).map_err(|source| BusError::Serialize {
+        event: event.to_owned(),
+        source,
+    })
+}

@@ -1,0 +1,50 @@
+//! The `event_bus` tool: plugins talk only through events.
+//!
+//! Publish a fact, subscribe a method to it, or ask and wait for an answer:
+//!
+//! ```ignore
+//! self.event_bus.publish(UserCreated { id, email }).await?;
+//! self.event_bus.subscribe(&self, Self::on_user_created).await?;
+//! let total: Total = self.event_bus.request(PriceQuoted { sku }, Duration::from_secs(2)).await?;
+//! ```
+//!
+//! Delivery semantics live here once, whatever the transport: per-key
+//! ordering, retries with exponential backoff, dead letters (`_dlq.<event>`),
+//! TTL, delay, the automatic drop of a subscriber failing
+//! [`DROP_THRESHOLD`] times in a row, panic isolation, and a trace of the
+//! last [`TRACE_CAPACITY`] records. Drivers only move envelopes: in-process
+//! (default) or NATS (`EVENT_BUS_DRIVER=nats`) for many replicas.
+
+mod delivery;
+mod driver;
+mod envelope;
+mod error;
+mod event;
+mod handle;
+mod observe;
+mod options;
+mod rpc;
+mod subscribe;
+mod tool;
+mod trace;
+
+pub use driver::{Capabilities, Support};
+pub use envelope::{Envelope, RawEnvelope};
+pub use error::BusError;
+pub use event::{DeadLetter, Event, SubscriberDropped};
+pub use handle::EventBus;
+pub use options::{PublishOptions, SubOptions};
+pub use subscribe::{Subscription, SubscriptionInfo};
+pub use trace::{EventStats, ListenerId, TRACE_CAPACITY, TraceKind, TraceNode};
+
+/// Published once when a subscriber is dropped for failing repeatedly.
+pub const SUBSCRIBER_DROPPED_EVENT: &str = "system.subscriber.dropped";
+
+/// Consecutive final failures on one event after which a subscriber is dropped.
+pub const DROP_THRESHOLD: u32 = 5;
+
+/// Dead letters are published as `_dlq.<event>`.
+pub const DLQ_PREFIX: &str = "_dlq.";
+
+/// Replies to a request travel on `_reply.<event>.<id>`.
+pub const REPLY_PREFIX: &str = "_reply.";

@@ -1,0 +1,99 @@
+//! Request/reply over the bus: publish with a private reply event, take the
+//! first answer, give up cleanly after the timeout.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures::FutureExt;
+use parking_lot::Mutex;
+use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
+
+use crate::EventBus;
+use crate::REPLY_PREFIX;
+use crate::driver::Deliver;
+use crate::envelope::{RawEnvelope, short_type_name};
+use crate::error::BusError;
+use crate::event::Event;
+use crate::handle::{Inner, to_payload};
+use crate::options::PublishOptions;
+
+#[microcore_kernel::contract]
+impl EventBus {
+    /// Publishes `event` and waits for the first subscriber's return value.
+    /// Times out with [`BusError::Timeout`] when nobody answers, including
+    /// when nobody subscribes.
+    pub async fn request<E: Event, R: DeserializeOwned>(
+        &self,
+        event: E,
+        timeout: Duration,
+    ) -> Result<R, BusError> {
+        let emitter = self.emitter();
+        self.inner
+            .probe
+            .observe("request", async {
+                let payload = to_payload(E::NAME, &event)?;
+                self.inner.ensure_open(E::NAME)?;
+                let reply = self.ask(E::NAME, payload, emitter, timeout).await?;
+                serde_json::from_value(reply.payload).map_err(|source| BusError::BadReply {
+                    event: E::NAME.to_owned(),
+                    from: reply.emitter,
+                    expected: short_type_name::<R>(),
+                    source,
+                })
+            })
+            .await
+    }
+
+    async fn ask(
+        &self,
+        event: &str,
+        payload: serde_json::Value,
+        emitter: String,
+        timeout: Duration,
+    ) -> Result<RawEnvelope, BusError> {
+        let correlation = uuid::Uuid::new_v4().simple().to_string();
+        let reply_event = format!("{REPLY_PREFIX}{event}.{}", &correlation[..8]);
+        let (tx, rx) = oneshot::channel::<RawEnvelope>();
+        let first = Arc::new(Mutex::new(Some(tx)));
+        let expected = correlation.clone();
+        let collect: Deliver = Arc::new(move |reply: RawEnvelope| {
+            if reply.correlation_id.as_deref() == Some(expected.as_str())
+                && let Some(tx) = first.lock().take()
+            {
+                let _ = tx.send(reply);
+            }
+            async {}.boxed()
+        });
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .driver
+            .subscribe(id, &reply_event, None, collect)
+            .await
+            .map_err(|reason| self.inner.unavailable(reason))?;
+        let options = PublishOptions {
+            correlation_id: Some(correlation),
+            ..PublishOptions::default()
+        };
+        let envelope = Inner::envelope(event, payload, emitter, options, Some(reply_event));
+        let outcome = match self.inner.send(envelope).await {
+            Ok(_) => tokio::time::timeout(timeout, rx).await,
+            Err(e) => {
+                self.inner.driver.unsubscribe(id).await;
+                return Err(e);
+            }
+        };
+        self.inner.driver.unsubscribe(id).await;
+        match outcome {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => Err(self
+                .inner
+                .unavailable("the bus shut down while waiting for a reply".into())),
+            Err(_) => Err(BusError::Timeout {
+                event: event.to_owned(),
+                timeout,
+            }),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The bus as a kernel tool: settings, lifecycle and the boot report.
+//!
+//! Settings: `EVENT_BUS_DRIVER` (`in_process`, the default, or `nats`),
+//! `NATS_URL` (default `nats://127.0.0.1:4222`), `EVENT_BUS_NATS_PREFIX`
+//! (subject prefix, default `bus.`), `EVENT_BUS_DLQ_ENABLED` (default true).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use microcore_kernel::{PluginId, Tool, ToolError, ToolSetup};
+
+use crate::EventBus;
+use crate::driver::Driver;
+use crate::driver::memory::MemoryDriver;
+
+impl Tool for EventBus {
+    const NAME: &'static str = "event_bus";
+
+    async fn setup(setup: ToolSetup) -> Result<Self, ToolError> {
+        let dlq = setup
+            .env
+            .flag("EVENT_BUS_DLQ_ENABLED", true)
+            .map_err(ToolError::new)?;
+        let choice = setup
+            .env
+            .get_or("EVENT_BUS_DRIVER", "in_process")
+            .trim()
+            .to_ascii_lowercase();
+        let driver: Box<dyn Driver> = match choice.as_str() {
+            "in_process" | "inprocess" | "memory" => Box::new(MemoryDriver::default()),
+            "nats" => nats_driver(&setup).await?,
+            other => {
+                return Err(ToolError::new(format!(
+                    "EVENT_BUS_DRIVER={other:?} is not a driver; use `in_process` (the default) or `nats`"
+                )));
+            }
+        };
+        Ok(Self::new(setup.probe, driver, dlq))
+    }
+
+    async fn setup_for_tests(setup: ToolSetup) -> Result<Self, ToolError> {
+        let dlq = setup
+            .env
+            .flag("EVENT_BUS_DLQ_ENABLED", true)
+            .map_err(ToolError::new)?;
+        Ok(Self::new(
+            setup.probe,
+            Box::new(MemoryDriver::default()),
+            dlq,
+        ))
+    }
+
+    fn for_plugin(&self, plugin: &PluginId) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            plugin: Some(plugin.name.clone()),
+        }
+    }
+
+    /// Refuses new publishes, then waits (up to `grace`) for queued and
+    /// running deliveries and pending delayed events.
+    async fn drain(&self, grace: Duration) {
+        self.inner.closed.store(true, Ordering::Release);
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let left = self.inner.in_flight.load(Ordering::Acquire);
+            if left == 0 {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    "event bus: {left} deliveries or delayed events still pending after {grace:?}; they are abandoned"
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn shutdown(&self) -> Result<(), ToolError> {
+        self.inner.closed.store(true, Ordering::Release);
+        self.inner.driver.shutdown().await;
+        let subs = std::mem::take(&mut *self.inner.subs.lock());
+        for entry in subs.values() {
+            entry.active.store(false, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn report(&self) -> Vec<String> {
+        let driver = &self.inner.driver;
+        let mut lines = vec![format!(
+            "driver {} ({})",
+            driver.name(),
+            driver.capabilities()
+        )];
+        for sub in self.subscriptions() {
+            let how = match &sub.group {
+                None => " [broadcast]".to_owned(),
+                Some(g) if *g == sub.subscriber => String::new(),
+                Some(g) => format!(" [group {g}]"),
+            };
+            lines.push(format!("{} -> {}{how}", sub.event, sub.subscriber));
+        }
+        lines
+    }
+}
+
+#[cfg(feature = "nats")]
+async fn nats_driver(setup: &ToolSetup) -> Result<Box<dyn Driver>, ToolError> {
+    let url = setup.env.get_or("NATS_URL", "nats://127.0.0.1:4222");
+    let prefix = setup.env.get_or("EVENT_BUS_NATS_PREFIX", "bus.");
+    let driver = crate::driver::nats::NatsDriver::connect(url, prefix)
+        .await
+        .map_err(ToolError::new)?;
+    Ok(Box::new(driver))
+}
+
+#[cfg(not(feature = "nats"))]
+async fn nats_driver(_: &ToolSetup) -> Result<Box<dyn Driver>, ToolError> {
+    Err(ToolError::new(
+        "EVENT_BUS_DRIVER=nats needs the `nats` feature of microcore-event-bus; enable it or use `in_process`",
+    ))
+}

@@ -1,0 +1,155 @@
+//! What the bus saw: the last published and delivered records, publication
+//! counts and emitters per event, and live listeners (the `/system/*`
+//! endpoints and SSE streams read these).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::envelope::RawEnvelope;
+
+/// How many trace records are kept.
+pub const TRACE_CAPACITY: usize = 500;
+
+/// Whether a record is a publication or a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceKind {
+    /// The event was handed to the driver.
+    Published,
+    /// One subscriber finished with it (successfully or not).
+    Delivered,
+}
+
+/// One published or delivered record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TraceNode {
+    /// Publication or delivery.
+    pub kind: TraceKind,
+    /// The envelope.
+    pub envelope: RawEnvelope,
+    /// The subscriber, for a delivery.
+    pub subscriber: Option<String>,
+    /// True when the delivery succeeded (always true for a publication).
+    pub success: bool,
+    /// The last error of a failed delivery (`ttl_expired` for an expired event).
+    pub error: Option<String>,
+    /// Attempts made (0 when not attempted).
+    pub attempts: u32,
+    /// Seconds since the Unix epoch when the record was made.
+    pub timestamp: f64,
+}
+
+/// Publications seen by this process for one event.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EventStats {
+    /// Times published (publications, not deliveries).
+    pub published: u64,
+    /// Identities that published it.
+    pub emitters: BTreeSet<String>,
+    /// Subscribers in this process.
+    pub subscribers: Vec<String>,
+}
+
+/// Identifies a listener added with [`EventBus::add_listener`](crate::EventBus::add_listener).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ListenerId(u64);
+
+type Listener = Arc<dyn Fn(&TraceNode) + Send + Sync>;
+
+pub(crate) struct Trace {
+    ring: Mutex<VecDeque<TraceNode>>,
+    stats: Mutex<HashMap<String, EventStats>>,
+    listeners: Mutex<Vec<(ListenerId, Listener)>>,
+    next_listener: AtomicU64,
+    firehose: broadcast::Sender<TraceNode>,
+}
+
+impl Trace {
+    pub(crate) fn new() -> Self {
+        Self {
+            ring: Mutex::new(VecDeque::with_capacity(TRACE_CAPACITY)),
+            stats: Mutex::new(HashMap::new()),
+            listeners: Mutex::new(Vec::new()),
+            next_listener: AtomicU64::new(1),
+            firehose: broadcast::channel(1024).0,
+        }
+    }
+
+    pub(crate) fn published(&self, envelope: &RawEnvelope) {
+        {
+            let mut stats = self.stats.lock();
+            let entry = stats.entry(envelope.event.clone()).or_default();
+            entry.published += 1;
+            if !entry.emitters.contains(&envelope.emitter) {
+                entry.emitters.insert(envelope.emitter.clone());
+            }
+        }
+        self.record(TraceNode {
+            kind: TraceKind::Published,
+            envelope: envelope.clone(),
+            subscriber: None,
+            success: true,
+            error: None,
+            attempts: 0,
+            timestamp: crate::envelope::now(),
+        });
+    }
+
+    pub(crate) fn record(&self, node: TraceNode) {
+        let listeners: Vec<Listener> = self
+            .listeners
+            .lock()
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect();
+        for listener in listeners {
+            // A broken observer must never break a publish or a delivery.
+            if catch_unwind(AssertUnwindSafe(|| listener(&node))).is_err() {
+                tracing::warn!(event = %node.envelope.event, "an event bus listener panicked");
+            }
+        }
+        if self.firehose.receiver_count() > 0 {
+            let _ = self.firehose.send(node.clone());
+        }
+        let mut ring = self.ring.lock();
+        if ring.len() == TRACE_CAPACITY {
+            ring.pop_front();
+        }
+        ring.push_back(node);
+    }
+
+    pub(crate) fn history(&self) -> Vec<TraceNode> {
+        self.ring.lock().iter().cloned().collect()
+    }
+
+    pub(crate) fn stats(&self) -> BTreeMap<String, EventStats> {
+        self.stats
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    pub(crate) fn add_listener(&self, listener: Listener) -> ListenerId {
+        let id = ListenerId(self.next_listener.fetch_add(1, Ordering::Relaxed));
+        self.listeners.lock().push((id, listener));
+        id
+    }
+
+    pub(crate) fn remove_listener(&self, id: ListenerId) -> bool {
+        let mut listeners = self.listeners.lock();
+        let before = listeners.len();
+        listeners.retain(|(l, _)| *l != id);
+        listeners.len() != before
+    }
+
+    pub(crate) fn firehose(&self) -> broadcast::Receiver<TraceNode> {
+        self.firehose.subscribe()
+    }
+}

@@ -1,0 +1,169 @@
+//! Buses for every driver, test events and small waiting helpers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use microcore_event_bus::{EventBus, TraceKind, TraceNode};
+use microcore_kernel::{Env, PluginId, Probe, Registry, Tool, ToolSetup};
+
+/// Declares a test event: `test_event!(Ping, "t.ping", { n: u32 });`.
+macro_rules! test_event {
+    ($ty:ident, $name:literal, { $($field:ident : $t:ty),* $(,)? }) => {
+        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+        pub(crate) struct $ty { $(pub(crate) $field: $t),* }
+        impl microcore_event_bus::Event for $ty {
+            const NAME: &'static str = $name;
+        }
+    };
+}
+
+/// Runs `async fn name(backend: Backend)` once per driver.
+macro_rules! parity {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn in_process() {
+                super::$name(crate::common::Backend::InProcess).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn nats() {
+                if let Some(backend) = crate::common::Backend::nats() {
+                    super::$name(backend).await
+                }
+            }
+        }
+    )* };
+    (current_thread: $($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test]
+            async fn in_process() {
+                super::$name(crate::common::Backend::InProcess).await
+            }
+            #[tokio::test]
+            async fn nats() {
+                if let Some(backend) = crate::common::Backend::nats() {
+                    super::$name(backend).await
+                }
+            }
+        }
+    )* };
+}
+
+/// Which driver a test runs on. Each NATS backend has its own subject
+/// prefix, so tests running side by side never see each other's events.
+#[derive(Clone, Debug)]
+pub(crate) enum Backend {
+    InProcess,
+    Nats { prefix: String },
+}
+
+impl Backend {
+    /// NATS if reachable; under `CI=true` its absence fails the test.
+    pub(crate) fn nats() -> Option<Self> {
+        let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+        let addr = url.trim_start_matches("nats://").to_owned();
+        let reachable = addr
+            .parse()
+            .ok()
+            .and_then(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).ok())
+            .is_some();
+        if !reachable {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("NATS is not reachable at {url} and CI=true: start `nats-server -js` there");
+            }
+            eprintln!(
+                "skipped: NATS is not reachable at {url} (set CI=true to make this a failure)"
+            );
+            return None;
+        }
+        Some(Self::Nats {
+            prefix: format!("test{}.", uuid::Uuid::new_v4().simple()),
+        })
+    }
+
+    pub(crate) fn is_in_process(&self) -> bool {
+        matches!(self, Self::InProcess)
+    }
+
+    pub(crate) async fn bus(&self) -> EventBus {
+        self.bus_with(&[]).await
+    }
+
+    /// A bus set up the way the kernel does it, with extra settings.
+    pub(crate) async fn bus_with(&self, settings: &[(&str, &str)]) -> EventBus {
+        let mut env = Env::from_pairs(settings.iter().copied());
+        match self {
+            Self::InProcess => env = env.with("EVENT_BUS_DRIVER", "in_process"),
+            Self::Nats { prefix } => {
+                env = env
+                    .with("EVENT_BUS_DRIVER", "nats")
+                    .with("EVENT_BUS_NATS_PREFIX", prefix.as_str());
+                if let Ok(url) = std::env::var("NATS_URL") {
+                    env = env.with("NATS_URL", url);
+                }
+            }
+        }
+        let setup = ToolSetup {
+            env,
+            probe: Probe::detached("event_bus"),
+            registry: Registry::new(),
+        };
+        EventBus::setup(setup).await.expect("event bus setup")
+    }
+}
+
+/// A plugin identity for tests.
+pub(crate) fn plugin(name: &str) -> PluginId {
+    PluginId::new("tests", name)
+}
+
+/// A list shared between a handler and the test.
+#[derive(Clone)]
+pub(crate) struct Seen<T>(Arc<Mutex<Vec<T>>>);
+
+impl<T> Default for Seen<T> {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(Vec::new())))
+    }
+}
+
+impl<T: Clone> Seen<T> {
+    pub(crate) fn push(&self, value: T) {
+        self.0.lock().push(value);
+    }
+    pub(crate) fn get(&self) -> Vec<T> {
+        self.0.lock().clone()
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.0.lock().len()
+    }
+}
+
+/// Polls `done` every few milliseconds for up to `within`; true if it held.
+pub(crate) async fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if done() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The trace records of `kind` for `event`.
+pub(crate) fn nodes(bus: &EventBus, kind: TraceKind, event: &str) -> Vec<TraceNode> {
+    bus.trace_history()
+        .into_iter()
+        .filter(|n| n.kind == kind && n.envelope.event == event)
+        .collect()
+}
+
+/// A plugin with no state, for handlers that capture what they need.
+pub(crate) struct Nobody;
+
+pub(crate) const WAIT: Duration = Duration::from_secs(3);

@@ -1,0 +1,127 @@
+//! Choosing a driver from settings, and what the tool reports.
+
+use std::sync::Arc;
+
+use microcore_event_bus::{Envelope, EventBus, Support};
+use microcore_kernel::{Env, Probe, Registry, Tool, ToolSetup};
+
+use crate::common::{Backend, plugin};
+
+test_event!(Described, "t.setup.described", { id: i64, email: String });
+
+/// Shaped like a plugin: a method taking `self: Arc<Self>`.
+struct Describer;
+
+impl Describer {
+    async fn on_described(self: Arc<Self>, event: Envelope<Described>) -> anyhow::Result<()> {
+        anyhow::ensure!(!event.email.is_empty(), "no email");
+        Ok(())
+    }
+}
+
+fn setup(pairs: &[(&str, &str)]) -> ToolSetup {
+    ToolSetup {
+        env: Env::from_pairs(pairs.iter().copied()),
+        probe: Probe::detached("event_bus"),
+        registry: Registry::new(),
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_driver_is_refused_with_the_choices() {
+    let err = EventBus::setup(setup(&[("EVENT_BUS_DRIVER", "kafka")]))
+        .await
+        .unwrap_err();
+    assert!(
+        err.0.contains("kafka") && err.0.contains("in_process") && err.0.contains("nats"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_nats_fails_setup_saying_where_and_what_to_do() {
+    let err = EventBus::setup(setup(&[
+        ("EVENT_BUS_DRIVER", "nats"),
+        ("NATS_URL", "nats://127.0.0.1:1"),
+    ]))
+    .await
+    .unwrap_err();
+    assert!(
+        err.0.contains("nats://127.0.0.1:1") && err.0.contains("EVENT_BUS_DRIVER=in_process"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_default_and_the_test_setup_are_in_process() {
+    let bus = EventBus::setup(setup(&[])).await.unwrap();
+    assert_eq!(bus.driver_name(), "in_process");
+    let bus = EventBus::setup_for_tests(setup(&[("EVENT_BUS_DRIVER", "nats")]))
+        .await
+        .unwrap();
+    assert_eq!(bus.driver_name(), "in_process");
+    let caps = bus.capabilities();
+    assert_eq!(
+        (caps.delay, caps.retries, caps.dlq),
+        (Support::InBus, Support::InBus, Support::InBus)
+    );
+}
+
+#[tokio::test]
+async fn subscriptions_carry_the_payload_schema_and_the_report_names_driver_and_subscribers() {
+    let bus = Backend::InProcess.bus().await;
+    let describer = Arc::new(Describer);
+    bus.for_plugin(&plugin("Describer"))
+        .subscribe(&describer, Describer::on_described)
+        .await
+        .unwrap();
+    let subs = bus.subscriptions();
+    assert_eq!(subs.len(), 1);
+    let sub = &subs[0];
+    assert_eq!(sub.event, "t.setup.described");
+    assert_eq!(sub.payload_type, "Described");
+    let properties = &sub.schema["properties"];
+    assert!(
+        properties["id"].is_object() && properties["email"].is_object(),
+        "{}",
+        sub.schema
+    );
+    let report = bus.report();
+    assert_eq!(
+        report[0],
+        "driver in_process (delay: in_bus, retries: in_bus, dlq: in_bus)"
+    );
+    assert!(
+        report
+            .iter()
+            .any(|l| l == "t.setup.described -> tests.Describer.on_described"),
+        "{report:?}"
+    );
+    assert_eq!(
+        bus.subscribers()["t.setup.described"],
+        vec![sub.subscriber.clone()]
+    );
+}
+
+test_event!(Counted, "t.setup.counted", { n: u32 });
+
+#[tokio::test]
+async fn the_trace_keeps_only_the_newest_records() {
+    let bus = EventBus::setup_for_tests(setup(&[])).await.unwrap();
+    let total = microcore_event_bus::TRACE_CAPACITY as u32 + 100;
+    for n in 0..total {
+        bus.publish(Counted { n }).await.unwrap();
+    }
+    let history = bus.trace_history();
+    assert_eq!(history.len(), microcore_event_bus::TRACE_CAPACITY);
+    assert_eq!(
+        history[0].envelope.payload["n"], 100,
+        "the oldest 100 records are gone"
+    );
+    assert_eq!(history.last().unwrap().envelope.payload["n"], total - 1);
+    assert_eq!(
+        bus.event_stats()["t.setup.counted"].published,
+        u64::from(total),
+        "counts are not bounded by the ring"
+    );
+}

@@ -1,0 +1,237 @@
+//! Request assembly: query, then path, then JSON body (later keys win), with
+//! path and query text coerced to the types the request's JSON Schema asks for,
+//! then deserialization and validation.
+
+use serde_json::{Map, Value};
+use validator::{ValidationErrors, ValidationErrorsKind};
+
+use crate::error::{FieldError, HttpError};
+use crate::model::RequestModel;
+
+/// Merges the three sources into one object. `body` must already be a JSON
+/// object (or absent).
+pub(crate) fn merge(
+    schema: &Value,
+    query: Vec<(String, String)>,
+    path: Vec<(String, String)>,
+    body: Option<Map<String, Value>>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut repeated: Map<String, Value> = Map::new();
+    for (k, v) in query {
+        let prop = property(schema, &k);
+        if prop.is_some_and(|p| allows(schema, p, "array")) {
+            let item = prop.and_then(|p| resolve(schema, p).get("items"));
+            let coerced = item.map_or(Value::String(v.clone()), |i| coerce(schema, i, &v));
+            if let Value::Array(items) = repeated
+                .entry(k)
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                items.push(coerced);
+            }
+        } else {
+            let value = prop.map_or(Value::String(v.clone()), |p| coerce(schema, p, &v));
+            out.insert(k, value);
+        }
+    }
+    out.extend(repeated);
+    for (k, v) in path {
+        let value =
+            property(schema, &k).map_or(Value::String(v.clone()), |p| coerce(schema, p, &v));
+        out.insert(k, value);
+    }
+    if let Some(body) = body {
+        out.extend(body);
+    }
+    out
+}
+
+/// Deserializes and validates, or a 422 naming every failing field.
+pub(crate) fn decode<R: RequestModel>(input: Map<String, Value>) -> Result<R, HttpError> {
+    let value = Value::Object(input);
+    let req: R = serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let field = if field == "." || field.is_empty() {
+            missing_field(&inner).unwrap_or_else(|| "body".into())
+        } else {
+            field
+        };
+        HttpError::validation(vec![FieldError {
+            field,
+            message: inner,
+        }])
+    })?;
+    if let Err(errors) = req.validate() {
+        let mut details = Vec::new();
+        flatten(&errors, "", &mut details);
+        return Err(HttpError::validation(details));
+    }
+    Ok(req)
+}
+
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+fn flatten(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+    let mut fields: Vec<_> = errors.errors().iter().collect();
+    fields.sort_by_key(|(k, _)| k.to_string());
+    for (field, kind) in fields {
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for e in list {
+                    out.push(FieldError {
+                        field: path.clone(),
+                        message: describe(e),
+                    });
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => flatten(inner, &path, out),
+            ValidationErrorsKind::List(items) => {
+                for (i, inner) in items {
+                    flatten(inner, &format!("{path}[{i}]"), out);
+                }
+            }
+        }
+    }
+}
+
+/// A sentence for one validator error: its own message, or one built from its code.
+fn describe(e: &validator::ValidationError) -> String {
+    if let Some(m) = &e.message {
+        return m.to_string();
+    }
+    let p = |k: &str| e.params.get(k).map(|v| v.to_string());
+    match e.code.as_ref() {
+        "length" => match (p("min"), p("max"), p("equal")) {
+            (_, _, Some(eq)) => format!("must be exactly {eq} characters long"),
+            (Some(min), Some(max), _) => format!("must be between {min} and {max} characters long"),
+            (Some(min), None, _) => format!("must be at least {min} characters long"),
+            (None, Some(max), _) => format!("must be at most {max} characters long"),
+            _ => "has the wrong length".to_owned(),
+        },
+        "range" => match (p("min"), p("max")) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            (Some(min), None) => format!("must be at least {min}"),
+            (None, Some(max)) => format!("must be at most {max}"),
+            _ => "is out of range".to_owned(),
+        },
+        "email" => "must be a valid email address".to_owned(),
+        "url" => "must be a valid URL".to_owned(),
+        "required" => "is required".to_owned(),
+        "regex" => "has an invalid format".to_owned(),
+        "must_match" => "does not match".to_owned(),
+        code => format!("is invalid ({code})"),
+    }
+}
+
+/// The schema of property `name` of the top-level object schema.
+fn property<'a>(schema: &'a Value, name: &str) -> Option<&'a Value> {
+    resolve(schema, schema).get("properties")?.get(name)
+}
+
+/// Follows a local `$ref` (`#/$defs/X`) one level.
+fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => r
+            .strip_prefix("#/$defs/")
+            .and_then(|name| root.get("$defs")?.get(name))
+            .unwrap_or(schema),
+        None => schema,
+    }
+}
+
+/// Whether `schema` admits JSON type `ty` (through `type`, `anyOf`, `oneOf`).
+fn allows(root: &Value, schema: &Value, ty: &str) -> bool {
+    let schema = resolve(root, schema);
+    let direct = match schema.get("type") {
+        Some(Value::String(t)) => t == ty || (ty == "number" && t == "integer"),
+        Some(Value::Array(ts)) => ts.iter().any(|t| t.as_str() == Some(ty)),
+        _ => false,
+    };
+    direct
+        || ["anyOf", "oneOf", "allOf"].iter().any(|k| {
+            schema
+                .get(*k)
+                .and_then(Value::as_array)
+                .is_some_and(|alts| alts.iter().any(|a| allows(root, a, ty)))
+        })
+}
+
+/// Text from a path or query turned into the JSON the schema wants; left as a
+/// string when it does not parse (deserialization then names the field).
+fn coerce(root: &Value, schema: &Value, text: &str) -> Value {
+    if allows(root, schema, "string") {
+        return Value::String(text.to_owned());
+    }
+    if allows(root, schema, "integer") {
+        if let Ok(i) = text.parse::<i64>() {
+            return Value::from(i);
+        }
+        if let Ok(u) = text.parse::<u64>() {
+            return Value::from(u);
+        }
+    }
+    if allows(root, schema, "number")
+        && let Some(n) = text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+    {
+        return Value::Number(n);
+    }
+    if allows(root, schema, "boolean") {
+        match text {
+            "true" | "1" => return Value::Bool(true),
+            "false" | "0" => return Value::Bool(false),
+            _ => {}
+        }
+    }
+    if allows(root, schema, "null") && (text.is_empty() || text == "null") {
+        return Value::Null;
+    }
+    Value::String(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn later_sources_win_and_text_is_coerced_by_schema() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "limit": {"type": ["integer", "null"]},
+                "ratio": {"type": "number"},
+                "on": {"type": "boolean"},
+                "name": {"type": "string"},
+                "tags": {"type": "array", "items": {"type": "integer"}}
+            }
+        });
+        let body = json!({"name": "from body"}).as_object().cloned();
+        let query = vec![
+            ("id".into(), "1".into()),
+            ("limit".into(), "10".into()),
+            ("ratio".into(), "0.5".into()),
+            ("on".into(), "true".into()),
+            ("name".into(), "from query".into()),
+            ("tags".into(), "1".into()),
+            ("tags".into(), "2".into()),
+        ];
+        let out = merge(&schema, query, vec![("id".into(), "42".into())], body);
+        assert_eq!(
+            Value::Object(out),
+            json!({"id": 42, "limit": 10, "ratio": 0.5, "on": true, "name": "from body", "tags": [1, 2]})
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! The layers every response goes through: request id, security headers,
+//! CORS, envelopes for errors produced outside handlers, panics, timeouts and
+//! the body limit.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::envelope;
+use crate::settings::Settings;
+
+/// The request id, as a request extension.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestId(pub(crate) String);
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest request id accepted from a client.
+const MAX_REQUEST_ID: usize = 128;
+
+/// A client's id with everything but `[A-Za-z0-9._:-]` removed, at most 128 characters.
+fn sanitize(raw: &str) -> Option<String> {
+    let id: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+        .take(MAX_REQUEST_ID)
+        .collect();
+    (!id.is_empty()).then_some(id)
+}
+
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(sanitize)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut res = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    res
+}
+
+/// Error responses made by layers (405, 408, 413, 503...) have no body; give
+/// them the envelope so clients see one shape everywhere.
+async fn envelope_errors(
+    State(settings): State<Arc<Settings>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return res;
+    }
+    let message = match status {
+        StatusCode::NOT_FOUND => format!("no route for {method} {path}"),
+        StatusCode::METHOD_NOT_ALLOWED => format!("method {method} is not allowed on {path}"),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!(
+                "request body is larger than the limit of {} bytes (HTTP_MAX_BODY_BYTES)",
+                settings.max_body
+            )
+        }
+        StatusCode::SERVICE_UNAVAILABLE => format!(
+            "the request took longer than {} s (HTTP_REQUEST_TIMEOUT_SECS)",
+            settings.timeout.as_secs()
+        ),
+        StatusCode::INTERNAL_SERVER_ERROR => crate::error::INTERNAL_MESSAGE.to_owned(),
+        s => s.canonical_reason().unwrap_or("request failed").to_owned(),
+    };
+    let (parts, _) = res.into_parts();
+    let mut fresh = envelope::failure_with(status.as_u16(), message);
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_LENGTH {
+            fresh.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    *fresh.status_mut() = status;
+    fresh
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!(
+        "request panicked outside a handler: {}",
+        crate::pipeline::panic_text(&*panic)
+    );
+    envelope::failure_with(500, crate::error::INTERNAL_MESSAGE)
+}
+
+fn cors(settings: &Settings) -> Option<CorsLayer> {
+    if settings.cors_origins.is_empty() {
+        return None;
+    }
+    let origin = if settings.cors_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let list: Vec<HeaderValue> = settings
+            .cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        AllowOrigin::list(list)
+    };
+    let layer = CorsLayer::new()
+        .allow_origin(origin)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-requested-with"),
+            REQUEST_ID,
+        ])
+        .expose_headers([REQUEST_ID])
+        .allow_credentials(settings.cors_credentials);
+    Some(layer)
+}
+
+/// Wraps the routes in every layer, innermost first.
+pub(crate) fn wrap(router: Router, settings: &Arc<Settings>) -> Router {
+    let mut router = router
+        .layer(DefaultBodyLimit::max(settings.max_body))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            settings.timeout,
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            settings.clone(),
+            envelope_errors,
+        ));
+    if let Some(cors) = cors(settings) {
+        router = router.layer(cors);
+    }
+    router
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(middleware::from_fn(request_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_sanitised_and_bounded() {
+        assert_eq!(sanitize("abc-123"), Some("abc-123".into()));
+        assert_eq!(sanitize("a b\r\n<c>"), Some("abc".into()));
+        assert_eq!(sanitize(&"x".repeat(500)).unwrap().len(), 128);
+        assert_eq!(sanitize("<>"), None);
+    }
+}

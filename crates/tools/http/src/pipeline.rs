@@ -1,0 +1,338 @@
+//! One request through one endpoint: auth, assembly, validation, the handler
+//! (in the plugin's call context, panics caught), and the envelope.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, FromRequestParts, Query, RawPathParams, Request};
+use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use http::request::Parts;
+use http::{HeaderMap, Method, StatusCode, header};
+use microcore_kernel::{CallContext, TokenValidator, in_context};
+use serde_json::{Map, Value};
+
+use crate::assemble;
+use crate::ctx::Ctx;
+use crate::envelope;
+use crate::error::HttpError;
+use crate::layers::RequestId;
+use crate::route::RouteInfo;
+
+/// What a handler produced.
+pub(crate) enum Output {
+    /// Data for the success envelope.
+    Data(Value),
+    /// A finished response (an event stream).
+    Response(Response),
+}
+
+/// The type-erased handler: assembled input and context in, output out.
+pub(crate) type Invoke = Arc<
+    dyn Fn(Map<String, Value>, Ctx) -> BoxFuture<'static, Result<Output, HttpError>> + Send + Sync,
+>;
+
+/// What runs for an endpoint.
+pub(crate) enum Handler {
+    /// A request answered with one response (JSON, SSE).
+    Request(Invoke),
+    /// A WebSocket: upgraded, then handed to the plugin's handler.
+    Socket(Arc<crate::ws::SocketRoute>),
+}
+
+/// A registered endpoint.
+pub(crate) struct Endpoint {
+    pub(crate) info: RouteInfo,
+    pub(crate) method: Method,
+    pub(crate) auth: Option<Arc<dyn TokenValidator>>,
+    pub(crate) handler: Handler,
+}
+
+/// Where a request's token came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenSource {
+    /// `Authorization: Bearer`.
+    Header,
+    /// `?token=` (WebSocket routes only: browsers cannot set headers there).
+    Query,
+    /// The `access_token` cookie.
+    Cookie,
+}
+
+/// The token of a request: `Authorization: Bearer`, else the `access_token`
+/// cookie, which does not count on a state-changing request without
+/// `X-Requested-With` (a cross-site form cannot set that header).
+pub(crate) fn bearer_token(parts: &Parts, allow_query: bool) -> Option<String> {
+    token_with_source(parts, allow_query).map(|(token, _)| token)
+}
+
+/// [`bearer_token`], saying where the token was found.
+pub(crate) fn token_with_source(parts: &Parts, allow_query: bool) -> Option<(String, TokenSource)> {
+    if let Some(auth) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let mut it = auth.splitn(2, ' ');
+        if let (Some(scheme), Some(token)) = (it.next(), it.next())
+            && scheme.eq_ignore_ascii_case("bearer")
+            && !token.trim().is_empty()
+        {
+            return Some((token.trim().to_owned(), TokenSource::Header));
+        }
+    }
+    if allow_query
+        && let Some(q) = parts.uri.query()
+        && let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+        && !q.is_empty()
+        && let Some((_, t)) = pairs
+            .into_iter()
+            .find(|(k, v)| k == "token" && !v.is_empty())
+    {
+        return Some((t, TokenSource::Query));
+    }
+    let cookie = cookie_value(&parts.headers, "access_token")?;
+    let unsafe_method = matches!(
+        parts.method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    if unsafe_method && !parts.headers.contains_key("x-requested-with") {
+        return None;
+    }
+    Some((cookie, TokenSource::Cookie))
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty())
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Runs auth for a route: the claims and token, or the 401 to send.
+pub(crate) async fn authenticate(
+    validator: &dyn TokenValidator,
+    parts: &Parts,
+    allow_query: bool,
+) -> Result<(microcore_kernel::Claims, String), HttpError> {
+    let token = bearer_token(parts, allow_query)
+        .ok_or_else(|| HttpError::unauthorized("Missing authorization token"))?;
+    match validator.validate(&token).await {
+        Some(claims) => Ok((claims, token)),
+        None => Err(HttpError::unauthorized("Invalid or expired token")),
+    }
+}
+
+/// Handles one request for `ep`.
+/// Path parameters and query pairs of a request, or the 400 answer saying
+/// which one is malformed. Shared by JSON, SSE and WebSocket endpoints.
+pub(crate) async fn path_and_query(
+    parts: &mut Parts,
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>), Response> {
+    let path = match RawPathParams::from_request_parts(parts, &()).await {
+        Ok(p) => p
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        Err(e) => {
+            return Err(envelope::failure_with(
+                400,
+                format!("bad path parameter: {}", e.body_text()),
+            ));
+        }
+    };
+    let query = match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
+        Ok(Query(q)) => q,
+        Err(e) => {
+            return Err(envelope::failure_with(
+                400,
+                format!("malformed query string: {}", e.body_text()),
+            ));
+        }
+    };
+    Ok((path, query))
+}
+
+pub(crate) async fn handle(ep: Arc<Endpoint>, req: Request) -> Response {
+    let invoke = match &ep.handler {
+        Handler::Request(invoke) => invoke.clone(),
+        Handler::Socket(socket) => return crate::ws::handle(socket.clone(), ep.clone(), req).await,
+    };
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let (mut parts, body) = req.into_parts();
+    let (claims, token) = match &ep.auth {
+        Some(v) => match authenticate(&**v, &parts, false).await {
+            Ok((c, t)) => (Some(c), Some(t)),
+            Err(e) => return envelope::failure(&e),
+        },
+        None => (None, None),
+    };
+    let (path, query) = match path_and_query(&mut parts).await {
+        Ok(pq) => pq,
+        Err(response) => return response,
+    };
+    let headers = parts.headers.clone();
+    let body = match read_body(parts, body).await {
+        Ok(b) => b,
+        Err(res) => return res,
+    };
+    let input = assemble::merge(&ep.info.request_schema, query, path, body);
+    let ctx = Ctx::new(request_id.clone(), headers, claims, token);
+    let call = CallContext::new(
+        ep.info.handler.clone(),
+        Some(Arc::from(request_id.as_str())),
+    );
+    let handler_ctx = ctx.clone();
+    let run = AssertUnwindSafe(in_context(
+        call,
+        async move { invoke(input, handler_ctx).await },
+    ))
+    .catch_unwind();
+    let result = match run.await {
+        Ok(r) => r,
+        Err(panic) => Err(HttpError::internal(format!(
+            "handler panicked: {}",
+            panic_text(&*panic)
+        ))),
+    };
+    respond(&ep.info, &request_id, &ctx, result)
+}
+
+/// The body as a JSON object (`None` when empty), or the response to send.
+async fn read_body(parts: Parts, body: Body) -> Result<Option<Map<String, Value>>, Response> {
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("?").to_owned());
+    let bytes = match Bytes::from_request(Request::from_parts(parts, body), &()).await {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(envelope::failure_with(
+                413,
+                "request body is larger than the limit (HTTP_MAX_BODY_BYTES)",
+            ));
+        }
+        Err(e) => {
+            return Err(envelope::failure_with(
+                400,
+                format!("could not read the request body: {}", e.body_text()),
+            ));
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if let Some(ct) = content_type {
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !(mime == "application/json" || mime.ends_with("+json")) {
+            return Err(envelope::failure_with(
+                415,
+                format!(
+                    "unsupported Content-Type `{ct}`: send the body as JSON with `Content-Type: application/json`"
+                ),
+            ));
+        }
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(Some(map)),
+        Ok(Value::Null) => Ok(None),
+        Ok(_) => Err(envelope::failure_with(
+            422,
+            "the request body must be a JSON object",
+        )),
+        Err(e) => Err(envelope::failure_with(
+            400,
+            format!("malformed JSON body: {e}"),
+        )),
+    }
+}
+
+/// Turns the handler's result and its context requests into the response.
+fn respond(
+    info: &RouteInfo,
+    request_id: &str,
+    ctx: &Ctx,
+    result: Result<Output, HttpError>,
+) -> Response {
+    let reply = ctx.take_reply();
+    let result = if reply.problems.is_empty() {
+        result
+    } else {
+        Err(HttpError::internal(format!(
+            "the handler misused its context: {}",
+            reply.problems.join("; ")
+        )))
+    };
+    let success =
+        StatusCode::from_u16(reply.status.unwrap_or(info.status)).unwrap_or(StatusCode::OK);
+    let mut res = match (result, reply.redirect, reply.binary) {
+        (Err(e), _, _) => {
+            log_failure(info, request_id, &e);
+            envelope::failure(&e)
+        }
+        (Ok(Output::Response(r)), _, _) => r,
+        (Ok(_), Some((location, status)), _) => {
+            let mut r = StatusCode::from_u16(status)
+                .unwrap_or(StatusCode::FOUND)
+                .into_response();
+            r.headers_mut().insert(header::LOCATION, location);
+            r
+        }
+        (Ok(_), None, Some((bytes, content_type))) => {
+            let mut r = (success, bytes).into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, content_type);
+            r
+        }
+        (Ok(Output::Data(data)), None, None) => envelope::success(success, data),
+    };
+    let headers = res.headers_mut();
+    for (k, v) in reply.headers {
+        headers.append(k, v);
+    }
+    for c in reply.cookies {
+        headers.append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+/// Internal failures are logged with the request id and handler; client
+/// errors are not worth more than a debug line.
+fn log_failure(info: &RouteInfo, request_id: &str, e: &HttpError) {
+    match &e.internal {
+        Some(detail) => tracing::error!(
+            request_id,
+            handler = %info.handler,
+            route = %format!("{} {}", info.method, info.path),
+            "request failed: {detail}"
+        ),
+        None => {
+            tracing::debug!(request_id, handler = %info.handler, status = e.status, "{}", e.message)
+        }
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-text panic".to_owned()
+    }
+}

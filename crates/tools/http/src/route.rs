@@ -1,0 +1,317 @@
+//! What a plugin declares about an endpoint, and what the tool reports back.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::Method;
+use microcore_kernel::TokenValidator;
+use serde::Serialize;
+
+/// An endpoint declaration: method, path, documentation and auth.
+///
+/// `Route::get("/users/{id}").tag("Users").summary("One user").auth(auth)`.
+#[derive(Clone)]
+pub struct Route {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) tags: Vec<String>,
+    pub(crate) summary: Option<String>,
+    pub(crate) auth: Option<Arc<dyn TokenValidator>>,
+    pub(crate) status: u16,
+}
+
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Route")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("auth", &self.auth.is_some())
+            .finish()
+    }
+}
+
+impl Route {
+    fn new(method: Method, path: impl Into<String>) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            tags: Vec::new(),
+            summary: None,
+            auth: None,
+            status: 200,
+        }
+    }
+
+    /// `GET path`; path parameters are written `{name}`.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self::new(Method::GET, path)
+    }
+
+    /// `POST path`.
+    pub fn post(path: impl Into<String>) -> Self {
+        Self::new(Method::POST, path)
+    }
+
+    /// `PUT path`.
+    pub fn put(path: impl Into<String>) -> Self {
+        Self::new(Method::PUT, path)
+    }
+
+    /// `PATCH path`.
+    pub fn patch(path: impl Into<String>) -> Self {
+        Self::new(Method::PATCH, path)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(path: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, path)
+    }
+
+    /// Groups the endpoint in the docs (may be repeated).
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// One line for the docs.
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.summary = Some(summary.into());
+        self
+    }
+
+    /// Requires a valid bearer token (header, or the `access_token` cookie);
+    /// the handler reads the claims from `Ctx`.
+    pub fn auth(mut self, validator: impl TokenValidator + Clone) -> Self {
+        self.auth = Some(Arc::new(validator));
+        self
+    }
+
+    /// The status of a successful answer (default 200; 201 for creation).
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The path as written.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// What kind of endpoint a route is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteKind {
+    /// A JSON endpoint.
+    Json,
+    /// A Server-Sent Events stream.
+    Sse,
+    /// A WebSocket endpoint.
+    WebSocket,
+}
+
+/// A registered endpoint as the tool reports it (boot report, OpenAPI, manifest).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteInfo {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path with `{param}` placeholders.
+    pub path: String,
+    /// Whether a valid token is required.
+    pub auth: bool,
+    /// Doc tags.
+    pub tags: Vec<String>,
+    /// Doc summary.
+    pub summary: Option<String>,
+    /// The plugin that registered it (`users.GetUser`).
+    pub owner: String,
+    /// The handler identity set while it runs (`users.GetUser.get`).
+    pub handler: String,
+    /// JSON Schema of the request model.
+    pub request_schema: serde_json::Value,
+    /// JSON Schema of the response model (the `data` of the envelope).
+    pub response_schema: serde_json::Value,
+    /// Status of a successful answer.
+    pub status: u16,
+    /// JSON, SSE or WebSocket.
+    pub kind: RouteKind,
+}
+
+/// Why an endpoint could not be registered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// The same method and path twice.
+    #[error(
+        "route {method} {path} is registered twice: first by `{first}`, again by `{second}`; change one path or remove one route"
+    )]
+    Duplicate {
+        /// Method.
+        method: String,
+        /// Path.
+        path: String,
+        /// Owner of the first registration.
+        first: String,
+        /// Owner of the second one.
+        second: String,
+    },
+    /// A path the router cannot take.
+    #[error("route {method} {path} (by `{owner}`) has an invalid path: {reason}")]
+    InvalidPath {
+        /// Method.
+        method: String,
+        /// Path.
+        path: String,
+        /// Owner.
+        owner: String,
+        /// What is wrong and how to write it.
+        reason: String,
+    },
+    /// Two paths the router cannot tell apart (`/a/{x}` and `/a/{y}`).
+    #[error(
+        "route {method} {path} (by `{owner}`) clashes with {other} (by `{other_owner}`): the same segments with different parameter names; use one parameter name for both"
+    )]
+    Ambiguous {
+        /// Method.
+        method: String,
+        /// Path.
+        path: String,
+        /// Owner.
+        owner: String,
+        /// The clashing path.
+        other: String,
+        /// Its owner.
+        other_owner: String,
+    },
+    /// A success status outside 100..=399.
+    #[error(
+        "route {method} {path} (by `{owner}`) sets success status {status}; use 200..=299 (or 3xx)"
+    )]
+    InvalidStatus {
+        /// Method.
+        method: String,
+        /// Path.
+        path: String,
+        /// Owner.
+        owner: String,
+        /// The status given.
+        status: u16,
+    },
+    /// A static mount whose directory cannot be served.
+    #[error("static mount {prefix} (by `{owner}`): {reason}")]
+    StaticDir {
+        /// The URL prefix.
+        prefix: String,
+        /// Owner.
+        owner: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// Registered after the server started.
+    #[error(
+        "route {method} {path} (by `{owner}`) was registered after the server started; register routes in `on_boot`"
+    )]
+    TooLate {
+        /// Method.
+        method: String,
+        /// Path.
+        path: String,
+        /// Owner.
+        owner: String,
+    },
+}
+
+impl microcore_kernel::ToolFailure for RouteError {
+    fn is_caller_error(&self) -> bool {
+        true
+    }
+}
+
+/// Checks a path against what the router accepts; the reason says how to fix it.
+pub(crate) fn check_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err(format!(
+            "it must start with `/`, e.g. `/{}`",
+            path.trim_start_matches('/')
+        ));
+    }
+    if path.len() > 1 && path.ends_with('/') {
+        return Err("it must not end with `/`".to_owned());
+    }
+    for seg in path.split('/').skip(1) {
+        if seg.is_empty() {
+            return Err("it has an empty segment (`//`)".to_owned());
+        }
+        if let Some(rest) = seg.strip_prefix(':') {
+            return Err(format!(
+                "write path parameters as `{{{rest}}}`, not `:{rest}`"
+            ));
+        }
+        let opens = seg.matches('{').count();
+        let closes = seg.matches('}').count();
+        if opens != closes || opens > 1 {
+            return Err(format!(
+                "segment `{seg}` has unbalanced or several braces; write one `{{name}}` per segment"
+            ));
+        }
+        if opens == 1 {
+            if !(seg.starts_with('{') && seg.ends_with('}')) {
+                return Err(format!(
+                    "segment `{seg}` mixes text and a parameter; a parameter must be a whole segment"
+                ));
+            }
+            let name = &seg[1..seg.len() - 1];
+            let name = name.strip_prefix('*').unwrap_or(name);
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "parameter `{seg}` needs a name made of letters, digits and `_`"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The path with parameter names erased: two routes with the same shape clash.
+pub(crate) fn path_shape(path: &str) -> String {
+    path.split('/')
+        .map(|s| {
+            if s.starts_with("{*") {
+                "{*}"
+            } else if s.starts_with('{') {
+                "{}"
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The names of the `{param}` segments of a path.
+pub(crate) fn path_params(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|s| s.trim_start_matches('*').to_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_checked_with_a_fix_in_the_reason() {
+        assert!(check_path("/users/{id}").is_ok());
+        assert!(check_path("/files/{*rest}").is_ok());
+        assert!(check_path("users").unwrap_err().contains("start with"));
+        assert!(check_path("/users/:id").unwrap_err().contains("{id}"));
+        assert!(check_path("/users/x{id}").is_err());
+        assert_eq!(path_shape("/a/{x}/b"), path_shape("/a/{y}/b"));
+        assert_eq!(path_params("/a/{x}/b/{y}"), ["x", "y"]);
+    }
+}

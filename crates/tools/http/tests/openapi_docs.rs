@@ -1,0 +1,143 @@
+//! `/openapi.json` describes every route; `/docs` is served offline.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::TestAuth;
+use microcore_http::{Ctx, HttpResult, Route, TestRequest};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use validator::Validate;
+
+struct Plug;
+
+#[derive(Deserialize, JsonSchema, Validate)]
+struct Changes {
+    id: i64,
+    name: String,
+    #[allow(dead_code)]
+    nick: Option<String>,
+}
+
+#[derive(Deserialize, JsonSchema, Validate)]
+struct Page {
+    #[allow(dead_code)]
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct User {
+    id: i64,
+    address: Address,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Address {
+    city: String,
+}
+
+impl Plug {
+    async fn update(self: Arc<Self>, req: Changes, _: Ctx) -> HttpResult<User> {
+        Ok(User {
+            id: req.id,
+            address: Address { city: req.name },
+        })
+    }
+    async fn list(self: Arc<Self>, _: Page, _: Ctx) -> HttpResult<Vec<User>> {
+        Ok(vec![])
+    }
+}
+
+async fn http() -> microcore_http::Http {
+    let http = common::http().await;
+    let p = Arc::new(Plug);
+    let update = Route::put("/users/{id}")
+        .tag("Users")
+        .summary("Update a user")
+        .auth(TestAuth);
+    http.route(update, &p, Plug::update).unwrap();
+    http.route(Route::get("/users").tag("Users"), &p, Plug::list)
+        .unwrap();
+    http
+}
+
+#[tokio::test]
+async fn the_document_lists_every_route_with_parameters_bodies_responses_and_security() {
+    let http = http().await;
+    let res = http.call(TestRequest::get("/openapi.json")).await;
+    assert_eq!(res.status, 200);
+    let doc = res.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let put = &doc["paths"]["/users/{id}"]["put"];
+    assert_eq!(put["operationId"], "put_users_id");
+    assert_eq!(put["tags"], json!(["Users"]));
+    assert_eq!(put["summary"], "Update a user");
+    assert_eq!(put["parameters"][0]["name"], "id");
+    assert_eq!(put["parameters"][0]["in"], "path");
+    assert_eq!(put["parameters"][0]["schema"]["type"], "integer");
+    let body = &put["requestBody"]["content"]["application/json"]["schema"];
+    assert!(
+        body["properties"]["name"].is_object() && body["properties"]["id"].is_null(),
+        "{body}"
+    );
+    assert_eq!(body["required"], json!(["name"]));
+    let data =
+        &put["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["data"];
+    assert_eq!(
+        data["properties"]["address"]["$ref"], "#/components/schemas/Address",
+        "{data}"
+    );
+    assert!(
+        doc["components"]["schemas"]["Address"].is_object(),
+        "$defs are moved into components"
+    );
+    assert!(!doc.to_string().contains("#/$defs/"));
+    assert_eq!(put["security"], json!([{"bearerAuth": []}]));
+    let get = &doc["paths"]["/users"]["get"];
+    assert_eq!(
+        get["parameters"][0],
+        json!({"name": "limit", "in": "query", "required": false, "schema": {"type": ["integer", "null"], "format": "int64"}})
+    );
+    assert!(get.get("security").is_none());
+    assert_eq!(http.openapi(), doc, "the served document is the tool's");
+}
+
+#[tokio::test]
+async fn docs_are_swagger_ui_from_the_binary_with_no_external_url() {
+    let http = http().await;
+    let redirect = http.call(TestRequest::get("/docs")).await;
+    assert_eq!(redirect.header("location").as_deref(), Some("/docs/"));
+    let page = http.call(TestRequest::get("/docs/")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text.contains("swagger-ui"), "{}", page.text);
+    let init = http
+        .call(TestRequest::get("/docs/swagger-initializer.js"))
+        .await;
+    assert_eq!(init.status, 200);
+    assert!(init.text.contains("/openapi.json"), "{}", init.text);
+    for (name, text) in [
+        ("index.html", &page.text),
+        ("swagger-initializer.js", &init.text),
+    ] {
+        assert!(
+            !text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"),
+            "{name} refers to an external URL:\n{text}"
+        );
+    }
+    for asset in [
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+    ] {
+        assert!(page.text.contains(asset), "index.html loads {asset}");
+        let res = http.call(TestRequest::get(format!("/docs/{asset}"))).await;
+        assert_eq!(res.status, 200, "{asset} is served by the app");
+    }
+}

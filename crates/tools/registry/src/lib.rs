@@ -1,0 +1,60 @@
+//! The `registry` tool: read-only access to the kernel's status registry, for
+//! the `/system/*` plugins. The kernel owns the registry; this tool only lets
+//! plugins read it, through a contract like any other tool.
+
+use microcore_kernel::{Registry, SystemStatus, Tool, ToolCall, ToolError, ToolSetup};
+
+/// Read-only view of tool and plugin status and of recent tool calls.
+#[derive(Clone, Debug)]
+pub struct SystemRegistry {
+    registry: Registry,
+}
+
+#[microcore_kernel::contract(
+    backends = "the kernel's registry",
+    env = "",
+    errors = "none: reads never fail"
+)]
+impl SystemRegistry {
+    /// Every tool and plugin with its status and reason, sorted by name.
+    pub fn status(&self) -> SystemStatus {
+        self.registry.snapshot()
+    }
+
+    /// The most recent tool calls (at most 1000), newest first.
+    pub fn recent_calls(&self) -> Vec<ToolCall> {
+        self.registry.recent_calls()
+    }
+}
+
+impl Tool for SystemRegistry {
+    const NAME: &'static str = "registry";
+
+    async fn setup(setup: ToolSetup) -> Result<Self, ToolError> {
+        Ok(Self {
+            registry: setup.registry,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use microcore_kernel::{Env, Probe, ToolStatus};
+
+    #[tokio::test]
+    async fn it_reads_what_the_kernel_records() {
+        let registry = Registry::new();
+        registry.set_tool("db", ToolStatus::Fail, Some("no file".into()));
+        let setup = ToolSetup {
+            env: Env::default(),
+            probe: Probe::detached("registry"),
+            registry,
+        };
+        let tool = SystemRegistry::setup(setup).await.unwrap();
+        let status = tool.status();
+        assert_eq!(status.tools.len(), 1);
+        assert_eq!(status.tools[0].message.as_deref(), Some("no file"));
+        assert!(tool.recent_calls().is_empty());
+    }
+}

@@ -1,0 +1,311 @@
+//! The Redis backend: `{namespace}:{key}` holds the value's JSON text.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Client, RedisError, Script};
+use serde_json::Value;
+
+use super::{Backend, Res};
+use crate::error::StateError;
+
+/// Keys fetched or deleted per round trip.
+const BATCH: usize = 500;
+
+/// Increment with a fixed-window ttl, atomically: the ttl is set only when
+/// this very call created the key, which a plain INCRBY + PEXPIRE NX cannot
+/// tell apart from a key that `set` created without a ttl.
+const INCREMENT: &str = r"
+local existed = redis.call('EXISTS', KEYS[1])
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if existed == 0 and tonumber(ARGV[2]) > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return value
+";
+
+/// State in a Redis server, shared by every replica using it.
+pub(crate) struct Redis {
+    conn: ConnectionManager,
+    url: String,
+    increment: Script,
+}
+
+impl Redis {
+    /// Connects to `url` and checks the server answers, within a few seconds.
+    pub(crate) async fn connect(url: &str) -> Result<Self, String> {
+        let shown = redact(url);
+        let client = Client::open(url).map_err(|e| {
+            format!(
+                "REDIS_URL={shown} is not a valid Redis URL ({e}); expected redis://host:port[/db]"
+            )
+        })?;
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_connection_timeout(Duration::from_secs(2))
+            .set_response_timeout(Duration::from_secs(5));
+        let unreachable = |e: String| {
+            format!(
+                "STATE_BACKEND=redis, but Redis at {shown} is unreachable ({e}); start Redis there, \
+                 point REDIS_URL at a running server, or unset STATE_BACKEND to keep state in memory"
+            )
+        };
+        let connect = async {
+            let mut conn = ConnectionManager::new_with_config(client, config).await?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await?;
+            Ok::<_, RedisError>(conn)
+        };
+        let conn = tokio::time::timeout(Duration::from_secs(5), connect)
+            .await
+            .map_err(|_| unreachable("no answer within 5 s".to_owned()))?
+            .map_err(|e| unreachable(e.to_string()))?;
+        Ok(Self {
+            conn,
+            url: shown,
+            increment: Script::new(INCREMENT),
+        })
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    fn fail(&self, e: RedisError) -> StateError {
+        let backend = format!("redis at {}", self.url);
+        let reason = e.to_string();
+        if e.is_io_error()
+            || e.is_connection_refusal()
+            || e.is_connection_dropped()
+            || e.is_timeout()
+        {
+            StateError::Unavailable { backend, reason }
+        } else {
+            StateError::Backend { backend, reason }
+        }
+    }
+
+    /// Every Redis key of `ns` (SCAN, so the server is never blocked).
+    async fn scan(&self, ns: &str) -> Result<Vec<String>, StateError> {
+        let pattern = format!("{}:*", escape_glob(ns));
+        let mut conn = self.conn();
+        let mut cursor: u64 = 0;
+        let mut found = Vec::new();
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(BATCH)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.fail(e))?;
+            found.extend(batch);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        // SCAN may return a key twice.
+        found.sort();
+        found.dedup();
+        Ok(found)
+    }
+}
+
+fn full_key(ns: &str, key: &str) -> String {
+    format!("{ns}:{key}")
+}
+
+fn parse(ns: &str, key: &str, text: &str) -> Result<Value, StateError> {
+    serde_json::from_str(text).map_err(|e| StateError::Deserialize {
+        namespace: ns.to_owned(),
+        key: key.to_owned(),
+        expected: "JSON value",
+        reason: format!("{e}; was it written by something other than the state tool?"),
+    })
+}
+
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, i64::MAX as u64)
+}
+
+fn escape_glob(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The URL without its password, for messages and reports.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Backend for Redis {
+    fn set<'a>(
+        &'a self,
+        ns: &'a str,
+        key: &'a str,
+        value: Value,
+        ttl: Option<Duration>,
+    ) -> Res<'a, ()> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(full_key(ns, key)).arg(value.to_string());
+            if let Some(ttl) = ttl {
+                cmd.arg("PX").arg(millis(ttl));
+            }
+            cmd.query_async::<()>(&mut self.conn())
+                .await
+                .map_err(|e| self.fail(e))
+        })
+    }
+
+    fn get<'a>(&'a self, ns: &'a str, key: &'a str) -> Res<'a, Option<Value>> {
+        Box::pin(async move {
+            let text: Option<String> = self
+                .conn()
+                .get(full_key(ns, key))
+                .await
+                .map_err(|e| self.fail(e))?;
+            text.map(|t| parse(ns, key, &t)).transpose()
+        })
+    }
+
+    fn has<'a>(&'a self, ns: &'a str, key: &'a str) -> Res<'a, bool> {
+        Box::pin(async move {
+            self.conn()
+                .exists(full_key(ns, key))
+                .await
+                .map_err(|e| self.fail(e))
+        })
+    }
+
+    fn keys<'a>(&'a self, ns: &'a str) -> Res<'a, Vec<String>> {
+        Box::pin(async move {
+            let prefix = ns.len() + 1;
+            Ok(self
+                .scan(ns)
+                .await?
+                .into_iter()
+                .map(|k| k[prefix..].to_owned())
+                .collect())
+        })
+    }
+
+    fn get_all<'a>(&'a self, ns: &'a str) -> Res<'a, BTreeMap<String, Value>> {
+        Box::pin(async move {
+            let full = self.scan(ns).await?;
+            let mut all = BTreeMap::new();
+            let mut conn = self.conn();
+            for chunk in full.chunks(BATCH) {
+                let values: Vec<Option<String>> = redis::cmd("MGET")
+                    .arg(chunk)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| self.fail(e))?;
+                for (full_key, text) in chunk.iter().zip(values) {
+                    // A key that expired between SCAN and MGET is simply gone.
+                    if let Some(text) = text {
+                        let key = &full_key[ns.len() + 1..];
+                        all.insert(key.to_owned(), parse(ns, key, &text)?);
+                    }
+                }
+            }
+            Ok(all)
+        })
+    }
+
+    fn increment<'a>(
+        &'a self,
+        ns: &'a str,
+        key: &'a str,
+        amount: i64,
+        ttl: Option<Duration>,
+    ) -> Res<'a, i64> {
+        Box::pin(async move {
+            let result = self
+                .increment
+                .key(full_key(ns, key))
+                .arg(amount)
+                .arg(ttl.map_or(0, millis))
+                .invoke_async::<i64>(&mut self.conn())
+                .await;
+            result.map_err(|e| {
+                let text = e.to_string();
+                if text.contains("not an integer") {
+                    StateError::NotANumber {
+                        namespace: ns.to_owned(),
+                        key: key.to_owned(),
+                    }
+                } else if text.contains("overflow") {
+                    StateError::Overflow {
+                        namespace: ns.to_owned(),
+                        key: key.to_owned(),
+                    }
+                } else {
+                    self.fail(e)
+                }
+            })
+        })
+    }
+
+    fn delete<'a>(&'a self, ns: &'a str, key: &'a str) -> Res<'a, ()> {
+        Box::pin(async move {
+            self.conn()
+                .del::<_, ()>(full_key(ns, key))
+                .await
+                .map_err(|e| self.fail(e))
+        })
+    }
+
+    fn clear<'a>(&'a self, ns: &'a str) -> Res<'a, ()> {
+        Box::pin(async move {
+            let full = self.scan(ns).await?;
+            let mut conn = self.conn();
+            for chunk in full.chunks(BATCH) {
+                conn.unlink::<_, ()>(chunk)
+                    .await
+                    .map_err(|e| self.fail(e))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("redis at {}", self.url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("redis://:s3cret@cache:6379/0"),
+            "redis://***@cache:6379/0"
+        );
+        assert_eq!(redact("redis://user:pw@h"), "redis://***@h");
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn namespace_globs_are_escaped_for_scan() {
+        assert_eq!(escape_glob("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+    }
+}
