@@ -1,0 +1,56 @@
+//! `GET /system/status`: every tool and plugin with its status and reason.
+//! Like every `/system/*` route it is read-only and public: put it behind the
+//! edge (proxy auth or network policy) in production.
+
+use microcore::prelude::*;
+
+/// Reports tool and plugin health.
+#[plugin]
+pub struct SystemStatus {
+    http: Http,
+    registry: SystemRegistry,
+}
+
+impl Plugin for SystemStatus {
+    async fn on_boot(self: Arc<Self>) -> BootResult {
+        let route = Route::get("/system/status")
+            .tag("System")
+            .summary("Tool and plugin status");
+        self.http.route(route, &self, Self::status)?;
+        Ok(())
+    }
+}
+
+impl SystemStatus {
+    async fn status(self: Arc<Self>, _: Empty, _: Ctx) -> HttpResult<serde_json::Value> {
+        Ok(serde_json::to_value(self.registry.status())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use microcore::testing::{self, TestRequest};
+
+    #[tokio::test]
+    async fn lists_tools_and_plugins_with_their_status() {
+        let app = testing::boot::<SystemStatus>().await;
+        let res = app.http().call(TestRequest::get("/system/status")).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        let tools = res.body["data"]["tools"].as_array().unwrap();
+        assert!(
+            tools
+                .iter()
+                .any(|t| t["name"] == "db" && t["status"] == "OK"),
+            "{tools:?}"
+        );
+        let plugins = res.body["data"]["plugins"].as_array().unwrap();
+        let me = plugins
+            .iter()
+            .find(|p| p["name"] == "system.SystemStatus")
+            .unwrap();
+        assert_eq!(me["status"], "READY");
+        assert_eq!(me["tools"], json!(["http", "registry"]));
+        assert_eq!(me["file"], "domains/system/plugins/status.rs");
+    }
+}
