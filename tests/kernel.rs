@@ -1,0 +1,264 @@
+//! The kernel's lifecycle guarantees (the Python original's behaviours 2-6),
+//! with real macros, a real tool set and tools that fail on purpose.
+
+// Test plugins inject tools they never call: the injection is what is tested.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use microcore::prelude::*;
+use microcore::{BootOptions, Env, Kernel, PluginStatus, Tool, ToolError, ToolSetup, ToolStatus};
+
+/// Every lifecycle call, in order, for assertions.
+static EVENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn log(s: impl Into<String>) {
+    EVENTS.lock().unwrap().push(s.into());
+}
+
+/// A tool that sets up fine and records its lifecycle.
+#[derive(Clone, Default)]
+pub struct Good {
+    completions: Arc<AtomicUsize>,
+}
+
+impl Tool for Good {
+    const NAME: &'static str = "good";
+    async fn setup(_: ToolSetup) -> Result<Self, ToolError> {
+        Ok(Good::default())
+    }
+    async fn on_boot_complete(&self) -> Result<(), ToolError> {
+        self.completions.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    async fn shutdown(&self) -> Result<(), ToolError> {
+        log("tool good shutdown");
+        Err(ToolError::new("good refuses to shut down cleanly"))
+    }
+}
+
+/// A tool whose setup fails, like a database that is not there.
+#[derive(Clone)]
+pub struct Broken;
+
+impl Tool for Broken {
+    const NAME: &'static str = "broken";
+    async fn setup(_: ToolSetup) -> Result<Self, ToolError> {
+        Err(ToolError::new(
+            "Setup failed: nothing listens on 127.0.0.1:1",
+        ))
+    }
+}
+
+/// A tool whose setup panics.
+#[derive(Clone)]
+pub struct Panicky;
+
+impl Tool for Panicky {
+    const NAME: &'static str = "panicky";
+    async fn setup(_: ToolSetup) -> Result<Self, ToolError> {
+        panic!("setup exploded")
+    }
+    async fn shutdown(&self) -> Result<(), ToolError> {
+        log("tool panicky shutdown");
+        Ok(())
+    }
+}
+
+microcore::toolset! {
+    good: Good,
+    broken: Broken,
+    panicky: Panicky,
+}
+
+mod billing {
+    use super::*;
+
+    /// Healthy: needs only the good tool.
+    #[plugin]
+    pub struct Healthy {
+        good: Good,
+    }
+    impl Plugin for Healthy {
+        async fn on_boot(self: Arc<Self>) -> BootResult {
+            log("healthy on_boot");
+            Ok(())
+        }
+        async fn shutdown(self: Arc<Self>) -> BootResult {
+            log("healthy shutdown");
+            anyhow::bail!("healthy shutdown failed on purpose")
+        }
+    }
+
+    /// Needs the broken tool.
+    #[plugin]
+    pub struct NeedsBroken {
+        good: Good,
+        broken: Broken,
+    }
+    impl Plugin for NeedsBroken {}
+
+    /// Can live without the broken tool.
+    #[plugin]
+    pub struct Tolerant {
+        broken: Option<Broken>,
+    }
+    impl Plugin for Tolerant {
+        async fn on_boot(self: Arc<Self>) -> BootResult {
+            anyhow::ensure!(self.broken.is_none(), "the broken tool should be absent");
+            Ok(())
+        }
+    }
+
+    /// Fails in on_boot.
+    #[plugin]
+    pub struct FailsBoot;
+    impl Plugin for FailsBoot {
+        async fn on_boot(self: Arc<Self>) -> BootResult {
+            anyhow::bail!("on_boot failed")
+        }
+    }
+
+    /// Panics in on_boot.
+    #[plugin]
+    pub struct PanicsBoot;
+    impl Plugin for PanicsBoot {
+        async fn on_boot(self: Arc<Self>) -> BootResult {
+            panic!("on_boot panicked on purpose")
+        }
+    }
+
+    /// Never finishes on_boot.
+    #[plugin]
+    pub struct HangsBoot;
+    impl Plugin for HangsBoot {
+        async fn on_boot(self: Arc<Self>) -> BootResult {
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    }
+
+    /// Blocks its thread in on_boot, through the blocking pool.
+    #[plugin]
+    pub struct BlockingBoot;
+    impl Plugin for BlockingBoot {
+        async fn on_boot(self: Arc<Self>) -> BootResult {
+            microcore::CallContext::current();
+            let identity = tokio::task::spawn_blocking(|| {
+                std::thread::sleep(Duration::from_millis(50));
+                "done"
+            })
+            .await?;
+            anyhow::ensure!(identity == "done");
+            Ok(())
+        }
+    }
+}
+
+async fn boot() -> microcore::Running<Tools> {
+    let options = BootOptions {
+        env: Env::default(),
+        test_tools: true,
+        only: None,
+        boot_timeout: Duration::from_millis(300),
+        boot_complete: true,
+    };
+    Kernel::<Tools>::boot(options).await
+}
+
+fn plugin(status: &microcore::SystemStatus, name: &str) -> microcore::PluginState {
+    status
+        .plugins
+        .iter()
+        .find(|p| p.name == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} not registered"))
+}
+
+#[tokio::test]
+async fn failures_stay_where_they_happen_and_boot_continues() {
+    let running = boot().await;
+    let status = running.registry().snapshot();
+
+    let tool = |n: &str| status.tools.iter().find(|t| t.name == n).unwrap().clone();
+    assert_eq!(tool("good").status, ToolStatus::Ok);
+    assert_eq!(tool("broken").status, ToolStatus::Fail);
+    assert_eq!(
+        tool("broken").message.as_deref(),
+        Some("Setup failed: nothing listens on 127.0.0.1:1")
+    );
+    assert!(tool("panicky").message.unwrap().contains("setup exploded"));
+
+    let state = |n: &str| plugin(&status, n).status;
+    assert_eq!(state("billing.Healthy"), PluginStatus::Ready);
+    assert_eq!(
+        state("billing.Tolerant"),
+        PluginStatus::Ready,
+        "an optional tool that failed is None, not DEAD"
+    );
+    assert_eq!(state("billing.BlockingBoot"), PluginStatus::Ready);
+
+    let dead = plugin(&status, "billing.NeedsBroken");
+    assert_eq!(dead.status, PluginStatus::Dead);
+    assert_eq!(
+        dead.error.as_deref(),
+        Some("missing tool broken: Setup failed: nothing listens on 127.0.0.1:1")
+    );
+    assert_eq!(dead.tools, ["good", "broken"]);
+
+    assert!(
+        plugin(&status, "billing.FailsBoot")
+            .error
+            .unwrap()
+            .contains("on_boot failed")
+    );
+    assert!(
+        plugin(&status, "billing.PanicsBoot")
+            .error
+            .unwrap()
+            .contains("on_boot panicked on purpose")
+    );
+    assert!(
+        plugin(&status, "billing.HangsBoot")
+            .error
+            .unwrap()
+            .contains("did not finish within")
+    );
+
+    let good = running.tools().good.get().unwrap();
+    assert_eq!(
+        good.completions.load(Ordering::SeqCst),
+        1,
+        "a tool gets on_boot_complete exactly once"
+    );
+    let report = running.report().to_string();
+    assert!(
+        report.contains("billing.NeedsBroken") && report.contains("missing tool broken"),
+        "{report}"
+    );
+    running.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_plugins_then_tools_and_a_failing_step_stops_nothing_else() {
+    EVENTS.lock().unwrap().clear();
+    let running = boot().await;
+    running.shutdown(Duration::from_secs(1)).await;
+    let events = EVENTS.lock().unwrap().clone();
+    let at = |s: &str| {
+        events
+            .iter()
+            .position(|e| e == s)
+            .unwrap_or_else(|| panic!("{s} missing from {events:?}"))
+    };
+    assert!(
+        at("healthy shutdown") < at("tool good shutdown"),
+        "plugins stop before tools: {events:?}"
+    );
+    assert!(
+        !events.contains(&"tool panicky shutdown".to_owned()),
+        "a tool that never set up is not shut down"
+    );
+}

@@ -1,0 +1,101 @@
+//! Scaling out without touching a plugin: two replicas of the example app on
+//! PostgreSQL, NATS and Redis, configured by settings alone.
+//!
+//! A user signs up on replica A and logs in on replica B; the welcome plugin
+//! handles `user.created` once across the fleet; logging out on B revokes the
+//! token on A (the revocation list lives in Redis).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use microcore::params;
+use microcore::tools::db::{Db, Sql};
+
+const PG: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_share_postgres_nats_and_redis() {
+    if !(support::service_up("PostgreSQL", 5432)
+        && support::service_up("NATS", 4222)
+        && support::service_up("Redis", 6379))
+    {
+        return;
+    }
+    let tag = format!("mc_scale_{}", uuid::Uuid::new_v4().simple());
+    let admin = Db::connect(PG)
+        .await
+        .expect("PostgreSQL accepts connections");
+    admin
+        .execute(Sql::trusted(format!("CREATE SCHEMA {tag}")), params![])
+        .await
+        .unwrap();
+    let url = format!("{PG}?options[search_path]={tag}");
+    let prefix = format!("{tag}.");
+    let settings = [
+        ("DATABASE_URL", url.as_str()),
+        ("EVENT_BUS_DRIVER", "nats"),
+        ("EVENT_BUS_NATS_PREFIX", prefix.as_str()),
+        ("STATE_BACKEND", "redis"),
+    ];
+    // Replica A migrates; replica B starts like a production replica.
+    let (a, base_a) = support::serve_with(&settings).await;
+    let mut replica = settings.to_vec();
+    replica.push(("DB_AUTO_MIGRATE", "false"));
+    let (b, base_b) = support::serve_with(&replica).await;
+    let http = reqwest::Client::new();
+    for r in [&a, &b] {
+        assert_eq!(r.tools().event_bus.get().unwrap().driver_name(), "nats");
+        assert_eq!(r.tools().db.get().unwrap().engine(), "postgres");
+    }
+
+    let email = format!("{tag}@example.com");
+    support::sign_up(&http, &base_a, &email).await;
+    let token = support::log_in(&http, &base_b, &email).await;
+    let me = http.get(format!("{base_a}/users/me"));
+    assert_eq!(
+        support::status_with(me, &token).await,
+        200,
+        "a token from B works on A"
+    );
+
+    // user.created was handled by exactly one welcome subscriber in the fleet.
+    let welcomes = |r: &microcore::Running<microcore_app::Tools>| {
+        r.tools()
+            .event_bus
+            .get()
+            .unwrap()
+            .published_payloads("welcome.sent")
+            .len()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while welcomes(&a) + welcomes(&b) == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        welcomes(&a) + welcomes(&b),
+        1,
+        "one welcome across two replicas"
+    );
+
+    let out = http.post(format!("{base_b}/auth/logout"));
+    assert_eq!(support::status_with(out, &token).await, 200);
+    let after = http.get(format!("{base_a}/users/me"));
+    assert_eq!(
+        support::status_with(after, &token).await,
+        401,
+        "a logout on B revokes the token on A"
+    );
+
+    support::stop(a).await;
+    support::stop(b).await;
+    admin
+        .execute(
+            Sql::trusted(format!("DROP SCHEMA {tag} CASCADE")),
+            params![],
+        )
+        .await
+        .unwrap();
+    admin.close().await;
+}

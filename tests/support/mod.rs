@@ -1,0 +1,132 @@
+//! Shared helpers for the app's integration tests.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use microcore::{BootOptions, Env, Kernel, Running};
+use microcore_app::Tools;
+
+/// A fresh SQLite file in the temp dir, removed with its WAL files on drop.
+pub(crate) struct TempDb(pub PathBuf);
+
+impl TempDb {
+    pub(crate) fn new(tag: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "microcore-{tag}-{}-{}.db",
+            std::process::id(),
+            uuid()
+        ));
+        Self(path)
+    }
+    pub(crate) fn url(&self) -> String {
+        format!("sqlite:{}", self.0.display())
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+fn uuid() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Boots the whole example app for real: SQLite file, HTTP on a free loopback port.
+pub(crate) async fn serve(db: &TempDb) -> (Running<Tools>, String) {
+    serve_with(&[("DATABASE_URL", &db.url())]).await
+}
+
+/// Boots the whole example app on a free loopback port with these settings.
+pub(crate) async fn serve_with(settings: &[(&str, &str)]) -> (Running<Tools>, String) {
+    let mut env = Env::from_pairs([
+        ("HTTP_HOST", "127.0.0.1"),
+        ("HTTP_PORT", "0"),
+        (
+            "AUTH_SECRET_KEY",
+            "an-integration-test-secret-of-32-bytes-or-more",
+        ),
+    ]);
+    for (k, v) in settings {
+        env = env.with(*k, *v);
+    }
+    let running = Kernel::<Tools>::boot(BootOptions::serve(env)).await;
+    assert!(
+        !running.report().cannot_serve(),
+        "{}",
+        running.report().failure_block()
+    );
+    let addr = running
+        .tools()
+        .http
+        .get()
+        .and_then(|h| h.local_addr())
+        .expect("the http tool is listening");
+    (running, format!("http://{addr}"))
+}
+
+pub(crate) async fn stop(running: Running<Tools>) {
+    running.shutdown(Duration::from_secs(5)).await;
+}
+
+/// True when a TCP service answers on 127.0.0.1:`port`. Under `CI=true` an
+/// absent service fails the test; elsewhere the caller skips with the reason.
+pub(crate) fn service_up(name: &str, port: u16) -> bool {
+    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{name} is required under CI=true (127.0.0.1:{port}); run bash .ci/services.sh");
+    }
+    eprintln!(
+        "skipping: {name} is not running on 127.0.0.1:{port} (bash .ci/services.sh starts it)"
+    );
+    false
+}
+
+/// Signs `email` up (password `correct horse`) and returns the new id.
+pub(crate) async fn sign_up(client: &reqwest::Client, base: &str, email: &str) -> i64 {
+    let res = client
+        .post(format!("{base}/users"))
+        .json(&serde_json::json!({"name": "Ana", "email": email, "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "sign-up of {email}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    body["data"]["id"].as_i64().expect("the new user's id")
+}
+
+/// Logs `email` in (password `correct horse`) and returns the access token.
+pub(crate) async fn log_in(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let res = client
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "login of {email}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    body["data"]["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned()
+}
+
+/// The status of a request sent with `token` as bearer.
+pub(crate) async fn status_with(req: reqwest::RequestBuilder, token: &str) -> u16 {
+    req.bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
