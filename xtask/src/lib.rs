@@ -1,0 +1,11 @@
+//! Project tasks, run as `cargo xtask <task>`:
+//! - `context [--check]`: AI_CONTEXT.md from the app's manifest (a dry boot);
+//! - `check`: cross-feature checks over the same manifest;
+//! - `new plugin <domain>/<feature> [...]`, `new domain <name>`: starting points that compile.
+
+pub mod check;
+pub mod context;
+pub mod guide;
+pub mod new;
+pub mod render;
+pub mod schema;
