@@ -1,6 +1,7 @@
 //! The db tool as the kernel drives it: settings, auto-migration, report,
 //! health reporting through the probe.
 
+#[path = "db/support/mod.rs"]
 mod support;
 
 use microcore_db::{Db, DbErrorKind, Migration, params};

@@ -1,6 +1,6 @@
 //! The db contract, written once and run against SQLite and PostgreSQL.
 
-mod support;
+use crate::contract;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The request pipeline, in-process: assembly, validation, envelopes,
 //! failures, context and headers.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

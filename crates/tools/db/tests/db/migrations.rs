@@ -1,7 +1,7 @@
 //! Migrations on both engines: dependency order, all-or-nothing files,
 //! idempotence, cycles.
 
-mod support;
+use crate::contract;
 
 use microcore_db::{Db, DbErrorKind, Migration, params};
 use serde_json::Value;

@@ -5,7 +5,7 @@
 //! handles `user.created` once across the fleet; logging out on B revokes the
 //! token on A (the revocation list lives in Redis).
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

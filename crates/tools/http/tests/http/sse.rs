@@ -1,6 +1,6 @@
 //! Server-Sent Events endpoints.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

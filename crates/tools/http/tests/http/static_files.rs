@@ -1,6 +1,6 @@
 //! Static mounts: allowlist, dotfiles, index pages, never shadowing the API.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

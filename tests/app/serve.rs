@@ -1,6 +1,6 @@
 //! The example app over real HTTP on a loopback port, as a client sees it.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 

@@ -1,7 +1,7 @@
 //! Hostile and broken input over real HTTP: every answer is a clear 4xx in the
 //! envelope, never a 500 or a stack trace, and the server keeps serving.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 

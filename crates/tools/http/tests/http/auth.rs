@@ -1,6 +1,6 @@
 //! Per-route auth: bearer header, the `access_token` cookie, and the CSRF guard.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

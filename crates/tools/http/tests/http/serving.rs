@@ -1,7 +1,7 @@
 //! Real HTTP on a loopback port: serving, bind errors, graceful drain,
 //! timeouts, CORS settings.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

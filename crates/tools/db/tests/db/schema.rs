@@ -1,6 +1,6 @@
 //! `describe_schema` gives the same description of the same DDL on both engines.
 
-mod support;
+use crate::contract;
 
 use microcore_db::{Db, Migration, params};
 use serde_json::json;

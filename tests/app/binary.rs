@@ -1,7 +1,7 @@
 //! The README's run command, as a process: it boots on embedded defaults,
 //! serves, and stops gracefully on SIGTERM; a busy port is one clear block.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! WebSocket endpoints over a real loopback socket.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

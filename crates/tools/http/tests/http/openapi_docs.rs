@@ -1,6 +1,6 @@
 //! `/openapi.json` describes every route; `/docs` is served offline.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

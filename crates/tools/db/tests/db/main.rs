@@ -1,0 +1,9 @@
+//! The db tool's contract, migrations and schema description, run per
+//! backend. `tests/setup.rs` stays a binary of its own: it registers a
+//! migration, and that registration is global to its binary.
+
+mod support;
+
+mod contract;
+mod migrations;
+mod schema;

@@ -1,0 +1,14 @@
+//! The http tool over real sockets and in-process requests: pipeline, auth,
+//! OpenAPI and docs, serving, SSE, static files and WebSockets.
+//!
+//! One test binary keeps link time and disk use down.
+
+mod common;
+
+mod auth;
+mod openapi_docs;
+mod pipeline;
+mod serving;
+mod sse;
+mod static_files;
+mod websocket;
