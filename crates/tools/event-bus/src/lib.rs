@@ -12,8 +12,13 @@
 //! ordering, retries with exponential backoff, dead letters (`_dlq.<event>`),
 //! TTL, delay, the automatic drop of a subscriber failing
 //! [`DROP_THRESHOLD`] times in a row, panic isolation, and a trace of the
-//! last [`TRACE_CAPACITY`] records. Drivers only move envelopes: in-process
-//! (default) or NATS (`EVENT_BUS_DRIVER=nats`) for many replicas.
+//! last [`TRACE_CAPACITY`] records. Drivers only move envelopes, and
+//! [`Capabilities`] says how: in-process (default), core NATS
+//! (`EVENT_BUS_DRIVER=nats`) for many replicas, at most once, or NATS
+//! JetStream (`EVENT_BUS_DRIVER=jetstream`) for many replicas, durable and at
+//! least once: an event waits in a stream for its group's next member, and a
+//! delivery cut short by a crash is redelivered, so handlers should be
+//! idempotent.
 
 mod delivery;
 mod driver;
@@ -28,7 +33,7 @@ mod subscribe;
 mod tool;
 mod trace;
 
-pub use driver::{Capabilities, Support};
+pub use driver::{Capabilities, Delivery, Support};
 pub use envelope::{Envelope, RawEnvelope};
 pub use error::BusError;
 pub use event::{DeadLetter, Event, SubscriberDropped};

@@ -1,8 +1,14 @@
 //! The bus as a kernel tool: settings, lifecycle and the boot report.
 //!
-//! Settings: `EVENT_BUS_DRIVER` (`in_process`, the default, or `nats`),
-//! `NATS_URL` (default `nats://127.0.0.1:4222`), `EVENT_BUS_NATS_PREFIX`
-//! (subject prefix, default `bus.`), `EVENT_BUS_DLQ_ENABLED` (default true).
+//! Settings: `EVENT_BUS_DRIVER` (`in_process`, the default; `nats`, core NATS
+//! across replicas, at-most-once; or `jetstream`, NATS JetStream, durable and
+//! at-least-once), `NATS_URL` (default `nats://127.0.0.1:4222`),
+//! `EVENT_BUS_NATS_PREFIX` (subject prefix, default `bus.`; with JetStream it
+//! also names the stream, `MICROCORE_BUS`), `EVENT_BUS_JETSTREAM_MAX_AGE_SECS`
+//! (how long the stream keeps an event, default 604800 = 7 days),
+//! `EVENT_BUS_JETSTREAM_ACK_WAIT_SECS` (how long an unacknowledged delivery
+//! waits before another replica gets it, default 30), `EVENT_BUS_DLQ_ENABLED`
+//! (default true).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -29,9 +35,11 @@ impl Tool for EventBus {
         let driver: Box<dyn Driver> = match choice.as_str() {
             "in_process" | "inprocess" | "memory" => Box::new(MemoryDriver::default()),
             "nats" => nats_driver(&setup).await?,
+            "jetstream" => jetstream_driver(&setup).await?,
             other => {
                 return Err(ToolError::new(format!(
-                    "EVENT_BUS_DRIVER={other:?} is not a driver; use `in_process` (the default) or `nats`"
+                    "EVENT_BUS_DRIVER={other:?} is not a driver; use `in_process` (the default), \
+                     `nats` (replicas, at-most-once) or `jetstream` (replicas, durable, at-least-once)"
                 )));
             }
         };
@@ -121,4 +129,42 @@ async fn nats_driver(_: &ToolSetup) -> Result<Box<dyn Driver>, ToolError> {
     Err(ToolError::new(
         "EVENT_BUS_DRIVER=nats needs the `nats` feature of microcore-event-bus; enable it or use `in_process`",
     ))
+}
+
+#[cfg(feature = "nats")]
+async fn jetstream_driver(setup: &ToolSetup) -> Result<Box<dyn Driver>, ToolError> {
+    use crate::driver::jetstream::{JetStreamDriver, JetStreamSettings};
+    let env = &setup.env;
+    let settings = JetStreamSettings {
+        url: env.get_or("NATS_URL", "nats://127.0.0.1:4222").to_owned(),
+        prefix: env.get_or("EVENT_BUS_NATS_PREFIX", "bus.").to_owned(),
+        max_age: seconds(setup, "EVENT_BUS_JETSTREAM_MAX_AGE_SECS", 7 * 24 * 3600)?,
+        ack_wait: seconds(setup, "EVENT_BUS_JETSTREAM_ACK_WAIT_SECS", 30)?,
+    };
+    let driver = JetStreamDriver::connect(&settings)
+        .await
+        .map_err(ToolError::new)?;
+    Ok(Box::new(driver))
+}
+
+#[cfg(not(feature = "nats"))]
+async fn jetstream_driver(_: &ToolSetup) -> Result<Box<dyn Driver>, ToolError> {
+    Err(ToolError::new(
+        "EVENT_BUS_DRIVER=jetstream needs the `nats` feature of microcore-event-bus; enable it or use `in_process`",
+    ))
+}
+
+/// A whole number of seconds, at least one.
+#[cfg(feature = "nats")]
+fn seconds(setup: &ToolSetup, key: &str, default: u64) -> Result<Duration, ToolError> {
+    match setup
+        .env
+        .parse_or::<u64>(key, default)
+        .map_err(ToolError::new)?
+    {
+        0 => Err(ToolError::new(format!(
+            "setting {key}=0 is not allowed; use a number of seconds of at least 1, or unset it for {default}"
+        ))),
+        secs => Ok(Duration::from_secs(secs)),
+    }
 }

@@ -1,4 +1,5 @@
 //! The in-process driver: subscriptions in a map, groups served round-robin.
+//! Queued deliveries live in this process's memory, so they end with it.
 
 use std::collections::HashMap;
 
@@ -6,7 +7,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
 
-use super::{Capabilities, Deliver, Driver, Support};
+use super::{Capabilities, Deliver, Delivery, Driver, Support};
 use crate::envelope::RawEnvelope;
 
 struct Member {
@@ -33,6 +34,7 @@ impl Driver for MemoryDriver {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            delivery: Delivery::AtMostOnce,
             delay: Support::InBus,
             retries: Support::InBus,
             dlq: Support::InBus,

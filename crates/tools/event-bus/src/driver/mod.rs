@@ -1,5 +1,8 @@
 //! The narrow transport under the bus. A driver moves envelopes and knows
 //! groups; retries, DLQ, TTL, ordering and tracing stay in the bus, once.
+//!
+//! Drivers: `memory` (in-process), `nats` (core NATS, at-most-once) and
+//! `jetstream` (NATS JetStream, durable and at-least-once).
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,6 +12,8 @@ use serde::Serialize;
 
 use crate::envelope::RawEnvelope;
 
+#[cfg(feature = "nats")]
+pub(crate) mod jetstream;
 pub(crate) mod memory;
 #[cfg(feature = "nats")]
 pub(crate) mod nats;
@@ -32,9 +37,34 @@ impl fmt::Display for Support {
     }
 }
 
+/// What becomes of an event the transport has accepted when a process or a
+/// connection goes away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Held in memory (a process, a core NATS connection): lost when the
+    /// holder goes away, never delivered twice by the transport.
+    AtMostOnce,
+    /// Stored until a subscriber acknowledges it, and redelivered when one
+    /// dies before acknowledging: nothing is lost, so a handler may see an
+    /// event twice and should be idempotent.
+    AtLeastOnce,
+}
+
+impl fmt::Display for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::AtMostOnce => "at_most_once",
+            Self::AtLeastOnce => "at_least_once",
+        })
+    }
+}
+
 /// What a driver claims to do itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Capabilities {
+    /// Whether an accepted event survives a crash or a disconnect.
+    pub delivery: Delivery,
     /// Delayed delivery.
     pub delay: Support,
     /// Retries with backoff.
@@ -47,8 +77,8 @@ impl fmt::Display for Capabilities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "delay: {}, retries: {}, dlq: {}",
-            self.delay, self.retries, self.dlq
+            "delivery: {}, delay: {}, retries: {}, dlq: {}",
+            self.delivery, self.delay, self.retries, self.dlq
         )
     }
 }

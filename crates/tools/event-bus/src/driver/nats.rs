@@ -1,7 +1,7 @@
 //! The NATS driver: replicas share one bus. A group is a NATS queue group
 //! (each event goes to one member across the fleet); a broadcast is a plain
 //! subscription. Core NATS is at-most-once: an event published while no
-//! member of a group is connected is not kept.
+//! member of a group is connected is not kept (the JetStream driver keeps it).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use futures::{FutureExt, StreamExt};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
-use super::{Capabilities, Deliver, Driver, Support};
+use super::{Capabilities, Deliver, Delivery, Driver, Support};
 use crate::envelope::RawEnvelope;
 
 pub(crate) struct NatsDriver {
@@ -21,25 +21,35 @@ pub(crate) struct NatsDriver {
     readers: Mutex<HashMap<u64, JoinHandle<()>>>,
 }
 
+/// Connects to NATS, failing fast with what to do when it is not there.
+pub(crate) async fn connect_client(url: &str) -> Result<async_nats::Client, String> {
+    async_nats::ConnectOptions::new()
+        .name("microcore-event-bus")
+        .connection_timeout(Duration::from_secs(3))
+        .connect(url)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot reach NATS at {url}: {e}; start NATS there, fix NATS_URL, \
+                 or set EVENT_BUS_DRIVER=in_process for a single instance"
+            )
+        })
+}
+
 impl NatsDriver {
     /// Connects, failing fast with what to do when NATS is not there.
     pub(crate) async fn connect(url: &str, prefix: &str) -> Result<Self, String> {
-        let client = async_nats::ConnectOptions::new()
-            .name("microcore-event-bus")
-            .connection_timeout(Duration::from_secs(3))
-            .connect(url)
-            .await
-            .map_err(|e| {
-                format!(
-                    "cannot reach NATS at {url}: {e}; start NATS there, fix NATS_URL, \
-                     or set EVENT_BUS_DRIVER=in_process for a single instance"
-                )
-            })?;
-        Ok(Self {
+        Ok(Self::with_client(connect_client(url).await?, prefix))
+    }
+
+    /// A driver on an existing connection: the JetStream driver sends replies
+    /// through one, since only the waiting requester can use them.
+    pub(crate) fn with_client(client: async_nats::Client, prefix: &str) -> Self {
+        Self {
             client,
             prefix: prefix.to_owned(),
             readers: Mutex::new(HashMap::new()),
-        })
+        }
     }
 
     fn subject(&self, event: &str) -> String {
@@ -54,6 +64,7 @@ impl Driver for NatsDriver {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            delivery: Delivery::AtMostOnce,
             delay: Support::InBus,
             retries: Support::InBus,
             dlq: Support::InBus,

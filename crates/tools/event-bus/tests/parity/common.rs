@@ -19,7 +19,8 @@ macro_rules! test_event {
     };
 }
 
-/// Runs `async fn name(backend: Backend)` once per driver.
+/// Runs `async fn name(backend: Backend)` once per driver; `replicas:` runs
+/// it only on the drivers that span processes (NATS and JetStream).
 macro_rules! parity {
     ($($name:ident),* $(,)?) => { $(
         mod $name {
@@ -27,12 +28,7 @@ macro_rules! parity {
             async fn in_process() {
                 super::$name(crate::common::Backend::InProcess).await
             }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn nats() {
-                if let Some(backend) = crate::common::Backend::nats() {
-                    super::$name(backend).await
-                }
-            }
+            parity!(@remote $name, tokio::test(flavor = "multi_thread", worker_threads = 2));
         }
     )* };
     (current_thread: $($name:ident),* $(,)?) => { $(
@@ -41,50 +37,105 @@ macro_rules! parity {
             async fn in_process() {
                 super::$name(crate::common::Backend::InProcess).await
             }
-            #[tokio::test]
-            async fn nats() {
-                if let Some(backend) = crate::common::Backend::nats() {
-                    super::$name(backend).await
-                }
-            }
+            parity!(@remote $name, tokio::test);
         }
     )* };
+    (replicas: $($name:ident),* $(,)?) => { $(
+        mod $name {
+            parity!(@remote $name, tokio::test(flavor = "multi_thread", worker_threads = 2));
+        }
+    )* };
+    (@remote $name:ident, $test:meta) => {
+        #[$test]
+        async fn nats() {
+            if let Some(backend) = crate::common::Backend::nats() {
+                super::$name(backend).await
+            }
+        }
+        #[$test]
+        async fn jetstream() {
+            if let Some(backend) = crate::common::Backend::jetstream() {
+                let _cleanup = backend.cleanup();
+                super::$name(backend.clone()).await
+            }
+        }
+    };
 }
 
-/// Which driver a test runs on. Each NATS backend has its own subject
-/// prefix, so tests running side by side never see each other's events.
+/// Which driver a test runs on. Each NATS or JetStream backend has its own
+/// subject prefix (so its own stream), so tests running side by side never
+/// see each other's events.
 #[derive(Clone, Debug)]
 pub(crate) enum Backend {
     InProcess,
     Nats { prefix: String },
+    JetStream { prefix: String },
+}
+
+/// Where the NATS server is (`NATS_URL`, or the default).
+pub(crate) fn nats_url() -> String {
+    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+/// True if NATS answers; under `CI=true` its absence fails the test.
+fn nats_reachable() -> bool {
+    let url = nats_url();
+    let addr = url.trim_start_matches("nats://").to_owned();
+    let reachable = addr
+        .parse()
+        .ok()
+        .and_then(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).ok())
+        .is_some();
+    if !reachable {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("NATS is not reachable at {url} and CI=true: start `nats-server -js` there");
+        }
+        eprintln!("skipped: NATS is not reachable at {url} (set CI=true to make this a failure)");
+    }
+    reachable
+}
+
+fn unique_prefix() -> String {
+    format!("test{}.", uuid::Uuid::new_v4().simple())
 }
 
 impl Backend {
     /// NATS if reachable; under `CI=true` its absence fails the test.
     pub(crate) fn nats() -> Option<Self> {
-        let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
-        let addr = url.trim_start_matches("nats://").to_owned();
-        let reachable = addr
-            .parse()
-            .ok()
-            .and_then(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).ok())
-            .is_some();
-        if !reachable {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("NATS is not reachable at {url} and CI=true: start `nats-server -js` there");
-            }
-            eprintln!(
-                "skipped: NATS is not reachable at {url} (set CI=true to make this a failure)"
-            );
-            return None;
-        }
-        Some(Self::Nats {
-            prefix: format!("test{}.", uuid::Uuid::new_v4().simple()),
+        nats_reachable().then(|| Self::Nats {
+            prefix: unique_prefix(),
+        })
+    }
+
+    /// JetStream if NATS is reachable; under `CI=true` its absence fails the
+    /// test, and a server without JetStream fails setup saying so.
+    pub(crate) fn jetstream() -> Option<Self> {
+        nats_reachable().then(|| Self::JetStream {
+            prefix: unique_prefix(),
         })
     }
 
     pub(crate) fn is_in_process(&self) -> bool {
         matches!(self, Self::InProcess)
+    }
+
+    /// The subject prefix, for a test that talks to NATS directly.
+    pub(crate) fn prefix(&self) -> &str {
+        match self {
+            Self::InProcess => "",
+            Self::Nats { prefix } | Self::JetStream { prefix } => prefix,
+        }
+    }
+
+    /// The JetStream stream the driver derives from the prefix (`MICROCORE_TEST…`).
+    pub(crate) fn stream(&self) -> String {
+        let stem = self.prefix().trim_end_matches('.');
+        format!("MICROCORE_{}", stem.to_ascii_uppercase())
+    }
+
+    /// Deletes this backend's stream when dropped, even after a failure.
+    pub(crate) fn cleanup(&self) -> StreamCleanup {
+        StreamCleanup(matches!(self, Self::JetStream { .. }).then(|| self.stream()))
     }
 
     pub(crate) async fn bus(&self) -> EventBus {
@@ -96,12 +147,18 @@ impl Backend {
         let mut env = Env::from_pairs(settings.iter().copied());
         match self {
             Self::InProcess => env = env.with("EVENT_BUS_DRIVER", "in_process"),
-            Self::Nats { prefix } => {
+            Self::Nats { prefix } | Self::JetStream { prefix } => {
+                let driver = match self {
+                    Self::JetStream { .. } => "jetstream",
+                    _ => "nats",
+                };
                 env = env
-                    .with("EVENT_BUS_DRIVER", "nats")
-                    .with("EVENT_BUS_NATS_PREFIX", prefix.as_str());
-                if let Ok(url) = std::env::var("NATS_URL") {
-                    env = env.with("NATS_URL", url);
+                    .with("EVENT_BUS_DRIVER", driver)
+                    .with("EVENT_BUS_NATS_PREFIX", prefix.as_str())
+                    .with("NATS_URL", nats_url());
+                if env.get("EVENT_BUS_JETSTREAM_MAX_AGE_SECS").is_none() {
+                    // A stream left by an interrupted run empties itself.
+                    env = env.with("EVENT_BUS_JETSTREAM_MAX_AGE_SECS", "3600");
                 }
             }
         }
@@ -113,6 +170,39 @@ impl Backend {
         EventBus::setup(setup).await.expect("event bus setup")
     }
 }
+
+/// Deletes a test's JetStream stream on drop, on a thread of its own so it
+/// works from any runtime and during a panic.
+pub(crate) struct StreamCleanup(Option<String>);
+
+impl Drop for StreamCleanup {
+    fn drop(&mut self) {
+        if let Some(stream) = self.0.take() {
+            delete_stream(stream);
+        }
+    }
+}
+
+#[cfg(feature = "nats")]
+fn delete_stream(stream: String) {
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the cleanup");
+        runtime.block_on(async move {
+            if let Ok(client) = async_nats::connect(nats_url()).await {
+                let _ = async_nats::jetstream::new(client)
+                    .delete_stream(&stream)
+                    .await;
+            }
+        });
+    })
+    .join();
+}
+
+#[cfg(not(feature = "nats"))]
+fn delete_stream(_: String) {}
 
 /// A plugin identity for tests.
 pub(crate) fn plugin(name: &str) -> PluginId {

@@ -93,7 +93,7 @@ async fn a_named_group_splits_the_work(backend: Backend) {
     assert!(eventually(WAIT, || ws.iter().map(|w| w.seen.len()).sum::<usize>() == 4).await);
     assert_split(&ws, 4);
     if backend.is_in_process() {
-        // Round-robin in-process; NATS picks queue members at random.
+        // Round-robin in-process; NATS and JetStream pick members as they ask.
         assert_eq!((ws[0].seen.len(), ws[1].seen.len()), (2, 2));
     }
 }
@@ -185,13 +185,12 @@ impl From<Fleet> for u32 {
     }
 }
 
-/// Two processes of one app on NATS: each event is handled once across the
-/// fleet by default (one NATS queue group per subscriber name).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replicas_on_separate_connections_share_one_copy_per_event() {
-    let Some(backend) = Backend::nats() else {
-        return;
-    };
+parity!(replicas: replicas_on_separate_connections_share_one_copy_per_event);
+
+/// Two processes of one app: each event is handled once across the fleet by
+/// default (one NATS queue group, or one JetStream durable consumer, per
+/// subscriber name).
+async fn replicas_on_separate_connections_share_one_copy_per_event(backend: Backend) {
     let (a, b) = (backend.bus().await, backend.bus().await);
     let ws = workers(2);
     for (bus, w) in [&a, &b].into_iter().zip(&ws) {

@@ -1,5 +1,6 @@
 //! The event bus contract, written once and run against every driver:
-//! each `parity!` test runs in-process and on NATS.
+//! each `parity!` test runs in-process, on NATS and on NATS JetStream.
+//! `durability` holds what only the durable driver promises.
 
 #[macro_use]
 mod common;
@@ -8,6 +9,8 @@ mod blocking;
 mod dlq;
 mod drain;
 mod dropping;
+#[cfg(feature = "nats")]
+mod durability;
 mod emitter;
 mod groups;
 mod isolation;

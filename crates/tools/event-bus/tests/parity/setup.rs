@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use microcore_event_bus::{Envelope, EventBus, Support};
+use microcore_event_bus::{Delivery, Envelope, EventBus, Support};
 use microcore_kernel::{Env, Probe, Registry, Tool, ToolSetup};
 
 use crate::common::{Backend, plugin};
@@ -33,7 +33,10 @@ async fn an_unknown_driver_is_refused_with_the_choices() {
         .await
         .unwrap_err();
     assert!(
-        err.0.contains("kafka") && err.0.contains("in_process") && err.0.contains("nats"),
+        err.0.contains("kafka")
+            && err.0.contains("in_process")
+            && err.0.contains("`nats`")
+            && err.0.contains("`jetstream`"),
         "{err}"
     );
 }
@@ -49,6 +52,69 @@ async fn unreachable_nats_fails_setup_saying_where_and_what_to_do() {
     assert!(
         err.0.contains("nats://127.0.0.1:1") && err.0.contains("EVENT_BUS_DRIVER=in_process"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_nats_fails_jetstream_setup_saying_where_and_what_to_do() {
+    let err = EventBus::setup(setup(&[
+        ("EVENT_BUS_DRIVER", "jetstream"),
+        ("NATS_URL", "nats://127.0.0.1:1"),
+    ]))
+    .await
+    .unwrap_err();
+    assert!(
+        err.0.contains("nats://127.0.0.1:1") && err.0.contains("EVENT_BUS_DRIVER=in_process"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn jetstream_settings_that_cannot_work_are_refused_before_connecting() {
+    let refused = |pairs: &'static [(&'static str, &'static str)]| async move {
+        let mut all = vec![
+            ("EVENT_BUS_DRIVER", "jetstream"),
+            ("NATS_URL", "nats://127.0.0.1:1"),
+        ];
+        all.extend_from_slice(pairs);
+        EventBus::setup(setup(&all)).await.unwrap_err().0
+    };
+    let err = refused(&[("EVENT_BUS_NATS_PREFIX", "bus")]).await;
+    assert!(
+        err.contains("EVENT_BUS_NATS_PREFIX=\"bus\"") && err.contains("end with `.`"),
+        "{err}"
+    );
+    let err = refused(&[("EVENT_BUS_JETSTREAM_ACK_WAIT_SECS", "0")]).await;
+    assert!(err.contains("EVENT_BUS_JETSTREAM_ACK_WAIT_SECS=0"), "{err}");
+    let err = refused(&[("EVENT_BUS_JETSTREAM_MAX_AGE_SECS", "a week")]).await;
+    assert!(
+        err.contains("EVENT_BUS_JETSTREAM_MAX_AGE_SECS=\"a week\""),
+        "{err}"
+    );
+}
+
+parity!(each_driver_declares_how_it_delivers);
+
+/// Only JetStream keeps an accepted event through a crash; every driver
+/// leaves delay, retries and dead letters to the bus.
+async fn each_driver_declares_how_it_delivers(backend: Backend) {
+    let bus = backend.bus().await;
+    let (name, delivery) = match backend {
+        Backend::InProcess => ("in_process", Delivery::AtMostOnce),
+        Backend::Nats { .. } => ("nats", Delivery::AtMostOnce),
+        Backend::JetStream { .. } => ("jetstream", Delivery::AtLeastOnce),
+    };
+    assert_eq!(bus.driver_name(), name);
+    let caps = bus.capabilities();
+    assert_eq!(
+        (caps.delivery, caps.delay, caps.retries, caps.dlq),
+        (delivery, Support::InBus, Support::InBus, Support::InBus)
+    );
+    assert_eq!(
+        bus.report()[0],
+        format!(
+            "driver {name} (delivery: {delivery}, delay: in_bus, retries: in_bus, dlq: in_bus)"
+        )
     );
 }
 
@@ -89,7 +155,7 @@ async fn subscriptions_carry_the_payload_schema_and_the_report_names_driver_and_
     let report = bus.report();
     assert_eq!(
         report[0],
-        "driver in_process (delay: in_bus, retries: in_bus, dlq: in_bus)"
+        "driver in_process (delivery: at_most_once, delay: in_bus, retries: in_bus, dlq: in_bus)"
     );
     assert!(
         report

@@ -1,0 +1,322 @@
+//! The JetStream driver: durable, at-least-once delivery across replicas.
+//!
+//! Every event is stored in one stream (`MICROCORE_BUS` for the prefix `bus.`,
+//! taking `bus.>`) before `publish` returns, and kept for
+//! `EVENT_BUS_JETSTREAM_MAX_AGE_SECS` (limits retention: reading does not
+//! remove it). A group reads through a durable pull consumer named after the
+//! group and the event, shared by every replica: each event is handled once
+//! across the fleet, and events published while every member is down wait
+//! for the first one back. A broadcast reads through an ephemeral consumer
+//! that sees only events published after it subscribed.
+//!
+//! A message is acknowledged once the bus has finished delivering it,
+//! retries and dead letter included; until then progress acks keep it from
+//! being redelivered. A replica that dies mid-delivery acknowledges nothing,
+//! so the server hands the message to another one after
+//! `EVENT_BUS_JETSTREAM_ACK_WAIT_SECS`: a handler may see an event twice.
+//!
+//! Replies to a `request` travel on core NATS, outside the stream: only the
+//! waiting requester can use one, so storing it would only cost space.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::context::CreateStreamErrorKind;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
+use async_nats::jetstream::{self, Context};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use parking_lot::Mutex;
+use tokio::task::JoinHandle;
+
+use super::nats::{NatsDriver, connect_client};
+use super::{Capabilities, Deliver, Delivery, Driver, Support};
+use crate::REPLY_PREFIX;
+use crate::envelope::RawEnvelope;
+
+mod names;
+mod reader;
+
+/// Unacknowledged messages one consumer may have out at once, fleet-wide for
+/// a group: bounds what a replica holds in memory while the bus delivers.
+const MAX_ACK_PENDING: i64 = 1000;
+
+/// How long the server keeps a broadcast consumer nobody reads (its process died).
+const EPHEMERAL_IDLE: Duration = Duration::from_secs(60);
+
+/// The JetStream driver's settings, read by the tool.
+pub(crate) struct JetStreamSettings {
+    /// `NATS_URL`.
+    pub(crate) url: String,
+    /// `EVENT_BUS_NATS_PREFIX`; must end with `.`.
+    pub(crate) prefix: String,
+    /// `EVENT_BUS_JETSTREAM_MAX_AGE_SECS`: how long the stream keeps an event.
+    pub(crate) max_age: Duration,
+    /// `EVENT_BUS_JETSTREAM_ACK_WAIT_SECS`: how long an unacknowledged
+    /// delivery waits before the server hands it to someone else.
+    pub(crate) ack_wait: Duration,
+}
+
+struct Reader {
+    task: JoinHandle<()>,
+    /// The broadcast consumer to delete on unsubscribe; a group's durable stays.
+    ephemeral: Option<String>,
+}
+
+pub(crate) struct JetStreamDriver {
+    client: async_nats::Client,
+    js: Context,
+    stream: String,
+    prefix: String,
+    ack_wait: Duration,
+    replies: NatsDriver,
+    readers: Mutex<HashMap<u64, Reader>>,
+}
+
+impl JetStreamDriver {
+    /// Connects and creates (or reuses) the stream, failing with what to do
+    /// when NATS or JetStream is not there.
+    pub(crate) async fn connect(settings: &JetStreamSettings) -> Result<Self, String> {
+        let stream = names::stream_name(&settings.prefix)?;
+        let client = connect_client(&settings.url).await?;
+        let js = jetstream::new(client.clone());
+        ensure_stream(&js, &stream, settings).await?;
+        Ok(Self {
+            replies: NatsDriver::with_client(
+                client.clone(),
+                &format!("_MICROCORE_RPC.{}", settings.prefix),
+            ),
+            client,
+            js,
+            stream,
+            prefix: settings.prefix.clone(),
+            ack_wait: settings.ack_wait,
+            readers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn subject(&self, event: &str) -> String {
+        format!("{}{event}", self.prefix)
+    }
+
+    fn consumer_config(&self, event: &str, group: Option<&str>) -> pull::Config {
+        let base = pull::Config {
+            deliver_policy: DeliverPolicy::New,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: self.ack_wait,
+            filter_subject: self.subject(event),
+            max_ack_pending: MAX_ACK_PENDING,
+            ..Default::default()
+        };
+        match group {
+            Some(group) => pull::Config {
+                durable_name: Some(names::group_consumer(group, event)),
+                description: Some(format!("MicroCore group `{group}` reading `{event}`")),
+                ..base
+            },
+            None => pull::Config {
+                name: Some(format!("microcore-{}", uuid::Uuid::new_v4().simple())),
+                description: Some(format!("MicroCore broadcast reading `{event}`")),
+                inactive_threshold: EPHEMERAL_IDLE,
+                ..base
+            },
+        }
+    }
+
+    async fn delete_consumer(&self, name: String) {
+        if let Err(e) = self
+            .js
+            .delete_consumer_from_stream(&name, &self.stream)
+            .await
+        {
+            tracing::debug!(
+                "event bus: JetStream consumer `{name}` not deleted (the server expires it): {e}"
+            );
+        }
+    }
+}
+
+impl Drop for JetStreamDriver {
+    fn drop(&mut self) {
+        for (_, reader) in self.readers.get_mut().drain() {
+            reader.task.abort();
+        }
+    }
+}
+
+fn is_reply(event: &str) -> bool {
+    event.starts_with(REPLY_PREFIX)
+}
+
+/// Creates the stream, or reuses it (another replica made it) and applies
+/// this replica's max age to it.
+async fn ensure_stream(
+    js: &Context,
+    name: &str,
+    settings: &JetStreamSettings,
+) -> Result<(), String> {
+    let url = &settings.url;
+    let subjects = format!("{}>", settings.prefix);
+    let config = StreamConfig {
+        name: name.to_owned(),
+        description: Some(format!("MicroCore event bus: every event on `{subjects}`")),
+        subjects: vec![subjects.clone()],
+        retention: RetentionPolicy::Limits,
+        storage: StorageType::File,
+        max_age: settings.max_age,
+        ..Default::default()
+    };
+    let stream = match js.get_or_create_stream(config).await {
+        Ok(stream) => stream,
+        Err(e) => match e.kind() {
+            CreateStreamErrorKind::JetStreamUnavailable | CreateStreamErrorKind::TimedOut => {
+                return Err(format!(
+                    "JetStream is not available on the NATS server at {url} ({e}); enable it there \
+                     (`nats-server -js`, or a `jetstream {{}}` block in its config), point NATS_URL \
+                     at a server that has it, or set EVENT_BUS_DRIVER=nats for at-most-once \
+                     delivery without JetStream"
+                ));
+            }
+            // Another replica may have created it in the meantime.
+            _ => js.get_stream(name).await.map_err(|_| {
+                format!(
+                    "cannot create JetStream stream `{name}` for `{subjects}` at {url}: {e}; \
+                     a stream that already takes these subjects must be removed, or set \
+                     another EVENT_BUS_NATS_PREFIX"
+                )
+            })?,
+        },
+    };
+    let existing = stream.cached_info().config.clone();
+    if !existing.subjects.contains(&subjects) {
+        return Err(format!(
+            "JetStream stream `{name}` at {url} exists but takes {:?}, not `{subjects}`; it \
+             belongs to something else: set another EVENT_BUS_NATS_PREFIX or remove that stream",
+            existing.subjects
+        ));
+    }
+    if existing.max_age != settings.max_age {
+        let secs = settings.max_age.as_secs();
+        js.update_stream(StreamConfig {
+            max_age: settings.max_age,
+            ..existing
+        })
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot set the max age of JetStream stream `{name}` at {url} to {secs} s \
+                 (EVENT_BUS_JETSTREAM_MAX_AGE_SECS): {e}"
+            )
+        })?;
+        tracing::info!("event bus: JetStream stream `{name}` now keeps events for {secs} s");
+    }
+    Ok(())
+}
+
+impl Driver for JetStreamDriver {
+    fn name(&self) -> &'static str {
+        "jetstream"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            delivery: Delivery::AtLeastOnce,
+            delay: Support::InBus,
+            retries: Support::InBus,
+            dlq: Support::InBus,
+        }
+    }
+
+    /// Returns once the server has stored the event (its PubAck). The
+    /// envelope id is the message id, so a repeated publish is stored once.
+    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), String>> {
+        async move {
+            if is_reply(&envelope.event) {
+                return self.replies.publish(envelope).await;
+            }
+            let subject = self.subject(&envelope.event);
+            let body = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
+            let message = PublishMessage::build()
+                .payload(body.into())
+                .message_id(&envelope.id);
+            let not_stored = |e: &dyn std::fmt::Display| {
+                format!(
+                    "JetStream did not store `{subject}` in stream `{}`: {e}",
+                    self.stream
+                )
+            };
+            self.js
+                .send_publish(subject.clone(), message)
+                .await
+                .map_err(|e| not_stored(&e))?
+                .await
+                .map_err(|e| not_stored(&e))?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        id: u64,
+        event: &'a str,
+        group: Option<&'a str>,
+        deliver: Deliver,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        async move {
+            if group.is_none() && is_reply(event) {
+                return self.replies.subscribe(id, event, group, deliver).await;
+            }
+            let config = self.consumer_config(event, group);
+            let ephemeral = config.name.clone();
+            let source = reader::Source {
+                js: self.js.clone(),
+                stream: self.stream.clone(),
+                config,
+            };
+            // The consumer exists once this returns, so an event published
+            // right after subscribe is not missed.
+            let consumer = source.open().await?;
+            let task = tokio::spawn(reader::read(source, consumer, deliver, self.ack_wait));
+            self.readers.lock().insert(id, Reader { task, ephemeral });
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn unsubscribe(&self, id: u64) -> BoxFuture<'_, ()> {
+        let reader = self.readers.lock().remove(&id);
+        if let Some(reader) = &reader {
+            reader.task.abort();
+        }
+        async move {
+            self.replies.unsubscribe(id).await;
+            if let Some(name) = reader.and_then(|r| r.ephemeral) {
+                self.delete_consumer(name).await;
+            }
+        }
+        .boxed()
+    }
+
+    /// Stops reading without acknowledging unfinished deliveries (another
+    /// replica gets them after `ack_wait`), then sends the acks already made.
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        let readers: Vec<Reader> = self.readers.lock().drain().map(|(_, r)| r).collect();
+        for reader in &readers {
+            reader.task.abort();
+        }
+        async move {
+            self.replies.shutdown().await;
+            let deletes = readers
+                .into_iter()
+                .filter_map(|r| r.ephemeral)
+                .map(|name| self.delete_consumer(name));
+            let grace = Duration::from_secs(2);
+            let _ = tokio::time::timeout(grace, futures::future::join_all(deletes)).await;
+            let _ = tokio::time::timeout(grace, self.client.flush()).await;
+        }
+        .boxed()
+    }
+}

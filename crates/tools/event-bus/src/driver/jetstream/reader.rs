@@ -1,0 +1,169 @@
+//! Reading one consumer: each message goes to the bus in arrival order, is
+//! kept alive with progress acks while the bus delivers it (retries and dead
+//! letter included), and is acknowledged only when that delivery is over.
+//! A reader that is aborted (unsubscribe, shutdown, a crash) acknowledges
+//! nothing more, so its unfinished messages are redelivered after `ack_wait`.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::consumer::pull::{self, MessagesError, MessagesErrorKind};
+use async_nats::jetstream::{AckKind, Context, Message};
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::driver::Deliver;
+use crate::envelope::RawEnvelope;
+
+/// How long a reader waits before reopening a consumer it lost.
+const REOPEN_AFTER: Duration = Duration::from_secs(1);
+
+/// Where a reader's messages come from: one consumer on the bus's stream.
+pub(crate) struct Source {
+    pub(crate) js: Context,
+    pub(crate) stream: String,
+    pub(crate) config: pull::Config,
+}
+
+impl Source {
+    /// Creates the consumer, or updates it to this config when it exists
+    /// (a durable keeps its position, so a group resumes where it stopped).
+    pub(crate) async fn open(&self) -> Result<PullConsumer, String> {
+        self.js
+            .create_consumer_on_stream(self.config.clone(), &self.stream)
+            .await
+            .map_err(|e| {
+                format!(
+                    "JetStream did not create consumer `{}` on stream `{}` for `{}`: {e}",
+                    self.consumer_name(),
+                    self.stream,
+                    self.config.filter_subject
+                )
+            })
+    }
+
+    fn consumer_name(&self) -> &str {
+        self.config
+            .durable_name
+            .as_deref()
+            .or(self.config.name.as_deref())
+            .unwrap_or("?")
+    }
+}
+
+/// Runs until aborted: reads `consumer`, reopening it after an interruption.
+pub(crate) async fn read(
+    source: Source,
+    mut consumer: PullConsumer,
+    deliver: Deliver,
+    ack_wait: Duration,
+) {
+    let progress_every = (ack_wait / 3).max(Duration::from_millis(100));
+    let mut in_flight: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
+    loop {
+        match consumer.messages().await {
+            Ok(mut messages) => loop {
+                tokio::select! {
+                    Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+                    next = messages.next() => match next {
+                        Some(Ok(message)) => in_flight.push(take(message, &deliver, progress_every)),
+                        Some(Err(e)) if interrupts(&e) => {
+                            tracing::warn!(consumer = source.consumer_name(), "event bus: JetStream consumer interrupted ({e}); reopening it");
+                            break;
+                        }
+                        Some(Err(e)) => tracing::warn!(consumer = source.consumer_name(), "event bus: JetStream read error: {e}"),
+                        None => break,
+                    }
+                }
+            },
+            Err(e) => tracing::warn!(
+                consumer = source.consumer_name(),
+                "event bus: cannot read JetStream consumer: {e}"
+            ),
+        }
+        settle_for(&mut in_flight, REOPEN_AFTER).await;
+        match source.open().await {
+            Ok(reopened) => consumer = reopened,
+            Err(e) => tracing::warn!("event bus: {e}; retrying"),
+        }
+    }
+}
+
+/// Errors after which the consumer may be gone (a server restart, an
+/// expired broadcast consumer): reopen it rather than wait on it.
+fn interrupts(e: &MessagesError) -> bool {
+    matches!(
+        e.kind(),
+        MessagesErrorKind::MissingHeartbeat
+            | MessagesErrorKind::NoResponders
+            | MessagesErrorKind::ConsumerDeleted
+            | MessagesErrorKind::PushBasedConsumer
+    )
+}
+
+/// Hands a message to the bus, returning what settles it. A message that is
+/// not a MicroCore envelope can never be delivered: it is terminated, so the
+/// server neither redelivers it forever nor lets it hold a slot.
+fn take(message: Message, deliver: &Deliver, progress_every: Duration) -> BoxFuture<'static, ()> {
+    match serde_json::from_slice::<RawEnvelope>(&message.payload) {
+        Ok(envelope) => {
+            if let Ok(info) = message.info()
+                && info.delivered > 1
+            {
+                tracing::debug!(event = %envelope.event, id = %envelope.id, attempt = info.delivered, "event bus: JetStream redelivery");
+            }
+            settle(message, deliver(envelope), progress_every).boxed()
+        }
+        Err(e) => {
+            tracing::error!(
+                subject = %message.subject,
+                "event bus: a JetStream message is not a MicroCore envelope; it is terminated, not delivered: {e}"
+            );
+            async move {
+                if let Err(e) = message.ack_with(AckKind::Term).await {
+                    tracing::warn!(
+                        "event bus: could not terminate a foreign JetStream message: {e}"
+                    );
+                }
+            }
+            .boxed()
+        }
+    }
+}
+
+/// Waits for the bus to finish the delivery, telling the server every
+/// `progress_every` that work goes on, then acknowledges.
+async fn settle(message: Message, mut done: BoxFuture<'static, ()>, progress_every: Duration) {
+    let mut progress = tokio::time::interval_at(Instant::now() + progress_every, progress_every);
+    progress.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut done => break,
+            _ = progress.tick() => {
+                if let Err(e) = message.ack_with(AckKind::Progress).await {
+                    tracing::debug!("event bus: JetStream progress ack failed: {e}");
+                }
+            }
+        }
+    }
+    if let Err(e) = message.ack().await {
+        tracing::warn!(
+            subject = %message.subject,
+            "event bus: could not acknowledge a delivered JetStream message; it will be delivered again after ack_wait: {e}"
+        );
+    }
+}
+
+/// Keeps settling in-flight messages for `pause`.
+async fn settle_for(in_flight: &mut FuturesUnordered<BoxFuture<'static, ()>>, pause: Duration) {
+    let deadline = tokio::time::sleep(pause);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            () = &mut deadline => return,
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+        }
+    }
+}

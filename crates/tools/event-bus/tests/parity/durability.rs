@@ -1,0 +1,333 @@
+//! Behaviour 21 on JetStream: what survives a replica going away. These run
+//! on JetStream only: the in-process and core NATS drivers deliver at most
+//! once and promise none of it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer;
+use futures::TryStreamExt;
+use microcore_event_bus::{Envelope, Event, EventBus, SubOptions, Subscription, TraceKind};
+use microcore_kernel::Tool;
+
+use crate::common::{Backend, Nobody, Seen, WAIT, eventually, nats_url, nodes, plugin};
+
+test_event!(Invoice, "t.durable.invoice", { n: u32 });
+test_event!(Fresh, "t.durable.fresh", { n: u32 });
+test_event!(Parcel, "t.durable.parcel", { n: u32 });
+test_event!(Report, "t.durable.report", { n: u32 });
+test_event!(Mixed, "t.durable.mixed", { n: u32 });
+
+/// Long enough to see a missing acknowledgement, short enough for a test.
+const ACK_WAIT: [(&str, &str); 1] = [("EVENT_BUS_JETSTREAM_ACK_WAIT_SECS", "1")];
+
+/// Subscribes a recorder of each event's `n` in `group`.
+async fn record<E: Event + Clone>(
+    bus: &EventBus,
+    group: &str,
+    seen: &Seen<u32>,
+    n: fn(&E) -> u32,
+) -> Subscription {
+    let s = seen.clone();
+    let options = SubOptions {
+        group: Some(group.into()),
+        ..SubOptions::default()
+    };
+    bus.for_plugin(&plugin("Recorder"))
+        .subscribe_with(
+            &Arc::new(Nobody),
+            move |_, e: Envelope<E>| {
+                let s = s.clone();
+                async move {
+                    s.push(n(&e.payload));
+                    Ok(())
+                }
+            },
+            options,
+        )
+        .await
+        .unwrap()
+}
+
+/// What the server knows of the one consumer reading `event` in this test's stream.
+async fn consumer_of(backend: &Backend, event: &str) -> consumer::Info {
+    let client = async_nats::connect(nats_url()).await.unwrap();
+    let stream = async_nats::jetstream::new(client)
+        .get_stream(backend.stream())
+        .await
+        .unwrap();
+    let subject = format!("{}{event}", backend.prefix());
+    let infos: Vec<consumer::Info> = stream.consumers().try_collect().await.unwrap();
+    let mut reading: Vec<_> = infos
+        .into_iter()
+        .filter(|c| c.config.filter_subject == subject)
+        .collect();
+    assert_eq!(
+        reading.len(),
+        1,
+        "one consumer reads {subject}: {reading:?}"
+    );
+    reading.remove(0)
+}
+
+/// Polls an async condition every 20 ms for up to `within`.
+async fn eventually_async<F: Future<Output = bool>>(
+    within: Duration,
+    mut done: impl FnMut() -> F,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if done().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_published_while_its_group_is_down_reaches_the_next_member() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    // The group exists once a member has subscribed; then every member goes.
+    let first = backend.bus().await;
+    record::<Invoice>(&first, "billing", &Seen::default(), |e| e.n).await;
+    first.shutdown().await.unwrap();
+
+    let publisher = backend.bus().await;
+    publisher.publish(Invoice { n: 1 }).await.unwrap();
+
+    let seen = Seen::default();
+    let next = backend.bus().await;
+    record::<Invoice>(&next, "billing", &seen, |e| e.n).await;
+    publisher.publish(Invoice { n: 2 }).await.unwrap();
+    assert!(
+        eventually(WAIT, || seen.len() == 2).await,
+        "{:?}",
+        seen.get()
+    );
+    assert_eq!(seen.get(), [1, 2], "the backlog first, each event once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_group_starts_with_the_events_published_after_it_first_subscribed() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    let bus = backend.bus().await;
+    bus.publish(Fresh { n: 0 }).await.unwrap();
+    let seen = Seen::default();
+    record::<Fresh>(&bus, "newcomers", &seen, |e| e.n).await;
+    bus.publish(Fresh { n: 1 }).await.unwrap();
+    assert!(eventually(WAIT, || seen.len() == 1).await);
+    // Had the group replayed the stream, event 0 would have come first.
+    assert_eq!(seen.get(), [1], "a new group does not replay the stream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_cut_short_by_a_dying_replica_goes_to_another_after_ack_wait() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    let group = || SubOptions {
+        group: Some("packers".into()),
+        ..SubOptions::default()
+    };
+    let dying = backend.bus_with(&ACK_WAIT).await;
+    let started = Seen::default();
+    let s = started.clone();
+    dying
+        .for_plugin(&plugin("Packer"))
+        .subscribe_with(
+            &Arc::new(Nobody),
+            move |_, e: Envelope<Parcel>| {
+                let s = s.clone();
+                async move {
+                    s.push(e.id.clone());
+                    // Handling never ends: the replica dies in the middle.
+                    futures::future::pending::<()>().await;
+                    Ok(())
+                }
+            },
+            group(),
+        )
+        .await
+        .unwrap();
+    let id = dying.publish(Parcel { n: 7 }).await.unwrap();
+    assert!(eventually(WAIT, || started.len() == 1).await);
+
+    let survivor = backend.bus_with(&ACK_WAIT).await;
+    let seen = Seen::default();
+    let s = seen.clone();
+    survivor
+        .for_plugin(&plugin("Packer"))
+        .subscribe_with(
+            &Arc::new(Nobody),
+            move |_, e: Envelope<Parcel>| {
+                let s = s.clone();
+                async move {
+                    s.push(e.id.clone());
+                    Ok(())
+                }
+            },
+            group(),
+        )
+        .await
+        .unwrap();
+    dying.shutdown().await.unwrap();
+
+    assert!(
+        eventually(WAIT * 2, || seen.len() == 1).await,
+        "not redelivered"
+    );
+    assert_eq!(started.get(), [id], "the dying replica got it first");
+    assert_eq!(seen.get(), started.get(), "the survivor got the same event");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_longer_than_ack_wait_is_kept_by_progress_acks_not_redelivered() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    // 2 s rather than 1: progress acks go every third of it, and a loaded
+    // machine must not delay one past the deadline.
+    let bus = backend
+        .bus_with(&[("EVENT_BUS_JETSTREAM_ACK_WAIT_SECS", "2")])
+        .await;
+    let attempts = Seen::default();
+    let a = attempts.clone();
+    // The first attempt fails and the retry waits 4.5 s: the whole delivery
+    // outlasts ack_wait twice over.
+    let options = SubOptions {
+        retries: 1,
+        backoff: Duration::from_millis(4500),
+        ..SubOptions::default()
+    };
+    bus.for_plugin(&plugin("Reporter"))
+        .subscribe_with(
+            &Arc::new(Nobody),
+            move |_, e: Envelope<Report>| {
+                let a = a.clone();
+                async move {
+                    a.push(e.attempt);
+                    anyhow::ensure!(e.attempt > 1, "not yet");
+                    Ok(())
+                }
+            },
+            options,
+        )
+        .await
+        .unwrap();
+    bus.publish(Report { n: 1 }).await.unwrap();
+
+    let succeeded = || {
+        nodes(&bus, TraceKind::Delivered, Report::NAME)
+            .iter()
+            .any(|n| n.success)
+    };
+    assert!(
+        eventually(WAIT * 3, succeeded).await,
+        "{:?}",
+        attempts.get()
+    );
+    let settled = || async {
+        let info = consumer_of(&backend, Report::NAME).await;
+        info.num_ack_pending == 0 && info.num_pending == 0
+    };
+    assert!(eventually_async(WAIT, settled).await, "acknowledged");
+    let info = consumer_of(&backend, Report::NAME).await;
+    assert_eq!(
+        info.delivered.consumer_sequence, 1,
+        "the server delivered the event once: {info:?}"
+    );
+    assert_eq!(attempts.get(), [1, 2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_is_not_an_envelope_is_terminated_and_later_events_arrive() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    let bus = backend.bus_with(&ACK_WAIT).await;
+    let seen = Seen::default();
+    record::<Mixed>(&bus, "mixers", &seen, |e| e.n).await;
+
+    let client = async_nats::connect(nats_url()).await.unwrap();
+    async_nats::jetstream::new(client)
+        .publish(
+            format!("{}{}", backend.prefix(), Mixed::NAME),
+            "not an envelope".into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    bus.publish(Mixed { n: 1 }).await.unwrap();
+
+    assert!(eventually(WAIT, || seen.len() == 1).await);
+    assert_eq!(seen.get(), [1]);
+    // Terminated: nothing is left pending, so nothing will come back.
+    let settled = || async {
+        let info = consumer_of(&backend, Mixed::NAME).await;
+        info.num_ack_pending == 0 && info.num_pending == 0
+    };
+    assert!(
+        eventually_async(WAIT, settled).await,
+        "both messages settled"
+    );
+    let info = consumer_of(&backend, Mixed::NAME).await;
+    assert_eq!(
+        info.delivered.consumer_sequence, 2,
+        "each message delivered once: {info:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_consumer_removed_on_the_server_is_recreated_and_reading_resumes() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    let bus = backend.bus().await;
+    let seen = Seen::default();
+    record::<Invoice>(&bus, "resilient", &seen, |e| e.n).await;
+    bus.publish(Invoice { n: 1 }).await.unwrap();
+    assert!(eventually(WAIT, || seen.len() == 1).await);
+
+    let name = consumer_of(&backend, Invoice::NAME).await.name;
+    let client = async_nats::connect(nats_url()).await.unwrap();
+    async_nats::jetstream::new(client)
+        .delete_consumer_from_stream(&name, backend.stream())
+        .await
+        .unwrap();
+    let recreated = || async {
+        let client = async_nats::connect(nats_url()).await.unwrap();
+        async_nats::jetstream::new(client)
+            .get_stream(backend.stream())
+            .await
+            .unwrap()
+            .consumer_info(&name)
+            .await
+            .is_ok()
+    };
+    assert!(
+        eventually_async(WAIT * 2, recreated).await,
+        "consumer {name} recreated"
+    );
+    bus.publish(Invoice { n: 2 }).await.unwrap();
+    assert!(
+        eventually(WAIT, || seen.len() == 2).await,
+        "{:?}",
+        seen.get()
+    );
+    assert_eq!(seen.get(), [1, 2]);
+}
