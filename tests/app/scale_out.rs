@@ -1,5 +1,5 @@
 //! Scaling out without touching a plugin: two replicas of the example app on
-//! PostgreSQL, NATS and Redis, configured by settings alone.
+//! PostgreSQL, NATS (core or JetStream) and Redis, configured by settings alone.
 //!
 //! A user signs up on replica A and logs in on replica B; the welcome plugin
 //! handles `user.created` once across the fleet; logging out on B revokes the
@@ -16,6 +16,15 @@ const PG: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_share_postgres_nats_and_redis() {
+    two_replicas("nats").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_share_postgres_jetstream_and_redis() {
+    two_replicas("jetstream").await;
+}
+
+async fn two_replicas(driver: &str) {
     if !(support::service_up("PostgreSQL", 5432)
         && support::service_up("NATS", 4222)
         && support::service_up("Redis", 6379))
@@ -34,7 +43,7 @@ async fn two_replicas_share_postgres_nats_and_redis() {
     let prefix = format!("{tag}.");
     let settings = [
         ("DATABASE_URL", url.as_str()),
-        ("EVENT_BUS_DRIVER", "nats"),
+        ("EVENT_BUS_DRIVER", driver),
         ("EVENT_BUS_NATS_PREFIX", prefix.as_str()),
         ("STATE_BACKEND", "redis"),
     ];
@@ -45,7 +54,7 @@ async fn two_replicas_share_postgres_nats_and_redis() {
     let (b, base_b) = support::serve_with(&replica).await;
     let http = reqwest::Client::new();
     for r in [&a, &b] {
-        assert_eq!(r.tools().event_bus.get().unwrap().driver_name(), "nats");
+        assert_eq!(r.tools().event_bus.get().unwrap().driver_name(), driver);
         assert_eq!(r.tools().db.get().unwrap().engine(), "postgres");
     }
 
@@ -98,4 +107,18 @@ async fn two_replicas_share_postgres_nats_and_redis() {
         .await
         .unwrap();
     admin.close().await;
+    if driver == "jetstream" {
+        // The stream the driver derived from the prefix (`<tag>.` → `MICROCORE_<TAG>`).
+        delete_stream(&format!("MICROCORE_{}", tag.to_ascii_uppercase())).await;
+    }
+}
+
+async fn delete_stream(stream: &str) {
+    let client = async_nats::connect("nats://127.0.0.1:4222")
+        .await
+        .expect("NATS was up for the test");
+    async_nats::jetstream::new(client)
+        .delete_stream(stream)
+        .await
+        .unwrap_or_else(|e| panic!("the test's stream {stream} is deleted afterwards: {e}"));
 }
