@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 use microcore_kernel::{CallContext, in_context};
 
+use crate::driver::Settled;
 use crate::envelope::{RawEnvelope, now};
 use crate::event::{DeadLetter, Event, SubscriberDropped};
 use crate::handle::Inner;
@@ -23,17 +24,20 @@ use crate::{DLQ_PREFIX, DROP_THRESHOLD, REPLY_PREFIX};
 
 /// Queues `envelope` on its ordering lane (key, or event name); one lane runs
 /// one delivery at a time, so a key's events arrive in publish order while
-/// other keys proceed. The future ends when this delivery is finished.
+/// other keys proceed. The future ends when this delivery is finished, and
+/// says [`Settled::Released`] when this subscription did not handle it (it
+/// ended, or the bus stopped, first), so a durable transport can redeliver.
 pub(crate) fn enqueue(
     inner: &Weak<Inner>,
     entry: &Arc<SubEntry>,
     envelope: RawEnvelope,
-) -> BoxFuture<'static, ()> {
+) -> BoxFuture<'static, Settled> {
+    let released = || async { Settled::Released }.boxed();
     let Some(inner) = inner.upgrade() else {
-        return async {}.boxed();
+        return released();
     };
     if !entry.active.load(Ordering::Acquire) {
-        return async {}.boxed();
+        return released();
     }
     let (done, finished) = oneshot::channel();
     inner.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -54,18 +58,17 @@ pub(crate) fn enqueue(
     if let Some(job) = first {
         tokio::spawn(run_lane(inner, entry.clone(), unit, job));
     }
-    async move {
-        let _ = finished.await;
-    }
-    .boxed()
+    // A lane dropped before it ran this job (the runtime shutting down)
+    // drops the sender: that delivery did not happen here.
+    async move { finished.await.unwrap_or(Settled::Released) }.boxed()
 }
 
 async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, mut job: Job) {
     loop {
         let (envelope, done) = job;
-        deliver(&inner, &entry, envelope).await;
+        let settled = deliver(&inner, &entry, envelope).await;
         inner.in_flight.fetch_sub(1, Ordering::AcqRel);
-        let _ = done.send(());
+        let _ = done.send(settled);
         let next = {
             let mut lanes = entry.lanes.lock();
             let next = lanes.get_mut(&unit).and_then(VecDeque::pop_front);
@@ -81,7 +84,7 @@ async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, mut job
     }
 }
 
-async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelope) {
+async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelope) -> Settled {
     if !entry.active.load(Ordering::Acquire) {
         record(
             inner,
@@ -90,17 +93,18 @@ async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelop
             Some("unsubscribed before delivery".into()),
             0,
         );
-        return;
+        return Settled::Released;
     }
     if envelope.expired(now()) {
         record(inner, entry, envelope, Some("ttl_expired".into()), 0);
-        return;
+        return Settled::Done;
     }
     let ctx = CallContext::new(
         entry.subscriber.as_str(),
         Some(Arc::from(envelope.id.as_str())),
     );
     in_context(ctx, attempt_all(inner, entry, envelope)).await;
+    Settled::Done
 }
 
 /// Up to `retries + 1` attempts, waiting `backoff × 2^n` between them; a

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::EventBus;
 use crate::REPLY_PREFIX;
-use crate::driver::Deliver;
+use crate::driver::{Deliver, Settled};
 use crate::envelope::{RawEnvelope, short_type_name};
 use crate::error::BusError;
 use crate::event::Event;
@@ -64,7 +64,7 @@ impl EventBus {
             {
                 let _ = tx.send(reply);
             }
-            async {}.boxed()
+            async { Settled::Done }.boxed()
         });
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         self.inner

@@ -34,7 +34,7 @@ pub(crate) type Handler = Arc<
         + Sync,
 >;
 
-pub(crate) type Job = (RawEnvelope, oneshot::Sender<()>);
+pub(crate) type Job = (RawEnvelope, oneshot::Sender<crate::driver::Settled>);
 
 /// One subscription as the bus keeps it.
 pub(crate) struct SubEntry {

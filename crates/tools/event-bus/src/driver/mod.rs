@@ -83,11 +83,23 @@ impl fmt::Display for Capabilities {
     }
 }
 
+/// How the bus ended a delivery a driver handed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// Handled here: delivered, dead-lettered or expired. An acknowledging
+    /// transport may forget it.
+    Done,
+    /// Not handled here: the subscription ended or the bus stopped before the
+    /// delivery ran. An acknowledging transport gives it to another member.
+    Released,
+}
+
 /// Hands one envelope to the bus. The bus fixes the delivery order when it is
 /// called, so a driver calls it in arrival order; the returned future ends
-/// when the delivery (with its retries and dead letter) is finished, for
-/// drivers that acknowledge, and may be dropped by those that do not.
-pub(crate) type Deliver = Arc<dyn Fn(RawEnvelope) -> BoxFuture<'static, ()> + Send + Sync>;
+/// when the delivery (with its retries and dead letter) is finished and says
+/// whether it was handled, for drivers that acknowledge; drivers that do not
+/// may drop it.
+pub(crate) type Deliver = Arc<dyn Fn(RawEnvelope) -> BoxFuture<'static, Settled> + Send + Sync>;
 
 /// A transport. `group: None` is a broadcast subscription.
 pub(crate) trait Driver: Send + Sync + 'static {

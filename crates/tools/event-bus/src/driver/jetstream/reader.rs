@@ -14,7 +14,7 @@ use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::driver::Deliver;
+use crate::driver::{Deliver, Settled};
 use crate::envelope::RawEnvelope;
 
 /// How long a reader waits before reopening a consumer it lost.
@@ -134,19 +134,29 @@ fn take(message: Message, deliver: &Deliver, progress_every: Duration) -> BoxFut
 }
 
 /// Waits for the bus to finish the delivery, telling the server every
-/// `progress_every` that work goes on, then acknowledges.
-async fn settle(message: Message, mut done: BoxFuture<'static, ()>, progress_every: Duration) {
+/// `progress_every` that work goes on, then acknowledges it, or, when this
+/// replica did not handle it (its subscription ended first), gives it back at
+/// once so another member of the group gets it without waiting for ack_wait.
+async fn settle(message: Message, mut done: BoxFuture<'static, Settled>, progress_every: Duration) {
     let mut progress = tokio::time::interval_at(Instant::now() + progress_every, progress_every);
     progress.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
+    let settled = loop {
         tokio::select! {
-            () = &mut done => break,
+            settled = &mut done => break settled,
             _ = progress.tick() => {
                 if let Err(e) = message.ack_with(AckKind::Progress).await {
                     tracing::debug!("event bus: JetStream progress ack failed: {e}");
                 }
             }
         }
+    };
+    if settled == Settled::Released {
+        if let Err(e) = message.ack_with(AckKind::Nak(None)).await {
+            tracing::debug!(
+                "event bus: could not hand back an undelivered JetStream message; it returns after ack_wait: {e}"
+            );
+        }
+        return;
     }
     if let Err(e) = message.ack().await {
         tracing::warn!(
