@@ -20,9 +20,17 @@ pub enum DbErrorKind {
     NotNullViolation,
     /// A `CHECK` constraint rejected the row.
     CheckViolation,
+    /// Another connection held a lock for longer than this call may wait, so
+    /// the statement did nothing. On SQLite the wait is `DB_BUSY_TIMEOUT_MS`
+    /// (default 5000) for another connection's write lock; on PostgreSQL it is
+    /// the server's `lock_timeout` (unset by default: PostgreSQL waits). Retry
+    /// later (an HTTP handler can answer 503), keep transactions short, or
+    /// raise the timeout. Counts against the tool's health like other
+    /// engine errors.
+    Busy,
     /// The database cannot be reached (connection refused, pool closed or exhausted).
     Unavailable,
-    /// Anything else: bad SQL, a missing table, a type mismatch, a busy database.
+    /// Anything else: bad SQL, a missing table, a type mismatch.
     Unknown,
 }
 
@@ -31,7 +39,7 @@ pub enum DbErrorKind {
 pub(crate) enum Fault {
     /// The statement or its input (constraint, bad SQL, decoding): the tool is fine.
     Caller,
-    /// The tool or engine misbehaved (busy after retries, protocol error).
+    /// The tool or engine misbehaved (locked past the busy timeout, protocol error).
     Tool,
     /// The backend is unreachable.
     Unavailable,
@@ -72,6 +80,11 @@ impl DbError {
     /// An `unknown` error of the tool itself.
     pub(crate) fn tool(message: impl Into<String>) -> Self {
         Self::new(DbErrorKind::Unknown, Fault::Tool, message)
+    }
+
+    /// A `busy` error: locked by someone else for longer than the call may wait.
+    pub(crate) fn busy(message: impl Into<String>) -> Self {
+        Self::new(DbErrorKind::Busy, Fault::Tool, message)
     }
 
     /// An `unavailable` error.
@@ -150,6 +163,7 @@ mod tests {
         .unwrap();
         assert_eq!(json["kind"], "unique_violation");
         assert_eq!(json["table"], "t");
+        assert_eq!(serde_json::to_value(DbErrorKind::Busy).unwrap(), "busy");
         assert!(
             DbError::unavailable("down").is_unavailable() && DbError::caller("x").is_caller_error()
         );

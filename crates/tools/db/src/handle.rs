@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use microcore_kernel::{Probe, Tool, ToolError, ToolSetup};
 use serde::de::DeserializeOwned;
@@ -46,8 +47,8 @@ impl std::fmt::Debug for Db {
 
 #[microcore_kernel::contract(
     backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory",
-    env = "DATABASE_URL, DB_AUTO_MIGRATE (default true)",
-    errors = "DbError; branch on `e.kind`: DbErrorKind::{UniqueViolation, ForeignKeyViolation, NotNullViolation, CheckViolation, Unavailable, Unknown}"
+    env = "DATABASE_URL, DB_AUTO_MIGRATE (default true), DB_BUSY_TIMEOUT_MS (default 5000)",
+    errors = "DbError; branch on `e.kind`: DbErrorKind::{UniqueViolation, ForeignKeyViolation, NotNullViolation, CheckViolation, Busy, Unavailable, Unknown}"
 )]
 impl Db {
     fn from_backend(backend: Box<dyn Backend>, probe: Probe) -> Self {
@@ -67,7 +68,12 @@ impl Db {
     /// Accepts what `DATABASE_URL` accepts: `sqlite:path.db`, `sqlite::memory:`,
     /// `postgres://user:pass@host:5432/db` (or `postgresql://`).
     pub async fn connect(url: &str) -> Result<Db, DbError> {
-        Self::open(Some(url), Probe::detached("db")).await
+        Self::open(
+            Some(url),
+            sqlite::DEFAULT_BUSY_TIMEOUT,
+            Probe::detached("db"),
+        )
+        .await
     }
 
     /// A fresh, private, empty in-memory SQLite database (tests). Apply a
@@ -77,10 +83,12 @@ impl Db {
         Ok(Self::from_backend(Box::new(backend), Probe::detached("db")))
     }
 
-    async fn open(url: Option<&str>, probe: Probe) -> Result<Db, DbError> {
+    async fn open(url: Option<&str>, busy_timeout: Duration, probe: Probe) -> Result<Db, DbError> {
         let backend: Box<dyn Backend> = match url {
-            None => Box::new(sqlite::open(None).await?),
-            Some(u) if u.starts_with("sqlite:") => Box::new(sqlite::open(Some(u)).await?),
+            None => Box::new(sqlite::open(None, busy_timeout).await?),
+            Some(u) if u.starts_with("sqlite:") => {
+                Box::new(sqlite::open(Some(u), busy_timeout).await?)
+            }
             Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
                 Box::new(postgres::open(u).await?)
             }
@@ -295,7 +303,8 @@ impl Tool for Db {
             .env
             .flag("DB_AUTO_MIGRATE", true)
             .map_err(ToolError::new)?;
-        let db = Self::open(url, setup.probe)
+        let busy_timeout = sqlite::busy_timeout(&setup.env).map_err(ToolError::new)?;
+        let db = Self::open(url, busy_timeout, setup.probe)
             .await
             .map_err(|e| ToolError::new(e.message))?;
         if auto {

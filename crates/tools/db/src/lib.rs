@@ -29,6 +29,10 @@
 //! `sqlite::memory:`; `postgres://user:pass@host:5432/db`. Migrations
 //! (`domains/<d>/migrations/*.sql`, registered in [`MIGRATIONS`]) are applied at
 //! setup unless `DB_AUTO_MIGRATE=false`.
+//!
+//! On SQLite a write that meets another connection's write lock waits for it,
+//! inside SQLite, up to `DB_BUSY_TIMEOUT_MS` (default 5000), then fails as
+//! [`DbErrorKind::Busy`] having written nothing.
 
 mod backend;
 mod error;

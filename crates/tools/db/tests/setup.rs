@@ -1,8 +1,11 @@
 //! The db tool as the kernel drives it: settings, auto-migration, report,
-//! health reporting through the probe.
+//! health reporting through the probe, and waiting for another connection's
+//! lock.
 
 #[path = "db/support/mod.rs"]
 mod support;
+
+use std::time::Duration;
 
 use microcore_db::{Db, DbErrorKind, Migration, params};
 use microcore_kernel::{Env, Probe, Registry, Tool, ToolSetup, ToolStatus};
@@ -219,6 +222,187 @@ async fn two_pools_on_postgres_serialise_their_transactions_too() {
     a.unwrap();
     b.unwrap();
     assert_eq!(row.unwrap()["n"], 2);
+}
+
+/// A second, independent connection (as another process would open) that
+/// takes SQLite's write lock and writes `held`, uncommitted, until the caller
+/// commits or rolls back.
+async fn hold_the_write_lock(file: &TempDb) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::SqliteConnection::connect(&file.url()).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE; INSERT INTO notes (body) VALUES ('held')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn
+}
+
+async fn bodies(db: &Db) -> Vec<String> {
+    let rows: Vec<Value> = db
+        .query("SELECT body FROM notes ORDER BY body", params![])
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| r["body"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Bounds a call that must give up on its own: failing this is a hang.
+async fn gives_up<T>(call: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .expect("a locked database makes the call fail, not hang")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_waits_for_another_connections_lock_and_then_succeeds() {
+    let file = TempDb::new();
+    let (s, registry) = setup(Env::from_pairs([("DATABASE_URL", file.url())]));
+    let db = Db::setup(s).await.unwrap();
+    let mut holder = hold_the_write_lock(&file).await;
+
+    let plain = tokio::spawn({
+        let db = db.clone();
+        async move {
+            db.execute(
+                "INSERT INTO notes (body) \
+                 SELECT 'plain saw held=' || count(*) FROM notes WHERE body = 'held'",
+                params![],
+            )
+            .await
+        }
+    });
+    let in_tx = tokio::spawn({
+        let db = db.clone();
+        async move {
+            db.transaction(|tx| async move {
+                tx.execute(
+                    "INSERT INTO notes (body) \
+                     SELECT 'tx saw held=' || count(*) FROM notes WHERE body = 'held'",
+                    params![],
+                )
+                .await
+            })
+            .await
+        }
+    });
+    // Neither call can finish while the lock is held; one that has finished
+    // gave up instead of waiting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !plain.is_finished() && !in_tx.is_finished(),
+        "a write and a transaction wait for the lock instead of failing"
+    );
+    sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+
+    assert_eq!(gives_up(plain).await.unwrap().unwrap(), 1);
+    assert_eq!(gives_up(in_tx).await.unwrap().unwrap(), 1);
+    assert_eq!(
+        bodies(&db).await,
+        ["held", "plain saw held=1", "tx saw held=1"],
+        "both ran after the other connection committed"
+    );
+    assert_eq!(registry.tool("db").unwrap().status, ToolStatus::Ok);
+    db.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_held_past_the_busy_timeout_fails_as_busy_naming_the_setting() {
+    let file = TempDb::new();
+    let (s, registry) = setup(Env::from_pairs([
+        ("DATABASE_URL", file.url()),
+        ("DB_BUSY_TIMEOUT_MS", "200".to_owned()),
+    ]));
+    let db = Db::setup(s).await.unwrap();
+    let mut holder = hold_the_write_lock(&file).await;
+
+    let insert_late = || db.execute("INSERT INTO notes (body) VALUES ('late')", params![]);
+    let e = gives_up(insert_late()).await.unwrap_err();
+    assert_eq!(e.kind, DbErrorKind::Busy, "{e}");
+    assert!(
+        e.message.contains("locked") && e.message.contains("raise DB_BUSY_TIMEOUT_MS"),
+        "the message says what happened and what to do: {e}"
+    );
+    let e = gives_up(db.transaction(|tx| async move {
+        tx.execute("INSERT INTO notes (body) VALUES ('late')", params![])
+            .await
+    }))
+    .await
+    .unwrap_err();
+    assert_eq!(
+        e.kind,
+        DbErrorKind::Busy,
+        "BEGIN IMMEDIATE gives up too: {e}"
+    );
+    assert_eq!(
+        registry.tool("db").unwrap().status,
+        ToolStatus::Ok,
+        "a busy call or two do not kill the tool"
+    );
+
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    insert_late().await.unwrap();
+    assert_eq!(
+        bodies(&db).await,
+        ["late"],
+        "the calls that gave up wrote nothing"
+    );
+    db.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_bad_busy_timeout_names_the_setting() {
+    for bad in ["soon", "0", "-5"] {
+        let (s, _) = setup(Env::from_pairs([
+            ("DATABASE_URL", "sqlite::memory:"),
+            ("DB_BUSY_TIMEOUT_MS", bad),
+        ]));
+        let e = Db::setup(s).await.unwrap_err().0;
+        assert!(
+            e.contains(&format!("DB_BUSY_TIMEOUT_MS=\"{bad}\"")) && e.contains("milliseconds"),
+            "{e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_lock_held_past_postgres_lock_timeout_fails_as_busy_too() {
+    use sqlx::Connection as _;
+    let Some(pg) = support::postgres().await else {
+        return;
+    };
+    pg.db
+        .execute(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)",
+            params![],
+        )
+        .await
+        .unwrap();
+    let impatient = Db::connect(&format!("{}&options[lock_timeout]=200ms", pg.url()))
+        .await
+        .unwrap();
+    let mut holder = sqlx::PgConnection::connect(&pg.url()).await.unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE notes IN EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let insert = || impatient.execute("INSERT INTO notes VALUES (1, 'late')", params![]);
+    let locked = gives_up(insert()).await;
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let released = insert().await;
+    holder.close().await.unwrap();
+    impatient.close().await;
+    pg.drop().await;
+    let e = locked.unwrap_err();
+    assert_eq!(e.kind, DbErrorKind::Busy, "{e}");
+    assert!(e.message.contains("lock_timeout"), "{e}");
+    assert_eq!(released.unwrap(), 1);
 }
 
 /// Compiles only if the futures plugins await in axum handlers are `Send`.

@@ -33,6 +33,12 @@ pub(crate) fn classify(e: sqlx::Error) -> DbError {
         c if c.starts_with("08") || c == "53300" || c.starts_with("57P") => {
             DbError::unavailable(message)
         }
+        // lock_not_available: the server's lock_timeout ran out (or NOWAIT)
+        "55P03" => DbError::busy(format!(
+            "{message}: another transaction held a lock for longer than the server's \
+             lock_timeout and nothing was written; retry later, keep transactions short, or \
+             raise lock_timeout"
+        )),
         // serialization failure, deadlock: the engine's doing, not the statement's
         "40001" | "40P01" => DbError::tool(message),
         _ => DbError::caller(message),

@@ -8,14 +8,6 @@ use crate::error::{DbError, DbErrorKind};
 const BUSY: i32 = 5;
 const LOCKED: i32 = 6;
 
-/// True when the error is SQLITE_BUSY / SQLITE_LOCKED (any extended code): worth a retry.
-pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .and_then(|d| d.code())
-        .and_then(|c| c.parse::<i32>().ok())
-        .is_some_and(|c| matches!(c & 0xff, BUSY | LOCKED))
-}
-
 /// Classifies an sqlx error raised by SQLite.
 pub(crate) fn classify(e: sqlx::Error) -> DbError {
     let Some(db) = e.as_database_error() else {
@@ -36,9 +28,11 @@ pub(crate) fn classify(e: sqlx::Error) -> DbError {
 fn unknown(db: &dyn DatabaseError, message: String) -> DbError {
     let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
     match code & 0xff {
-        BUSY | LOCKED => DbError::tool(format!(
-            "{message} (the SQLite database stayed locked by another writer after 3 tries; \
-             keep transactions short)"
+        // SQLite's busy handler already waited DB_BUSY_TIMEOUT_MS for the lock.
+        BUSY | LOCKED => DbError::busy(format!(
+            "{message}: another connection held the SQLite write lock for longer than \
+             DB_BUSY_TIMEOUT_MS and nothing was written; retry later, keep transactions \
+             short, or raise DB_BUSY_TIMEOUT_MS"
         )),
         // SQLITE_CANTOPEN, SQLITE_NOTADB, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_IOERR
         14 | 26 | 11 | 13 | 10 => DbError::unavailable(message),

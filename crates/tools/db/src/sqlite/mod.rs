@@ -1,5 +1,15 @@
 //! The SQLite backend: a file in WAL mode by default, or a private in-memory
 //! database for tests.
+//!
+//! Waiting for a lock is SQLite's own job: every connection has a busy
+//! timeout (`DB_BUSY_TIMEOUT_MS`, default 5000), and a statement or a
+//! `BEGIN IMMEDIATE` that meets another connection's write lock waits inside
+//! the engine until the lock is released or the timeout runs out, then fails
+//! as [`DbErrorKind::Busy`](crate::DbErrorKind::Busy). The tool adds no retry
+//! loop of its own: with the busy handler set, every lock wait of an
+//! autocommit statement or of `BEGIN IMMEDIATE` already goes through it, so a
+//! second loop around it would only multiply the wait (three tries of 5 s
+//! each once made a locked database wait 15 s, not the 5 s the code promised).
 
 mod error;
 mod exec;
@@ -11,24 +21,46 @@ use futures::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Sqlite, Transaction};
 
+use microcore_kernel::Env;
+
 use crate::backend::{Backend, Conn, Engine, Output};
 use crate::error::DbError;
 use crate::value::Value;
 
 pub(crate) use error::classify;
 
-/// How long SQLite itself waits for a lock before reporting busy.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Back-off between the tool's own retries of a busy statement (3 tries in all).
-const RETRY_DELAYS_MS: [u64; 2] = [50, 100];
+/// How long a statement waits for another connection's lock, unless
+/// `DB_BUSY_TIMEOUT_MS` says otherwise.
+const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5000;
+/// [`DEFAULT_BUSY_TIMEOUT_MS`] as a duration.
+pub(crate) const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(DEFAULT_BUSY_TIMEOUT_MS);
 
 pub(crate) struct SqliteBackend {
     pool: SqlitePool,
     location: String,
 }
 
-/// Opens `url` (`sqlite:...`); `None` opens `microcore.db` in the working directory.
-pub(crate) async fn open(url: Option<&str>) -> Result<SqliteBackend, DbError> {
+/// `DB_BUSY_TIMEOUT_MS`: how long a statement waits for another connection's
+/// write lock before it fails as busy. At least 1: with 0 every write that
+/// meets another writer would fail at once.
+pub(crate) fn busy_timeout(env: &Env) -> Result<Duration, String> {
+    let default = DEFAULT_BUSY_TIMEOUT_MS;
+    match env.parse_or("DB_BUSY_TIMEOUT_MS", default) {
+        Ok(0) => Err(format!(
+            "setting DB_BUSY_TIMEOUT_MS=\"0\" would make every write that meets another \
+             writer fail at once; use a number of milliseconds of at least 1 (default {default})"
+        )),
+        Ok(ms) => Ok(Duration::from_millis(ms)),
+        Err(e) => Err(format!("{e} (a number of milliseconds, default {default})")),
+    }
+}
+
+/// Opens `url` (`sqlite:...`); `None` opens `microcore.db` in the working
+/// directory. A statement waits up to `busy_timeout` for another connection's lock.
+pub(crate) async fn open(
+    url: Option<&str>,
+    busy_timeout: Duration,
+) -> Result<SqliteBackend, DbError> {
     let options = match url {
         None => SqliteConnectOptions::new().filename("microcore.db"),
         Some(url) => SqliteConnectOptions::from_str(url).map_err(|e| {
@@ -45,7 +77,7 @@ pub(crate) async fn open(url: Option<&str>) -> Result<SqliteBackend, DbError> {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT);
+        .busy_timeout(busy_timeout);
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)
@@ -60,12 +92,12 @@ pub(crate) async fn open(url: Option<&str>) -> Result<SqliteBackend, DbError> {
 }
 
 /// A private in-memory database. One connection that is never recycled, so
-/// every statement sees the same database and it lives as long as the pool.
+/// every statement sees the same database and it lives as long as the pool
+/// (and no other connection can ever hold its lock).
 pub(crate) async fn open_memory() -> Result<SqliteBackend, DbError> {
     let options = SqliteConnectOptions::from_str("sqlite::memory:")
         .map_err(|e| DbError::tool(format!("in-memory SQLite options: {e}")))?
-        .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT);
+        .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
@@ -78,24 +110,6 @@ pub(crate) async fn open_memory() -> Result<SqliteBackend, DbError> {
         pool,
         location: "in memory".to_owned(),
     })
-}
-
-/// Runs `attempt` up to three times while SQLite reports busy/locked.
-async fn retry_busy<T, F, Fut>(mut attempt: F) -> Result<T, sqlx::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, sqlx::Error>>,
-{
-    let mut delays = RETRY_DELAYS_MS.iter();
-    loop {
-        match attempt().await {
-            Err(e) if error::is_busy(&e) => match delays.next() {
-                Some(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
-                None => return Err(e),
-            },
-            other => return other,
-        }
-    }
 }
 
 impl Backend for SqliteBackend {
@@ -113,19 +127,19 @@ impl Backend for SqliteBackend {
         params: &'a [Value],
     ) -> BoxFuture<'a, Result<Output, DbError>> {
         Box::pin(async move {
-            let (rows, affected) = retry_busy(|| async {
-                let mut conn = self.pool.acquire().await?;
-                exec::fetch(&mut conn, sql, params).await
-            })
-            .await
-            .map_err(classify)?;
+            let mut conn = self.pool.acquire().await.map_err(classify)?;
+            let (rows, affected) = exec::fetch(&mut conn, sql, params)
+                .await
+                .map_err(classify)?;
             exec::output(rows, affected)
         })
     }
 
     fn begin(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>> {
         Box::pin(async move {
-            let tx = retry_busy(|| self.pool.begin_with("BEGIN IMMEDIATE"))
+            let tx = self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
                 .await
                 .map_err(classify)?;
             Ok(Box::new(SqliteTx(tx)) as Box<dyn Conn>)
