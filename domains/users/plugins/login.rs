@@ -1,6 +1,8 @@
 //! `POST /auth/login`: exchange email and password for a token, with
 //! throttling of repeated failures per email.
 
+use std::sync::OnceLock;
+
 use microcore::prelude::*;
 
 /// Logs a user in.
@@ -10,6 +12,10 @@ pub struct Login {
     db: Db,
     auth: Auth,
     state: State,
+    config: Config,
+    /// The throttle's limits, read once at boot, before the route exists.
+    #[state]
+    throttle: OnceLock<Throttle>,
 }
 
 /// Credentials.
@@ -41,15 +47,72 @@ struct Account {
     password_hash: String,
 }
 
-/// Failed attempts allowed per email within [`WINDOW`].
-const MAX_FAILURES: i64 = 5;
-/// The fixed throttling window.
-const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Token lifetime.
 const TOKEN_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// Failed logins allowed per email within the window, unless
+/// `LOGIN_THROTTLE_MAX_FAILURES` says otherwise.
+const MAX_FAILURES: u32 = 5;
+/// The fixed throttling window in seconds, counted from an email's first
+/// failure, unless `LOGIN_THROTTLE_WINDOW_SECS` says otherwise.
+const WINDOW_SECS: u32 = 15 * 60;
+
+/// How many failed logins an email gets within a fixed window before even the
+/// right password is refused with 429, until the window ends.
+#[derive(Clone, Copy, Debug)]
+struct Throttle {
+    max_failures: i64,
+    window: Duration,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self {
+            max_failures: MAX_FAILURES.into(),
+            window: Duration::from_secs(WINDOW_SECS.into()),
+        }
+    }
+}
+
+impl Throttle {
+    /// Reads the settings; a bad value fails boot, naming the setting.
+    fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let max_failures = at_least_one(
+            config,
+            "LOGIN_THROTTLE_MAX_FAILURES",
+            MAX_FAILURES,
+            "would refuse every login",
+        )?;
+        let window = at_least_one(
+            config,
+            "LOGIN_THROTTLE_WINDOW_SECS",
+            WINDOW_SECS,
+            "would forget every failure at once",
+        )?;
+        Ok(Self {
+            max_failures: max_failures.into(),
+            window: Duration::from_secs(window.into()),
+        })
+    }
+}
+
+/// Setting `key` as a whole number of at least 1, or `default` when unset.
+fn at_least_one(config: &Config, key: &str, default: u32, zero_would: &str) -> anyhow::Result<u32> {
+    let Some(raw) = config.get(key) else {
+        return Ok(default);
+    };
+    let fix = format!("use a whole number of at least 1 (default {default})");
+    match raw.trim().parse::<u32>() {
+        Ok(0) => bail!("setting {key}=0 {zero_would}; {fix}"),
+        Ok(n) => Ok(n),
+        Err(_) => bail!("setting {key}={raw:?} is not a whole number; {fix}"),
+    }
+}
+
 impl Plugin for Login {
     async fn on_boot(self: Arc<Self>) -> BootResult {
+        let throttle = Throttle::from_config(&self.config)?;
+        self.throttle.get_or_init(|| throttle);
         self.http.route(
             Route::post("/auth/login").tag("Auth").summary("Log in"),
             &self,
@@ -62,8 +125,9 @@ impl Plugin for Login {
 impl Login {
     async fn login(self: Arc<Self>, req: Credentials, ctx: Ctx) -> HttpResult<Token> {
         let email = req.email.trim().to_lowercase();
+        let limits = self.throttle.get().copied().unwrap_or_default();
         let throttle = self.state.namespace("login_throttle");
-        if throttle.get::<i64>(&email).await?.unwrap_or(0) >= MAX_FAILURES {
+        if throttle.get::<i64>(&email).await?.unwrap_or(0) >= limits.max_failures {
             return Err(HttpError::too_many_requests(
                 "too many failed logins; try again later",
             ));
@@ -84,7 +148,7 @@ impl Login {
             None => false,
         };
         let Some(account) = account.filter(|_| verified) else {
-            throttle.increment(&email, 1, Some(WINDOW)).await?;
+            throttle.increment(&email, 1, Some(limits.window)).await?;
             return Err(HttpError::unauthorized("invalid email or password"));
         };
         throttle.delete(&email).await?;
@@ -103,10 +167,22 @@ impl Login {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use microcore::testing::{self, TestRequest};
+    use microcore::PluginStatus;
+    use microcore::testing::{TestApp, TestRequest};
 
-    async fn app_with_ana() -> microcore::testing::TestApp<crate::Tools> {
-        let app = testing::boot::<Login>().await;
+    async fn app_with_ana() -> TestApp<crate::Tools> {
+        app_with_ana_and(&[]).await
+    }
+
+    /// Ana's account, on an app booted with these settings.
+    async fn app_with_ana_and(settings: &[(&str, &str)]) -> TestApp<crate::Tools> {
+        let app = settings
+            .iter()
+            .fold(TestApp::builder().plugin::<Login>(), |b, (k, v)| {
+                b.env(k, v)
+            })
+            .boot()
+            .await;
         let hash = app.auth().hash_password("correct horse").await.unwrap();
         app.db()
             .execute(
@@ -174,5 +250,58 @@ mod tests {
             app.http().call(login("nope")).await;
         }
         assert_eq!(app.http().call(login("correct horse")).await.status, 200);
+    }
+
+    #[tokio::test]
+    async fn the_throttle_ends_with_its_window() {
+        let app = app_with_ana_and(&[("LOGIN_THROTTLE_WINDOW_SECS", "1")]).await;
+        for _ in 0..5 {
+            assert_eq!(app.http().call(login("nope")).await.status, 401);
+        }
+        assert_eq!(app.http().call(login("correct horse")).await.status, 429);
+        // The window running out is the behaviour under test: wait it out.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let res = app.http().call(login("correct horse")).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert_eq!(
+            app.http().call(login("nope")).await.status,
+            401,
+            "a new window starts counting from zero"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_number_of_failures_allowed_is_a_setting() {
+        let app = app_with_ana_and(&[("LOGIN_THROTTLE_MAX_FAILURES", "2")]).await;
+        for _ in 0..2 {
+            assert_eq!(app.http().call(login("nope")).await.status, 401);
+        }
+        assert_eq!(app.http().call(login("correct horse")).await.status, 429);
+    }
+
+    #[tokio::test]
+    async fn a_bad_throttle_setting_fails_boot_naming_it() {
+        for (key, value) in [
+            ("LOGIN_THROTTLE_WINDOW_SECS", "0"),
+            ("LOGIN_THROTTLE_WINDOW_SECS", "15m"),
+            ("LOGIN_THROTTLE_MAX_FAILURES", "0"),
+            ("LOGIN_THROTTLE_MAX_FAILURES", "-1"),
+        ] {
+            let app = TestApp::builder()
+                .plugin::<Login>()
+                .env(key, value)
+                .boot()
+                .await;
+            let status = app.status();
+            let plugin = status.plugins.iter().find(|p| p.name == "users.Login");
+            let plugin = plugin.expect("users.Login is recorded");
+            assert_eq!(plugin.status, PluginStatus::Dead, "{key}={value}");
+            let why = plugin.error.as_deref().unwrap_or_default();
+            assert!(
+                why.contains(&format!("{key}=")) && why.contains("at least 1"),
+                "the reason names the setting and the fix: {why}"
+            );
+            assert_eq!(app.http().call(login("correct horse")).await.status, 404);
+        }
     }
 }
