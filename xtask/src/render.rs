@@ -280,3 +280,66 @@ fn table_line(t: &Table) -> String {
     }
     parts.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// One domain whose endpoints carry request and response models with
+    /// fields, shaped as schemars writes them (`$defs`, `type: [t, "null"]`).
+    fn shop() -> Manifest {
+        let order = json!({"title": "Order", "type": "object", "required": ["id", "sku"],
+            "properties": {"id": {"type": "integer", "format": "int64"}, "sku": {"type": "string"}}});
+        serde_json::from_value(json!({
+            "tools": [], "subscriptions": [], "events": [], "tables": [], "migrations": [],
+            "plugins": [
+                {"name": "shop.ListOrders", "domain": "shop", "file": "domains/shop/plugins/list_orders.rs", "tools": ["http"]},
+                {"name": "shop.PlaceOrder", "domain": "shop", "file": "domains/shop/plugins/place_order.rs", "tools": ["http"]}
+            ],
+            "models": [{"name": "Order", "domain": "shop", "file": "domains/shop/models/order.rs", "schema": order}],
+            "endpoints": [
+                {"method": "GET", "path": "/orders", "auth": true, "owner": "shop.ListOrders",
+                 "request": {"title": "Page", "type": "object",
+                     "properties": {"limit": {"type": ["integer", "null"], "format": "uint32"}}},
+                 "response": {"title": "OrderList", "type": "object", "required": ["orders", "total"],
+                     "properties": {"orders": {"type": "array", "items": {"$ref": "#/$defs/Order"}},
+                                    "total": {"type": "integer"}},
+                     "$defs": {"Order": order}}},
+                {"method": "POST", "path": "/orders", "owner": "shop.PlaceOrder", "status": 201,
+                 "request": {"title": "NewOrder", "type": "object", "required": ["ship_to", "sku"],
+                     "properties": {"email": {"type": ["string", "null"], "format": "email"},
+                                    "ship_to": {"$ref": "#/$defs/Address"},
+                                    "sku": {"type": "string"}},
+                     "$defs": {"Address": {"type": "object", "required": ["city"],
+                         "properties": {"city": {"type": "string"}, "zip": {"type": ["string", "null"]}}}}},
+                 "response": order},
+                {"method": "POST", "path": "/orders/{id}/cancel", "auth": true, "owner": "shop.PlaceOrder",
+                 "request": null,
+                 "response": {"title": "Cancelled", "type": "object", "required": ["cancelled"],
+                     "properties": {"cancelled": {"type": "boolean"}}}}
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn endpoints_show_their_request_and_response_fields() {
+        let text = render(&shop());
+        // Every field with its type; `?` marks one a client may leave out;
+        // nested objects are spelled out; a model the document lists is named
+        // and its fields are on its own line; no request reads as `-`.
+        for line in [
+            "- model `Order`: {id: int, sku: string}",
+            "- `GET /orders` auth (ListOrders) req {limit?: int} → {orders: [Order], total: int}",
+            "- `POST /orders` 201 (PlaceOrder) req {email?: email, ship_to: {city: string, zip?: string}, sku: string} → Order",
+            "- `POST /orders/{id}/cancel` auth (PlaceOrder) req - → {cancelled: bool}",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in:\n{text}"
+            );
+        }
+    }
+}
