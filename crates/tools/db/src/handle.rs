@@ -47,7 +47,7 @@ impl std::fmt::Debug for Db {
 
 #[microcore_kernel::contract(
     backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory",
-    env = "DATABASE_URL, DB_AUTO_MIGRATE (default true), DB_BUSY_TIMEOUT_MS (default 5000)",
+    env = "DATABASE_URL, DB_AUTO_MIGRATE, DB_BUSY_TIMEOUT_MS",
     errors = "DbError; branch on `e.kind`: DbErrorKind::{UniqueViolation, ForeignKeyViolation, NotNullViolation, CheckViolation, Busy, Unavailable, Unknown}"
 )]
 impl Db {

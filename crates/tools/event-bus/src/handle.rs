@@ -57,8 +57,8 @@ pub(crate) enum Never {}
 impl ToolFailure for Never {}
 
 #[microcore_kernel::contract(
-    backends = "in-process (default) | NATS queue groups (at-most-once) | NATS JetStream (durable, at-least-once)",
-    env = "EVENT_BUS_DRIVER, NATS_URL, EVENT_BUS_NATS_PREFIX, EVENT_BUS_JETSTREAM_MAX_AGE_SECS, EVENT_BUS_JETSTREAM_ACK_WAIT_SECS, EVENT_BUS_DLQ_ENABLED",
+    backends = "in-process (default) | NATS (at-most-once) | JetStream (at-least-once)",
+    env = "EVENT_BUS_DRIVER, NATS_URL, EVENT_BUS_NATS_PREFIX, EVENT_BUS_JETSTREAM_*, EVENT_BUS_DLQ_ENABLED",
     errors = "BusError: Unavailable, Timeout, Closed, InvalidOptions, Serialize, BadReply; a subscriber's Err is retried, then dead-lettered"
 )]
 impl EventBus {

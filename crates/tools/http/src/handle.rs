@@ -72,8 +72,8 @@ pub(crate) fn handler_identity<F>(owner: &str) -> String {
 
 #[microcore_kernel::contract(
     backends = "axum; tests: in-process `call`, no socket",
-    env = "HTTP_HOST, HTTP_PORT, HTTP_CORS_ORIGINS, HTTP_CORS_CREDENTIALS, HTTP_MAX_BODY_BYTES, HTTP_REQUEST_TIMEOUT_SECS, HTTP_WS_MAX_MESSAGE_BYTES",
-    errors = "HttpError::{bad_request, unauthorized, forbidden, not_found, conflict, unprocessable, too_many_requests, internal}(msg); any other error through `?` is a logged, generic 500"
+    env = "HTTP_HOST, HTTP_PORT, HTTP_CORS_*, HTTP_MAX_BODY_BYTES, HTTP_REQUEST_TIMEOUT_SECS, HTTP_WS_MAX_MESSAGE_BYTES",
+    errors = "HttpError::{bad_request, unauthorized, forbidden, not_found, conflict, unprocessable, too_many_requests, internal}(msg)"
 )]
 impl Http {
     pub(crate) fn new(probe: Probe, settings: Settings, no_socket: bool) -> Self {
