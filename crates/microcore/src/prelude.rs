@@ -9,7 +9,7 @@ pub use serde_json::{self, json};
 pub use crate::{event, model, plugin};
 
 pub use microcore_auth::Auth;
-pub use microcore_config::Config;
+pub use microcore_config::{Config, ConfigError};
 pub use microcore_db::{Db, DbError, DbErrorKind, params};
 pub use microcore_event_bus::{Envelope, EventBus};
 pub use microcore_http::{

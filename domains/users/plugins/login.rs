@@ -1,6 +1,7 @@
 //! `POST /auth/login`: exchange email and password for a token, with
 //! throttling of repeated failures per email.
 
+use std::num::NonZeroU32;
 use std::sync::OnceLock;
 
 use microcore::prelude::*;
@@ -75,37 +76,15 @@ impl Default for Throttle {
 }
 
 impl Throttle {
-    /// Reads the settings; a bad value fails boot, naming the setting.
-    fn from_config(config: &Config) -> anyhow::Result<Self> {
-        let max_failures = at_least_one(
-            config,
-            "LOGIN_THROTTLE_MAX_FAILURES",
-            MAX_FAILURES,
-            "would refuse every login",
-        )?;
-        let window = at_least_one(
-            config,
-            "LOGIN_THROTTLE_WINDOW_SECS",
-            WINDOW_SECS,
-            "would forget every failure at once",
-        )?;
+    /// Reads the settings; a value that is not a whole number of at least 1
+    /// fails boot, naming the setting.
+    fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let max = config.parse::<NonZeroU32>("LOGIN_THROTTLE_MAX_FAILURES")?;
+        let window = config.parse::<NonZeroU32>("LOGIN_THROTTLE_WINDOW_SECS")?;
         Ok(Self {
-            max_failures: max_failures.into(),
-            window: Duration::from_secs(window.into()),
+            max_failures: max.map_or(MAX_FAILURES, NonZeroU32::get).into(),
+            window: Duration::from_secs(window.map_or(WINDOW_SECS, NonZeroU32::get).into()),
         })
-    }
-}
-
-/// Setting `key` as a whole number of at least 1, or `default` when unset.
-fn at_least_one(config: &Config, key: &str, default: u32, zero_would: &str) -> anyhow::Result<u32> {
-    let Some(raw) = config.get(key) else {
-        return Ok(default);
-    };
-    let fix = format!("use a whole number of at least 1 (default {default})");
-    match raw.trim().parse::<u32>() {
-        Ok(0) => bail!("setting {key}=0 {zero_would}; {fix}"),
-        Ok(n) => Ok(n),
-        Err(_) => bail!("setting {key}={raw:?} is not a whole number; {fix}"),
     }
 }
 

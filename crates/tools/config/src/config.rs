@@ -54,7 +54,7 @@ impl Config {
                 .map_err(|_| ConfigError::Invalid {
                     key: key.to_owned(),
                     value: raw.to_owned(),
-                    expected: short_type_name::<T>(),
+                    expected: describe::<T>(),
                 })
         })
     }
@@ -104,6 +104,22 @@ fn short_type_name<T>() -> &'static str {
     full.rsplit("::").next().unwrap_or(full)
 }
 
+/// What to write instead, for the operator reading the error: `u32` alone
+/// does not say that `-1` or `15m` is wrong. `NonZero*` types give plugins a
+/// "must be at least 1" setting with no code of their own.
+fn describe<T>() -> &'static str {
+    match short_type_name::<T>() {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "whole number of 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "whole number",
+        "f32" | "f64" => "number",
+        "bool" => "boolean (true or false)",
+        t if t.starts_with("NonZero<u") || t.starts_with("NonZeroU") => {
+            "whole number of at least 1"
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,12 +160,23 @@ mod tests {
             ConfigError::Invalid {
                 key: "RATE".into(),
                 value: "fast".into(),
-                expected: "u32"
+                expected: "whole number of 0 or more"
             }
         );
         let text = err.to_string();
         assert!(
-            text.contains("RATE") && text.contains("fast") && text.contains("u32"),
+            text.contains("RATE=\"fast\"") && text.contains("whole number of 0 or more"),
+            "{text}"
+        );
+        let zero = c.parse::<std::num::NonZeroU32>("ZERO");
+        assert_eq!(zero, Ok(None));
+        let c = config(&[("ZERO", "0")]);
+        let text = c
+            .parse::<std::num::NonZeroU32>("ZERO")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("ZERO=\"0\" is not a valid whole number of at least 1"),
             "{text}"
         );
     }

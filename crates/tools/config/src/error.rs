@@ -21,7 +21,8 @@ pub enum ConfigError {
         key: String,
         /// Its raw value.
         value: String,
-        /// The type name that was expected (`u16`, `bool`, ...).
+        /// What was expected, in words (`whole number of at least 1`,
+        /// `boolean (true or false)`, or the type's name for other types).
         expected: &'static str,
     },
 }
