@@ -10,17 +10,17 @@ use crate::error::HttpError;
 /// A JSON response with `status`.
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{\"success\":false}".to_vec());
-    let mut res = (status, bytes).into_response();
+    json_bytes(status, bytes)
+}
+
+/// An already serialised JSON body with `status`.
+pub(crate) fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut res = (status, body).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
     res
-}
-
-/// `{"success":true,"data":data}`.
-pub(crate) fn success(status: StatusCode, data: Value) -> Response {
-    json_response(status, &json!({"success": true, "data": data}))
 }
 
 /// `{"success":false,"error":msg}` (plus `details` for validation errors).

@@ -299,8 +299,18 @@ impl Http {
     }
 }
 
+/// The success envelope around `res`, serialised straight from `T`: going
+/// through a `serde_json::Value` first cost an allocation per field.
 fn to_data<T: serde::Serialize>(res: T) -> Result<Output, HttpError> {
-    serde_json::to_value(res)
-        .map(Output::Data)
-        .map_err(|e| HttpError::internal(format!("the response could not be serialized: {e}")))
+    #[derive(serde::Serialize)]
+    struct Success<D> {
+        success: bool,
+        data: D,
+    }
+    serde_json::to_vec(&Success {
+        success: true,
+        data: res,
+    })
+    .map(Output::Data)
+    .map_err(|e| HttpError::internal(format!("the response could not be serialized: {e}")))
 }

@@ -59,7 +59,8 @@ async fn envelope_errors(
     next: Next,
 ) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    // A `Uri` clone shares its buffer; the path is only formatted on errors.
+    let uri = req.uri().clone();
     let res = next.run(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error())
@@ -68,8 +69,8 @@ async fn envelope_errors(
         return res;
     }
     let message = match status {
-        StatusCode::NOT_FOUND => format!("no route for {method} {path}"),
-        StatusCode::METHOD_NOT_ALLOWED => format!("method {method} is not allowed on {path}"),
+        StatusCode::NOT_FOUND => format!("no route for {method} {}", uri.path()),
+        StatusCode::METHOD_NOT_ALLOWED => format!("method {method} is not allowed on {}", uri.path()),
         StatusCode::PAYLOAD_TOO_LARGE => {
             format!(
                 "request body is larger than the limit of {} bytes (HTTP_MAX_BODY_BYTES)",

@@ -23,8 +23,8 @@ use crate::route::RouteInfo;
 
 /// What a handler produced.
 pub(crate) enum Output {
-    /// Data for the success envelope.
-    Data(Value),
+    /// The whole success envelope, `{"success":true,"data":...}`, serialised.
+    Data(Vec<u8>),
     /// A finished response (an event stream).
     Response(Response),
 }
@@ -181,8 +181,9 @@ pub(crate) async fn handle(ep: Arc<Endpoint>, req: Request) -> Response {
         Ok(pq) => pq,
         Err(response) => return response,
     };
-    let headers = parts.headers.clone();
-    let body = match read_body(parts, body).await {
+    let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
+    let headers = std::mem::take(&mut parts.headers);
+    let body = match read_body(parts, content_type, body).await {
         Ok(b) => b,
         Err(res) => return res,
     };
@@ -209,11 +210,12 @@ pub(crate) async fn handle(ep: Arc<Endpoint>, req: Request) -> Response {
 }
 
 /// The body as a JSON object (`None` when empty), or the response to send.
-async fn read_body(parts: Parts, body: Body) -> Result<Option<Map<String, Value>>, Response> {
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("?").to_owned());
+async fn read_body(
+    parts: Parts,
+    content_type: Option<http::HeaderValue>,
+    body: Body,
+) -> Result<Option<Map<String, Value>>, Response> {
+    let content_type = content_type.map(|v| v.to_str().unwrap_or("?").to_owned());
     let bytes = match Bytes::from_request(Request::from_parts(parts, body), &()).await {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -298,7 +300,7 @@ fn respond(
             r.headers_mut().insert(header::CONTENT_TYPE, content_type);
             r
         }
-        (Ok(Output::Data(data)), None, None) => envelope::success(success, data),
+        (Ok(Output::Data(body)), None, None) => envelope::json_bytes(success, body),
     };
     let headers = res.headers_mut();
     for (k, v) in reply.headers {
