@@ -8,10 +8,9 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::envelope;
 use crate::settings::Settings;
@@ -35,32 +34,47 @@ fn sanitize(raw: &str) -> Option<String> {
     (!id.is_empty()).then_some(id)
 }
 
-async fn request_id(mut req: Request, next: Next) -> Response {
+/// What every request goes through, in one middleware (each axum middleware
+/// layer clones its inner service and boxes a future per request):
+/// - the request id: the client's `X-Request-ID` (sanitised) or a new one,
+///   as a request extension and echoed on the response;
+/// - `HTTP_REQUEST_TIMEOUT_SECS`, armed only when the request has to wait
+///   (tower-http's `TimeoutLayer` arms a timer before polling, which cost a
+///   syscall per request to wake the runtime's driver);
+/// - the envelope for error responses made outside handlers;
+/// - the security headers.
+async fn frame(State(settings): State<Arc<Settings>>, mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .and_then(sanitize)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let mut res = next.run(req).await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(REQUEST_ID, v);
+    let echoed = HeaderValue::from_str(&id).ok();
+    req.extensions_mut().insert(RequestId(id));
+    let method = req.method().clone();
+    // A `Uri` clone shares its buffer; the path is only formatted on errors.
+    let uri = req.uri().clone();
+    let res = match tokio::time::timeout(settings.timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    };
+    let mut res = envelope_errors(&settings, &method, &uri, res);
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if let Some(id) = echoed {
+        headers.insert(REQUEST_ID, id);
     }
     res
 }
 
-/// Error responses made by layers (405, 408, 413, 503...) have no body; give
+/// Error responses made by layers (404, 405, 413, 503...) have no body; give
 /// them the envelope so clients see one shape everywhere.
-async fn envelope_errors(
-    State(settings): State<Arc<Settings>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let method = req.method().clone();
-    // A `Uri` clone shares its buffer; the path is only formatted on errors.
-    let uri = req.uri().clone();
-    let res = next.run(req).await;
+fn envelope_errors(settings: &Settings, method: &Method, uri: &Uri, res: Response) -> Response {
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error())
         || res.headers().contains_key(header::CONTENT_TYPE)
@@ -69,7 +83,9 @@ async fn envelope_errors(
     }
     let message = match status {
         StatusCode::NOT_FOUND => format!("no route for {method} {}", uri.path()),
-        StatusCode::METHOD_NOT_ALLOWED => format!("method {method} is not allowed on {}", uri.path()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            format!("method {method} is not allowed on {}", uri.path())
+        }
         StatusCode::PAYLOAD_TOO_LARGE => {
             format!(
                 "request body is larger than the limit of {} bytes (HTTP_MAX_BODY_BYTES)",
@@ -92,19 +108,6 @@ async fn envelope_errors(
     }
     *fresh.status_mut() = status;
     fresh
-}
-
-/// `HTTP_REQUEST_TIMEOUT_SECS`: a 503 (given its envelope by
-/// `envelope_errors`) when the request takes longer. Unlike tower-http's
-/// `TimeoutLayer`, which arms its timer before polling the request, this
-/// polls the request first and arms the timer only if it has to wait: a
-/// request answered at once never registers a timer, which saved a syscall
-/// (waking the runtime's driver) per request.
-async fn deadline(State(settings): State<Arc<Settings>>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(settings.timeout, next.run(req)).await {
-        Ok(res) => res,
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-    }
 }
 
 fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -154,25 +157,11 @@ fn cors(settings: &Settings) -> Option<CorsLayer> {
 pub(crate) fn wrap(router: Router, settings: &Arc<Settings>) -> Router {
     let mut router = router
         .layer(DefaultBodyLimit::max(settings.max_body))
-        .layer(middleware::from_fn_with_state(settings.clone(), deadline))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn_with_state(
-            settings.clone(),
-            envelope_errors,
-        ));
+        .layer(CatchPanicLayer::custom(panic_response));
     if let Some(cors) = cors(settings) {
         router = router.layer(cors);
     }
-    router
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(middleware::from_fn(request_id))
+    router.layer(middleware::from_fn_with_state(settings.clone(), frame))
 }
 
 #[cfg(test)]
