@@ -145,12 +145,14 @@ async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnv
                     correlation_id,
                     ..PublishOptions::default()
                 };
-                inner.publish_internal(&reply_to, reply, options).await;
+                // Boxed, like the failure path below: rare, large futures
+                // would otherwise be part of every spawned delivery task.
+                Box::pin(inner.publish_internal(&reply_to, reply, options)).await;
             }
         }
         Err(error) => {
             record(inner, entry, envelope.clone(), Some(error.clone()), attempt);
-            final_failure(inner, entry, envelope, error, attempt).await;
+            Box::pin(final_failure(inner, entry, envelope, error, attempt)).await;
         }
     }
 }
