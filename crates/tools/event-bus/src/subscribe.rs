@@ -194,7 +194,8 @@ impl EventBus {
             .await
     }
 
-    /// Stops a subscription; deliveries already queued for it are skipped.
+    /// Stops a subscription; deliveries already queued for it are not run
+    /// here (a durable driver hands them to another member of the group).
     pub async fn unsubscribe(&self, subscription: &Subscription) -> Result<(), BusError> {
         self.inner
             .probe

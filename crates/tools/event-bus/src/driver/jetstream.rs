@@ -29,6 +29,7 @@ use async_nats::jetstream::{self, Context};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::nats::{NatsDriver, connect_client};
@@ -61,6 +62,8 @@ pub(crate) struct JetStreamSettings {
 
 struct Reader {
     task: JoinHandle<()>,
+    /// Tells the reader to stop pulling and settle what it holds.
+    stop: oneshot::Sender<()>,
     /// The broadcast consumer to delete on unsubscribe; a group's durable stays.
     ephemeral: Option<String>,
 }
@@ -124,17 +127,13 @@ impl JetStreamDriver {
             },
         }
     }
+}
 
-    async fn delete_consumer(&self, name: String) {
-        if let Err(e) = self
-            .js
-            .delete_consumer_from_stream(&name, &self.stream)
-            .await
-        {
-            tracing::debug!(
-                "event bus: JetStream consumer `{name}` not deleted (the server expires it): {e}"
-            );
-        }
+async fn delete_consumer(js: &Context, stream: &str, name: String) {
+    if let Err(e) = js.delete_consumer_from_stream(&name, stream).await {
+        tracing::debug!(
+            "event bus: JetStream consumer `{name}` not deleted (the server expires it): {e}"
+        );
     }
 }
 
@@ -149,6 +148,9 @@ impl Drop for JetStreamDriver {
 fn is_reply(event: &str) -> bool {
     event.starts_with(REPLY_PREFIX)
 }
+
+/// Tries at creating the stream before setup fails.
+const STREAM_ATTEMPTS: u32 = 5;
 
 /// Creates the stream, or reuses it (another replica made it) and applies
 /// this replica's max age to it.
@@ -168,26 +170,39 @@ async fn ensure_stream(
         max_age: settings.max_age,
         ..Default::default()
     };
-    let stream = match js.get_or_create_stream(config).await {
-        Ok(stream) => stream,
-        Err(e) => match e.kind() {
-            CreateStreamErrorKind::JetStreamUnavailable | CreateStreamErrorKind::TimedOut => {
-                return Err(format!(
-                    "JetStream is not available on the NATS server at {url} ({e}); enable it there \
+    let mut attempt = 0;
+    let stream = loop {
+        attempt += 1;
+        let e = match js.get_or_create_stream(config.clone()).await {
+            Ok(stream) => break stream,
+            Err(e) => e,
+        };
+        if matches!(
+            e.kind(),
+            CreateStreamErrorKind::JetStreamUnavailable | CreateStreamErrorKind::TimedOut
+        ) {
+            return Err(format!(
+                "JetStream is not available on the NATS server at {url} ({e}); enable it there \
                      (`nats-server -js`, or a `jetstream {{}}` block in its config), point NATS_URL \
                      at a server that has it, or set EVENT_BUS_DRIVER=nats for at-most-once \
                      delivery without JetStream"
-                ));
-            }
-            // Another replica may have created it in the meantime.
-            _ => js.get_stream(name).await.map_err(|_| {
-                format!(
-                    "cannot create JetStream stream `{name}` for `{subjects}` at {url}: {e}; \
-                     a stream that already takes these subjects must be removed, or set \
-                     another EVENT_BUS_NATS_PREFIX"
-                )
-            })?,
-        },
+            ));
+        }
+        // Another replica may have created it in the meantime.
+        if let Ok(stream) = js.get_stream(name).await {
+            break stream;
+        }
+        // The server can fail to create a stream's store under load (seen:
+        // code 500, error 10049); that is worth another try or two.
+        if attempt < STREAM_ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(100) * attempt).await;
+            continue;
+        }
+        return Err(format!(
+            "cannot create JetStream stream `{name}` for `{subjects}` at {url}: {e}; \
+             a stream that already takes these subjects must be removed, or set \
+             another EVENT_BUS_NATS_PREFIX"
+        ));
     };
     let existing = stream.cached_info().config.clone();
     if !existing.subjects.contains(&subjects) {
@@ -279,41 +294,80 @@ impl Driver for JetStreamDriver {
             // The consumer exists once this returns, so an event published
             // right after subscribe is not missed.
             let consumer = source.open().await?;
-            let task = tokio::spawn(reader::read(source, consumer, deliver, self.ack_wait));
-            self.readers.lock().insert(id, Reader { task, ephemeral });
+            let (stop, stopped) = oneshot::channel();
+            let task = tokio::spawn(reader::read(
+                source,
+                consumer,
+                deliver,
+                self.ack_wait,
+                stopped,
+            ));
+            self.readers.lock().insert(
+                id,
+                Reader {
+                    task,
+                    stop,
+                    ephemeral,
+                },
+            );
             Ok(())
         }
         .boxed()
     }
 
+    /// Stops the reader without waiting for it: the bus may unsubscribe from
+    /// inside a delivery (a subscriber dropped after repeated failures), and
+    /// that delivery must settle (be acknowledged) for the reader to finish.
+    /// A broadcast consumer is deleted once its reader is done.
     fn unsubscribe(&self, id: u64) -> BoxFuture<'_, ()> {
         let reader = self.readers.lock().remove(&id);
-        if let Some(reader) = &reader {
-            reader.task.abort();
+        if let Some(Reader {
+            mut task,
+            stop,
+            ephemeral,
+        }) = reader
+        {
+            let _ = stop.send(());
+            let (js, stream, limit) = (self.js.clone(), self.stream.clone(), self.ack_wait);
+            tokio::spawn(async move {
+                if tokio::time::timeout(limit, &mut task).await.is_err() {
+                    task.abort();
+                }
+                if let Some(name) = ephemeral {
+                    delete_consumer(&js, &stream, name).await;
+                }
+            });
         }
-        async move {
-            self.replies.unsubscribe(id).await;
-            if let Some(name) = reader.and_then(|r| r.ephemeral) {
-                self.delete_consumer(name).await;
-            }
-        }
-        .boxed()
+        async move { self.replies.unsubscribe(id).await }.boxed()
     }
 
-    /// Stops reading without acknowledging unfinished deliveries (another
-    /// replica gets them after `ack_wait`), then sends the acks already made.
+    /// Stops every reader and gives them a short grace to settle what they
+    /// hold (the kernel has drained deliveries by now, so their acks are
+    /// ready); a reader still busy after it is aborted, and its unfinished
+    /// deliveries go to another replica after `ack_wait`.
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         let readers: Vec<Reader> = self.readers.lock().drain().map(|(_, r)| r).collect();
-        for reader in &readers {
-            reader.task.abort();
-        }
         async move {
-            self.replies.shutdown().await;
-            let deletes = readers
-                .into_iter()
-                .filter_map(|r| r.ephemeral)
-                .map(|name| self.delete_consumer(name));
             let grace = Duration::from_secs(2);
+            let mut ephemerals = Vec::new();
+            let mut tasks = Vec::new();
+            for Reader {
+                task,
+                stop,
+                ephemeral,
+            } in readers
+            {
+                let _ = stop.send(());
+                ephemerals.extend(ephemeral);
+                tasks.push(task);
+            }
+            let aborts: Vec<_> = tasks.iter().map(JoinHandle::abort_handle).collect();
+            let _ = tokio::time::timeout(grace, futures::future::join_all(tasks)).await;
+            aborts.iter().for_each(tokio::task::AbortHandle::abort);
+            self.replies.shutdown().await;
+            let deletes = ephemerals
+                .into_iter()
+                .map(|name| delete_consumer(&self.js, &self.stream, name));
             let _ = tokio::time::timeout(grace, futures::future::join_all(deletes)).await;
             let _ = tokio::time::timeout(grace, self.client.flush()).await;
         }

@@ -18,6 +18,8 @@ test_event!(Fresh, "t.durable.fresh", { n: u32 });
 test_event!(Parcel, "t.durable.parcel", { n: u32 });
 test_event!(Report, "t.durable.report", { n: u32 });
 test_event!(Mixed, "t.durable.mixed", { n: u32 });
+test_event!(Crate, "t.durable.crate", { n: u32 });
+test_event!(Doomed, "t.durable.doomed", { n: u32 });
 
 /// Long enough to see a missing acknowledgement, short enough for a test.
 const ACK_WAIT: [(&str, &str); 1] = [("EVENT_BUS_JETSTREAM_ACK_WAIT_SECS", "1")];
@@ -330,4 +332,128 @@ async fn a_group_consumer_removed_on_the_server_is_recreated_and_reading_resumes
         seen.get()
     );
     assert_eq!(seen.get(), [1, 2]);
+}
+
+/// An ack wait far longer than the test waits: whatever another member gets
+/// quickly was handed back, not redelivered after a timeout.
+const LONG_ACK_WAIT: [(&str, &str); 1] = [("EVENT_BUS_JETSTREAM_ACK_WAIT_SECS", "60")];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsubscribing_member_settles_what_it_handled_and_hands_back_the_rest() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    let a = backend.bus_with(&LONG_ACK_WAIT).await;
+    let release = Arc::new(tokio::sync::Notify::new());
+    let started = Seen::default();
+    let (r, s) = (release.clone(), started.clone());
+    let options = SubOptions {
+        group: Some("loaders".into()),
+        ..SubOptions::default()
+    };
+    let loading = a
+        .for_plugin(&plugin("Loader"))
+        .subscribe_with(
+            &Arc::new(Nobody),
+            move |_, e: Envelope<Crate>| {
+                let (r, s) = (r.clone(), s.clone());
+                async move {
+                    s.push(e.payload.n);
+                    if e.payload.n == 1 {
+                        r.notified().await;
+                    }
+                    Ok(())
+                }
+            },
+            options,
+        )
+        .await
+        .unwrap();
+    for n in 1..=3 {
+        a.publish(Crate { n }).await.unwrap();
+    }
+    // 1 is being handled; 2 and 3 are with A too, queued behind it.
+    assert!(eventually(WAIT, || started.len() == 1).await);
+    assert!(
+        eventually_async(WAIT, || async {
+            consumer_of(&backend, Crate::NAME).await.num_ack_pending == 3
+        })
+        .await,
+        "all three events are with A"
+    );
+
+    let b = backend.bus_with(&LONG_ACK_WAIT).await;
+    let seen = Seen::default();
+    record::<Crate>(&b, "loaders", &seen, |e| e.n).await;
+    a.unsubscribe(&loading).await.unwrap();
+    release.notify_one();
+    // At least once: B may see one twice, but it sees both, and soon.
+    assert!(
+        eventually(WAIT, || {
+            let got = seen.get();
+            got.contains(&2) && got.contains(&3)
+        })
+        .await,
+        "B gets what A had not handled, long before the ack wait: {:?}",
+        seen.get()
+    );
+    assert!(
+        !seen.get().contains(&1),
+        "A's finished event is not handed over"
+    );
+    assert_eq!(started.get(), [1], "A ran only the event it had started");
+    assert!(
+        eventually_async(WAIT, || async {
+            consumer_of(&backend, Crate::NAME).await.num_ack_pending == 0
+        })
+        .await,
+        "A acknowledged the event it finished, B the two it got"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_failure_that_drops_a_subscriber_is_settled_not_redelivered() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    let failing = backend.bus_with(&ACK_WAIT).await;
+    let options = SubOptions {
+        group: Some("doomed".into()),
+        retries: 0,
+        ..SubOptions::default()
+    };
+    let attempts = Seen::default();
+    let s = attempts.clone();
+    failing
+        .for_plugin(&plugin("Doomed"))
+        .subscribe_with(
+            &Arc::new(Nobody),
+            move |_, e: Envelope<Doomed>| {
+                let s = s.clone();
+                async move {
+                    s.push(e.payload.n);
+                    Err::<(), _>(anyhow::anyhow!("always fails"))
+                }
+            },
+            options,
+        )
+        .await
+        .unwrap();
+    for n in 1..=5 {
+        failing.publish(Doomed { n }).await.unwrap();
+    }
+    // The fifth final failure drops the subscriber (behaviour 17).
+    assert!(eventually(WAIT, || attempts.len() == 5).await);
+
+    let next = backend.bus_with(&ACK_WAIT).await;
+    let seen = Seen::default();
+    record::<Doomed>(&next, "doomed", &seen, |e| e.n).await;
+    next.publish(Doomed { n: 6 }).await.unwrap();
+    assert!(eventually(WAIT, || seen.get().contains(&6)).await);
+    // Past the ack wait, nothing of the first five comes back: each was
+    // dead-lettered and acknowledged, the one that dropped the subscriber too.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(seen.get(), [6], "no failed event is handled twice");
 }

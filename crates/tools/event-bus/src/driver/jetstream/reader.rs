@@ -1,8 +1,11 @@
 //! Reading one consumer: each message goes to the bus in arrival order, is
 //! kept alive with progress acks while the bus delivers it (retries and dead
 //! letter included), and is acknowledged only when that delivery is over.
-//! A reader that is aborted (unsubscribe, shutdown, a crash) acknowledges
-//! nothing more, so its unfinished messages are redelivered after `ack_wait`.
+//! A reader told to stop (unsubscribe, shutdown) pulls nothing more and
+//! settles what it holds: what the bus handled is acknowledged, what it did
+//! not is handed back at once. A reader that dies (a crash, or still busy when
+//! its stop's time is up) acknowledges nothing more, so its unfinished
+//! messages are redelivered after `ack_wait`.
 
 use std::time::Duration;
 
@@ -12,6 +15,7 @@ use async_nats::jetstream::{AckKind, Context, Message};
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
+use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::driver::{Deliver, Settled};
@@ -53,42 +57,64 @@ impl Source {
     }
 }
 
-/// Runs until aborted: reads `consumer`, reopening it after an interruption.
+/// Reads `consumer`, reopening it after an interruption, until `stop` fires
+/// (or its sender is dropped); then settles what is in flight for at most
+/// `ack_wait` and returns.
 pub(crate) async fn read(
     source: Source,
     mut consumer: PullConsumer,
     deliver: Deliver,
     ack_wait: Duration,
+    mut stop: oneshot::Receiver<()>,
 ) {
     let progress_every = (ack_wait / 3).max(Duration::from_millis(100));
     let mut in_flight: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
     loop {
         match consumer.messages().await {
-            Ok(mut messages) => loop {
-                tokio::select! {
-                    Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
-                    next = messages.next() => match next {
-                        Some(Ok(message)) => in_flight.push(take(message, &deliver, progress_every)),
-                        Some(Err(e)) if interrupts(&e) => {
-                            tracing::warn!(consumer = source.consumer_name(), "event bus: JetStream consumer interrupted ({e}); reopening it");
-                            break;
+            Ok(mut messages) => {
+                let stopped = loop {
+                    tokio::select! {
+                        _ = &mut stop => break true,
+                        Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+                        next = messages.next() => match next {
+                            Some(Ok(message)) => in_flight.push(take(message, &deliver, progress_every)),
+                            Some(Err(e)) if interrupts(&e) => {
+                                tracing::warn!(consumer = source.consumer_name(), "event bus: JetStream consumer interrupted ({e}); reopening it");
+                                break false;
+                            }
+                            Some(Err(e)) => tracing::warn!(consumer = source.consumer_name(), "event bus: JetStream read error: {e}"),
+                            None => break false,
                         }
-                        Some(Err(e)) => tracing::warn!(consumer = source.consumer_name(), "event bus: JetStream read error: {e}"),
-                        None => break,
                     }
+                };
+                // Closed before settling: a message handed back must not
+                // come straight back to this reader's open pull request.
+                drop(messages);
+                if stopped {
+                    return finish(in_flight, ack_wait).await;
                 }
-            },
+            }
             Err(e) => tracing::warn!(
                 consumer = source.consumer_name(),
                 "event bus: cannot read JetStream consumer: {e}"
             ),
         }
-        settle_for(&mut in_flight, REOPEN_AFTER).await;
+        tokio::select! {
+            _ = &mut stop => return finish(in_flight, ack_wait).await,
+            () = settle_for(&mut in_flight, REOPEN_AFTER) => {}
+        }
         match source.open().await {
             Ok(reopened) => consumer = reopened,
             Err(e) => tracing::warn!("event bus: {e}; retrying"),
         }
     }
+}
+
+/// Settles every in-flight message, for at most `limit`. Whatever is still
+/// running then stays unacknowledged and returns after `ack_wait`.
+async fn finish(mut in_flight: FuturesUnordered<BoxFuture<'static, ()>>, limit: Duration) {
+    let all = async { while in_flight.next().await.is_some() {} };
+    let _ = tokio::time::timeout(limit, all).await;
 }
 
 /// Errors after which the consumer may be gone (a server restart, an
