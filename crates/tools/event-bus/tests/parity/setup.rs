@@ -179,3 +179,95 @@ async fn the_trace_keeps_only_the_newest_records() {
         "counts are not bounded by the ring"
     );
 }
+
+/// A NATS server of the test's own, without JetStream, on a free port;
+/// stopped when dropped.
+struct PlainNats {
+    child: std::process::Child,
+    url: String,
+}
+
+impl PlainNats {
+    /// `None` (with the reason printed) when `nats-server` is not installed;
+    /// under `CI=true` that fails the test instead.
+    fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        // `/usr/sbin` is where Debian puts it, and not always on PATH.
+        let candidates = [
+            std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".into()),
+            "/usr/sbin/nats-server".into(),
+        ];
+        let mut spawned = Err(std::io::Error::other("no candidate"));
+        for bin in &candidates {
+            spawned = std::process::Command::new(bin)
+                .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+            if spawned.is_ok() {
+                break;
+            }
+        }
+        let child = match spawned {
+            Ok(child) => child,
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("nats-server is required under CI=true (set NATS_SERVER_BIN): {e}")
+            }
+            Err(e) => {
+                eprintln!("skipping: cannot start nats-server ({e}); set NATS_SERVER_BIN");
+                return None;
+            }
+        };
+        let server = Self {
+            child,
+            url: format!("nats://127.0.0.1:{port}"),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nats-server did not listen on port {port} within 10 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(server)
+    }
+}
+
+impl Drop for PlainNats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_nats_server_without_jetstream_fails_jetstream_setup_saying_how_to_enable_it() {
+    let Some(server) = PlainNats::start() else {
+        return;
+    };
+    let err = EventBus::setup(setup(&[
+        ("EVENT_BUS_DRIVER", "jetstream"),
+        ("NATS_URL", server.url.as_str()),
+    ]))
+    .await
+    .unwrap_err();
+    assert!(
+        err.0.contains("JetStream is not available")
+            && err.0.contains(&server.url)
+            && err.0.contains("nats-server -js")
+            && err.0.contains("EVENT_BUS_DRIVER=nats"),
+        "{err}"
+    );
+    // The same server serves the at-most-once driver.
+    let bus = EventBus::setup(setup(&[
+        ("EVENT_BUS_DRIVER", "nats"),
+        ("NATS_URL", server.url.as_str()),
+    ]))
+    .await
+    .expect("core NATS needs no JetStream");
+    assert_eq!(bus.driver_name(), "nats");
+}
