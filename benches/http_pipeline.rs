@@ -22,6 +22,7 @@ use tower::ServiceExt;
 use validator::Validate;
 
 use support::Pair;
+use support::bare::{Envelope, bare_ping};
 
 /// Echoes a validated item back: the POST path of the benchmark.
 #[plugin(tools = microcore_app::Tools)]
@@ -79,28 +80,6 @@ struct BareNewItem {
 struct BareItem {
     name: String,
     quantity: i64,
-}
-
-#[derive(Serialize)]
-struct BarePong {
-    status: &'static str,
-    message: &'static str,
-}
-
-#[derive(Serialize)]
-struct Envelope<T> {
-    success: bool,
-    data: T,
-}
-
-async fn bare_ping() -> Json<Envelope<BarePong>> {
-    Json(Envelope {
-        success: true,
-        data: BarePong {
-            status: "ok",
-            message: "pong",
-        },
-    })
 }
 
 async fn bare_create(Json(req): Json<BareNewItem>) -> Response {

@@ -14,39 +14,17 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
+use axum::Router;
 use axum::routing::get;
-use axum::{Json, Router};
 use criterion::Criterion;
 use futures::future::join_all;
 use microcore::prelude::*;
-use serde::Serialize;
 
 use support::Pair;
+use support::bare::bare_ping;
 
 /// Requests in flight at once in the concurrent comparison.
 const IN_FLIGHT: usize = 32;
-
-#[derive(Serialize)]
-struct BarePong {
-    status: &'static str,
-    message: &'static str,
-}
-
-#[derive(Serialize)]
-struct Envelope<T> {
-    success: bool,
-    data: T,
-}
-
-async fn bare_ping() -> Json<Envelope<BarePong>> {
-    Json(Envelope {
-        success: true,
-        data: BarePong {
-            status: "ok",
-            message: "pong",
-        },
-    })
-}
 
 /// Serves `router` on an ephemeral loopback port, on the current runtime.
 async fn serve(router: Router) -> SocketAddr {

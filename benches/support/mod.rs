@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod bare;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
