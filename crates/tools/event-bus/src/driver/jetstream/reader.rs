@@ -3,7 +3,9 @@
 //! letter included), and is acknowledged only when that delivery is over.
 //! A reader told to stop (unsubscribe, shutdown) pulls nothing more and
 //! settles what it holds: what the bus handled is acknowledged, what it did
-//! not is handed back at once. A reader that dies (a crash, or still busy when
+//! not is handed back with a NAK (usually redelivered at once; nats-server 2.9
+//! was seen to hold one until `ack_wait` and to send another twice, which
+//! at-least-once allows and the tests tolerate). A reader that dies (a crash, or still busy when
 //! its stop's time is up) acknowledges nothing more, so its unfinished
 //! messages are redelivered after `ack_wait`.
 
@@ -161,8 +163,9 @@ fn take(message: Message, deliver: &Deliver, progress_every: Duration) -> BoxFut
 
 /// Waits for the bus to finish the delivery, telling the server every
 /// `progress_every` that work goes on, then acknowledges it, or, when this
-/// replica did not handle it (its subscription ended first), gives it back at
-/// once so another member of the group gets it without waiting for ack_wait.
+/// replica did not handle it (its subscription ended first), gives it back
+/// (NAK) so another member of the group usually gets it without waiting for
+/// ack_wait.
 async fn settle(message: Message, mut done: BoxFuture<'static, Settled>, progress_every: Duration) {
     let mut progress = tokio::time::interval_at(Instant::now() + progress_every, progress_every);
     progress.set_missed_tick_behavior(MissedTickBehavior::Delay);
