@@ -68,6 +68,27 @@ struct Reader {
     ephemeral: Option<String>,
 }
 
+impl Reader {
+    /// Tells the reader to stop and waits up to `limit` for it to settle what
+    /// it holds; a reader still busy then is aborted, and its unfinished
+    /// deliveries go to another member after `ack_wait`. A broadcast
+    /// consumer is deleted afterwards (deleting it first would fail the acks).
+    async fn close(self, js: Context, stream: String, limit: Duration) {
+        let Self {
+            mut task,
+            stop,
+            ephemeral,
+        } = self;
+        let _ = stop.send(());
+        if tokio::time::timeout(limit, &mut task).await.is_err() {
+            task.abort();
+        }
+        if let Some(name) = ephemeral {
+            let _ = tokio::time::timeout(limit, delete_consumer(&js, &stream, name)).await;
+        }
+    }
+}
+
 pub(crate) struct JetStreamDriver {
     client: async_nats::Client,
     js: Context,
@@ -318,57 +339,24 @@ impl Driver for JetStreamDriver {
     /// Stops the reader without waiting for it: the bus may unsubscribe from
     /// inside a delivery (a subscriber dropped after repeated failures), and
     /// that delivery must settle (be acknowledged) for the reader to finish.
-    /// A broadcast consumer is deleted once its reader is done.
     fn unsubscribe(&self, id: u64) -> BoxFuture<'_, ()> {
-        let reader = self.readers.lock().remove(&id);
-        if let Some(Reader {
-            mut task,
-            stop,
-            ephemeral,
-        }) = reader
-        {
-            let _ = stop.send(());
-            let (js, stream, limit) = (self.js.clone(), self.stream.clone(), self.ack_wait);
-            tokio::spawn(async move {
-                if tokio::time::timeout(limit, &mut task).await.is_err() {
-                    task.abort();
-                }
-                if let Some(name) = ephemeral {
-                    delete_consumer(&js, &stream, name).await;
-                }
-            });
+        if let Some(reader) = self.readers.lock().remove(&id) {
+            tokio::spawn(reader.close(self.js.clone(), self.stream.clone(), self.ack_wait));
         }
         async move { self.replies.unsubscribe(id).await }.boxed()
     }
 
-    /// Stops every reader and gives them a short grace to settle what they
-    /// hold (the kernel has drained deliveries by now, so their acks are
-    /// ready); a reader still busy after it is aborted, and its unfinished
-    /// deliveries go to another replica after `ack_wait`.
+    /// Closes every reader with a short grace to settle what it holds (the
+    /// kernel has drained deliveries by now, so their acks are ready).
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         let readers: Vec<Reader> = self.readers.lock().drain().map(|(_, r)| r).collect();
         async move {
             let grace = Duration::from_secs(2);
-            let mut ephemerals = Vec::new();
-            let mut tasks = Vec::new();
-            for Reader {
-                task,
-                stop,
-                ephemeral,
-            } in readers
-            {
-                let _ = stop.send(());
-                ephemerals.extend(ephemeral);
-                tasks.push(task);
-            }
-            let aborts: Vec<_> = tasks.iter().map(JoinHandle::abort_handle).collect();
-            let _ = tokio::time::timeout(grace, futures::future::join_all(tasks)).await;
-            aborts.iter().for_each(tokio::task::AbortHandle::abort);
-            self.replies.shutdown().await;
-            let deletes = ephemerals
+            let closes = readers
                 .into_iter()
-                .map(|name| delete_consumer(&self.js, &self.stream, name));
-            let _ = tokio::time::timeout(grace, futures::future::join_all(deletes)).await;
+                .map(|r| r.close(self.js.clone(), self.stream.clone(), grace));
+            futures::future::join_all(closes).await;
+            self.replies.shutdown().await;
             let _ = tokio::time::timeout(grace, self.client.flush()).await;
         }
         .boxed()
