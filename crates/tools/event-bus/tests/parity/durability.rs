@@ -24,6 +24,25 @@ test_event!(Doomed, "t.durable.doomed", { n: u32 });
 /// Long enough to see a missing acknowledgement, short enough for a test.
 const ACK_WAIT: [(&str, &str); 1] = [("EVENT_BUS_JETSTREAM_ACK_WAIT_SECS", "1")];
 
+/// Subscribes `handler` as plugin `name` with `options` (a plugin with no
+/// state: the handlers here only record what they see).
+async fn subscribe_as<E, F, Fut>(
+    bus: &EventBus,
+    name: &str,
+    options: SubOptions,
+    handler: F,
+) -> Subscription
+where
+    E: Event,
+    F: Fn(Envelope<E>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    bus.for_plugin(&plugin(name))
+        .subscribe_with(&Arc::new(Nobody), move |_, e| handler(e), options)
+        .await
+        .unwrap()
+}
+
 /// Subscribes a recorder of each event's `n` in `group`.
 async fn record<E: Event + Clone>(
     bus: &EventBus,
@@ -36,20 +55,14 @@ async fn record<E: Event + Clone>(
         group: Some(group.into()),
         ..SubOptions::default()
     };
-    bus.for_plugin(&plugin("Recorder"))
-        .subscribe_with(
-            &Arc::new(Nobody),
-            move |_, e: Envelope<E>| {
-                let s = s.clone();
-                async move {
-                    s.push(n(&e.payload));
-                    Ok(())
-                }
-            },
-            options,
-        )
-        .await
-        .unwrap()
+    subscribe_as(bus, "Recorder", options, move |e: Envelope<E>| {
+        let s = s.clone();
+        async move {
+            s.push(n(&e.payload));
+            Ok(())
+        }
+    })
+    .await
 }
 
 /// What the server knows of the one consumer reading `event` in this test's stream.
@@ -145,44 +158,30 @@ async fn a_delivery_cut_short_by_a_dying_replica_goes_to_another_after_ack_wait(
     let dying = backend.bus_with(&ACK_WAIT).await;
     let started = Seen::default();
     let s = started.clone();
-    dying
-        .for_plugin(&plugin("Packer"))
-        .subscribe_with(
-            &Arc::new(Nobody),
-            move |_, e: Envelope<Parcel>| {
-                let s = s.clone();
-                async move {
-                    s.push(e.id.clone());
-                    // Handling never ends: the replica dies in the middle.
-                    futures::future::pending::<()>().await;
-                    Ok(())
-                }
-            },
-            group(),
-        )
-        .await
-        .unwrap();
+    subscribe_as(&dying, "Packer", group(), move |e: Envelope<Parcel>| {
+        let s = s.clone();
+        async move {
+            s.push(e.id.clone());
+            // Handling never ends: the replica dies in the middle.
+            futures::future::pending::<()>().await;
+            Ok(())
+        }
+    })
+    .await;
     let id = dying.publish(Parcel { n: 7 }).await.unwrap();
     assert!(eventually(WAIT, || started.len() == 1).await);
 
     let survivor = backend.bus_with(&ACK_WAIT).await;
     let seen = Seen::default();
     let s = seen.clone();
-    survivor
-        .for_plugin(&plugin("Packer"))
-        .subscribe_with(
-            &Arc::new(Nobody),
-            move |_, e: Envelope<Parcel>| {
-                let s = s.clone();
-                async move {
-                    s.push(e.id.clone());
-                    Ok(())
-                }
-            },
-            group(),
-        )
-        .await
-        .unwrap();
+    subscribe_as(&survivor, "Packer", group(), move |e: Envelope<Parcel>| {
+        let s = s.clone();
+        async move {
+            s.push(e.id.clone());
+            Ok(())
+        }
+    })
+    .await;
     dying.shutdown().await.unwrap();
 
     assert!(
@@ -213,21 +212,15 @@ async fn a_delivery_longer_than_ack_wait_is_kept_by_progress_acks_not_redelivere
         backoff: Duration::from_millis(4500),
         ..SubOptions::default()
     };
-    bus.for_plugin(&plugin("Reporter"))
-        .subscribe_with(
-            &Arc::new(Nobody),
-            move |_, e: Envelope<Report>| {
-                let a = a.clone();
-                async move {
-                    a.push(e.attempt);
-                    anyhow::ensure!(e.attempt > 1, "not yet");
-                    Ok(())
-                }
-            },
-            options,
-        )
-        .await
-        .unwrap();
+    subscribe_as(&bus, "Reporter", options, move |e: Envelope<Report>| {
+        let a = a.clone();
+        async move {
+            a.push(e.attempt);
+            anyhow::ensure!(e.attempt > 1, "not yet");
+            Ok(())
+        }
+    })
+    .await;
     bus.publish(Report { n: 1 }).await.unwrap();
 
     let succeeded = || {
@@ -348,24 +341,17 @@ async fn an_unsubscribing_member_acknowledges_what_it_handled_and_loses_nothing(
         group: Some("loaders".into()),
         ..SubOptions::default()
     };
-    let loading = a
-        .for_plugin(&plugin("Loader"))
-        .subscribe_with(
-            &Arc::new(Nobody),
-            move |_, e: Envelope<Crate>| {
-                let (r, s) = (r.clone(), s.clone());
-                async move {
-                    s.push(e.payload.n);
-                    if e.payload.n == 1 {
-                        r.notified().await;
-                    }
-                    Ok(())
-                }
-            },
-            options,
-        )
-        .await
-        .unwrap();
+    let loading = subscribe_as(&a, "Loader", options, move |e: Envelope<Crate>| {
+        let (r, s) = (r.clone(), s.clone());
+        async move {
+            s.push(e.payload.n);
+            if e.payload.n == 1 {
+                r.notified().await;
+            }
+            Ok(())
+        }
+    })
+    .await;
     for n in 1..=3 {
         a.publish(Crate { n }).await.unwrap();
     }
@@ -422,21 +408,14 @@ async fn the_failure_that_drops_a_subscriber_is_settled_not_redelivered() {
     };
     let attempts = Seen::default();
     let s = attempts.clone();
-    failing
-        .for_plugin(&plugin("Doomed"))
-        .subscribe_with(
-            &Arc::new(Nobody),
-            move |_, e: Envelope<Doomed>| {
-                let s = s.clone();
-                async move {
-                    s.push(e.payload.n);
-                    Err::<(), _>(anyhow::anyhow!("always fails"))
-                }
-            },
-            options,
-        )
-        .await
-        .unwrap();
+    subscribe_as(&failing, "Doomed", options, move |e: Envelope<Doomed>| {
+        let s = s.clone();
+        async move {
+            s.push(e.payload.n);
+            Err::<(), _>(anyhow::anyhow!("always fails"))
+        }
+    })
+    .await;
     for n in 1..=5 {
         failing.publish(Doomed { n }).await.unwrap();
     }
