@@ -81,9 +81,10 @@ impl Throttle {
     fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let max = config.parse::<NonZeroU32>("LOGIN_THROTTLE_MAX_FAILURES")?;
         let window = config.parse::<NonZeroU32>("LOGIN_THROTTLE_WINDOW_SECS")?;
+        let unset = Self::default();
         Ok(Self {
-            max_failures: max.map_or(MAX_FAILURES, NonZeroU32::get).into(),
-            window: Duration::from_secs(window.map_or(WINDOW_SECS, NonZeroU32::get).into()),
+            max_failures: max.map_or(unset.max_failures, |n| n.get().into()),
+            window: window.map_or(unset.window, |n| Duration::from_secs(n.get().into())),
         })
     }
 }
