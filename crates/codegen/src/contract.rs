@@ -11,6 +11,12 @@
 //!
 //! Optional arguments describe the tool as a whole, once per tool:
 //! `backends = "…"`, `env = "…"`, `errors = "…"`.
+//!
+//! On a struct (`#[contract(of = EventBus)] pub struct Envelope<T> { … }`) it
+//! records the public fields instead: a plugin reads `event.payload` as often
+//! as it calls a method. Generic impl blocks (`impl<T> Envelope<T>`) are
+//! recorded under the bare type name. `kit = "testing"` files a type under a
+//! kit that is not a tool (the testing kit), so it needs no `Tool` impl.
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use quote::{ToTokens, quote};
@@ -29,6 +35,8 @@ pub struct Args {
     pub env: String,
     /// Its errors.
     pub errors: String,
+    /// A kit that is not a tool (`kit = "testing"`), instead of `of`.
+    pub kit: Option<String>,
 }
 
 /// One recorded method.
@@ -55,6 +63,11 @@ pub fn parse_args(args: TokenStream) -> syn::Result<Args> {
                 out.of = Some(meta.value()?.parse()?);
                 Ok(())
             }
+            Some("kit") => {
+                let value: syn::LitStr = meta.value()?.parse()?;
+                out.kit = Some(value.value());
+                Ok(())
+            }
             Some(k @ ("backends" | "env" | "errors")) => {
                 let value: syn::LitStr = meta.value()?.parse()?;
                 let slot = match k {
@@ -67,7 +80,7 @@ pub fn parse_args(args: TokenStream) -> syn::Result<Args> {
             }
             _ => Err(meta.error(
                 "unknown #[contract] argument; write `#[contract]`, or any of \
-                 `of = ToolHandle, backends = \"…\", env = \"…\", errors = \"…\"`",
+                 `of = ToolHandle, kit = \"testing\", backends = \"…\", env = \"…\", errors = \"…\"`",
             )),
         }
     });
@@ -196,18 +209,26 @@ fn space_between(prev: &str, cur: &str) -> bool {
     }
 }
 
-/// Expands `#[contract(...)] impl Type { … }`.
+/// The public fields of a struct, in source order, as `name: Type` entries.
+pub fn fields(item: &syn::ItemStruct) -> Vec<Method> {
+    item.fields
+        .iter()
+        .filter(|f| matches!(f.vis, syn::Visibility::Public(_)) && !is_doc_hidden(&f.attrs))
+        .filter_map(|f| {
+            let name = f.ident.as_ref()?.to_string();
+            let mut atoms = Vec::new();
+            flatten(f.ty.to_token_stream(), &mut atoms);
+            Some(Method {
+                signature: format!("{name}: {}", join(&atoms)),
+                name,
+                doc: first_doc_line(&f.attrs),
+            })
+        })
+        .collect()
+}
+
+/// Expands `#[contract(...)] impl Type { … }` or `#[contract(...)] struct Type { … }`.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let block = match syn::parse2::<syn::ItemImpl>(item.clone()) {
-        Ok(b) => b,
-        Err(_) => {
-            let e = syn::Error::new_spanned(
-                &item,
-                "#[contract] goes on a tool handle's inherent impl block: `#[contract] impl Db { pub async fn … }`",
-            );
-            return crate::errors::with_item(item, e);
-        }
-    };
     let mut errors = Errors::default();
     let args = match parse_args(args) {
         Ok(a) => a,
@@ -216,40 +237,31 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             Args::default()
         }
     };
-    if let Some((_, path, _)) = &block.trait_ {
-        errors.at(
-            path,
-            "#[contract] records inherent methods; put it on `impl Type { … }`, not on a trait impl",
-        );
-    }
-    if !block.generics.params.is_empty() {
-        errors.at(
-            &block.generics,
-            "#[contract] goes on a non-generic impl block (a tool handle such as `impl Db`)",
-        );
-    }
-    let type_name = match &*block.self_ty {
-        syn::Type::Path(p) if p.qself.is_none() => {
-            p.path.segments.last().map(|s| s.ident.to_string())
+    let recorded = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Impl(block)) => read_impl(&block, &mut errors),
+        Ok(syn::Item::Struct(s)) => Some((s.ident.clone(), fields(&s))),
+        _ => {
+            let e = syn::Error::new_spanned(
+                &item,
+                "#[contract] goes on a tool handle's inherent impl block (`#[contract] impl Db { pub async fn … }`) \
+                 or on a struct whose public fields plugins read (`#[contract(of = EventBus)] pub struct Envelope<T> { … }`)",
+            );
+            return crate::errors::with_item(item, e);
         }
-        _ => None,
     };
-    if type_name.is_none() {
-        errors.at(
-            &block.self_ty,
-            "#[contract] needs a named type: `impl Db { … }`",
-        );
-    }
     if let Err(e) = errors.finish() {
         return crate::errors::with_item(item, e);
     }
-    let type_name = type_name.unwrap_or_default();
-
-    let tool_ty: TokenStream = match &args.of {
-        Some(of) => of.to_token_stream(),
-        None => block.self_ty.to_token_stream(),
+    let Some((type_ident, methods)) = recorded else {
+        return item;
     };
-    let methods = methods(&block).into_iter().map(|m| {
+    let type_name = type_ident.to_string();
+    let tool_name: TokenStream = match (&args.kit, &args.of) {
+        (Some(kit), _) => quote!(#kit),
+        (None, Some(of)) => quote!(<#of as ::microcore_kernel::Tool>::NAME),
+        (None, None) => quote!(<#type_ident as ::microcore_kernel::Tool>::NAME),
+    };
+    let methods = methods.into_iter().map(|m| {
         let (name, signature, doc) = (m.name, m.signature, m.doc);
         quote! {
             ::microcore_kernel::ContractMethod { name: #name, signature: #signature, doc: #doc }
@@ -257,13 +269,13 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     });
     let (backends, env, errs) = (&args.backends, &args.env, &args.errors);
     quote! {
-        #block
+        #item
 
         const _: () = {
             #[::microcore_kernel::linkme::distributed_slice(::microcore_kernel::TOOL_CONTRACTS)]
             #[linkme(crate = ::microcore_kernel::linkme)]
             static __MICROCORE_CONTRACT: ::microcore_kernel::ToolContract = ::microcore_kernel::ToolContract {
-                tool: <#tool_ty as ::microcore_kernel::Tool>::NAME,
+                tool: #tool_name,
                 type_name: #type_name,
                 file: ::core::file!(),
                 line: ::core::line!(),
@@ -274,6 +286,28 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             };
         };
     }
+}
+
+/// The type an inherent impl block is for, and its public methods; errors for
+/// trait impls and unnamed types.
+fn read_impl(block: &syn::ItemImpl, errors: &mut Errors) -> Option<(syn::Ident, Vec<Method>)> {
+    if let Some((_, path, _)) = &block.trait_ {
+        errors.at(
+            path,
+            "#[contract] records inherent methods; put it on `impl Type { … }`, not on a trait impl",
+        );
+    }
+    let ident = match &*block.self_ty {
+        syn::Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.clone()),
+        _ => None,
+    };
+    if ident.is_none() {
+        errors.at(
+            &block.self_ty,
+            "#[contract] needs a named type: `impl Db { … }`",
+        );
+    }
+    Some((ident?, methods(block)))
 }
 
 #[cfg(test)]
@@ -394,26 +428,62 @@ mod tests {
     }
 
     #[test]
-    fn trait_and_generic_impls_are_errors_that_keep_the_item() {
+    fn trait_impls_are_errors_that_keep_the_item() {
         let out = expand(quote!(), quote!(impl Tool for Db {})).to_string();
         assert!(
             out.contains("compile_error") && out.contains("not on a trait impl"),
             "{out}"
         );
+        assert!(out.contains("impl Tool for Db"), "the item is still there: {out}");
+    }
+
+    #[test]
+    fn generic_impls_are_recorded_under_the_bare_type_name() {
         let out = expand(
-            quote!(),
-            quote!(
-                impl<E> Envelope<E> {}
-            ),
+            quote!(of = EventBus),
+            quote!(impl<E> Envelope<E> { /// The payload.
+            pub fn payload(&self) -> &E { &self.payload } }),
         )
         .to_string();
-        assert!(
-            out.contains("compile_error") && out.contains("non-generic"),
-            "{out}"
-        );
-        assert!(
-            out.contains("impl < E > Envelope < E >"),
-            "the item is still there: {out}"
-        );
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(out.contains("type_name : \"Envelope\""), "{out}");
+        assert!(out.contains("< EventBus as :: microcore_kernel :: Tool > :: NAME"), "{out}");
+    }
+
+    #[test]
+    fn a_struct_records_its_public_fields() {
+        let item: syn::ItemStruct = syn::parse_quote! {
+            pub struct Envelope<T> {
+                /// The event's id.
+                pub id: String,
+                pub payload: T,
+                hidden: u8,
+                #[doc(hidden)]
+                pub internal: u8,
+            }
+        };
+        let found = fields(&item);
+        let sigs: Vec<_> = found.iter().map(|m| m.signature.as_str()).collect();
+        assert_eq!(sigs, ["id: String", "payload: T"]);
+        assert_eq!(found[0].doc, "The event's id.");
+    }
+
+    #[test]
+    fn a_kit_needs_no_tool() {
+        let out = expand(
+            quote!(kit = "testing"),
+            quote!(impl TestApp { /// Boots.
+            pub fn boot() {} }),
+        )
+        .to_string();
+        assert!(out.contains("tool : \"testing\""), "{out}");
+        assert!(!out.contains("Tool > :: NAME"), "{out}");
+    }
+
+    #[test]
+    fn other_items_are_refused_with_what_to_write() {
+        let out = expand(quote!(), quote!(fn f() {})).to_string();
+        assert!(out.contains("compile_error") && out.contains("impl Db"), "{out}");
+        assert!(out.contains("fn f"), "{out}");
     }
 }
