@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use microcore_manifest::{EventRole, Manifest, Table};
+use microcore_manifest::{EventRole, Manifest, Table, Tool};
 
 use crate::guide;
 use crate::schema;
@@ -28,58 +28,76 @@ pub fn render(m: &Manifest) -> String {
 
 fn tools(out: &mut String, m: &Manifest) {
     out.push_str("\n## Tools\n");
-    for tool in &m.tools {
-        let handle = tool
-            .methods
-            .first()
-            .map(|x| x.type_name.as_str())
-            .unwrap_or("");
-        if handle.is_empty() {
-            let _ = writeln!(out, "\n### `{}`", tool.name);
-        } else {
-            let _ = writeln!(out, "\n### `{}: {handle}`", tool.name);
-        }
-        let about: Vec<String> = [
-            ("Backends", &tool.backends),
-            ("Env", &tool.env),
-            ("Errors", &tool.errors),
-        ]
+    for tool in m.tools.iter().filter(|t| !t.kit) {
+        tool_section(out, tool);
+    }
+    for kit in m.tools.iter().filter(|t| t.kit) {
+        let _ = writeln!(out, "\n## Kit `{}`", kit.name);
+        methods(out, kit, "");
+    }
+}
+
+fn tool_section(out: &mut String, tool: &Tool) {
+    let handle = tool
+        .methods
+        .first()
+        .map(|x| x.type_name.as_str())
+        .unwrap_or("");
+    if handle.is_empty() {
+        let _ = writeln!(out, "\n### `{}`", tool.name);
+    } else {
+        let _ = writeln!(out, "\n### `{}: {handle}`", tool.name);
+    }
+    let about: Vec<String> = [
+        ("Backends", &tool.backends),
+        ("Env", &tool.env),
+        ("Errors", &tool.errors),
+    ]
+    .iter()
+    .filter(|(_, text)| !text.is_empty())
+    .map(|(label, text)| format!("{label}: {text}."))
+    .collect();
+    if !about.is_empty() {
+        let _ = writeln!(out, "{}", about.join(" "));
+    }
+    if tool.methods.is_empty() {
+        out.push_str("(no `#[contract]` on its impl blocks: methods not recorded)\n");
+    }
+    methods(out, tool, handle);
+}
+
+/// Every recorded method and field, grouped by type. The tool's own handle
+/// shows only methods on `self`: plugins receive a tool, they never build one;
+/// the types it hands out show their constructors too (`Route::post`).
+fn methods(out: &mut String, tool: &Tool, handle: &str) {
+    let mut current = handle;
+    let mut seen_bounds: Vec<(String, String)> = Vec::new();
+    for method in tool
+        .methods
         .iter()
-        .filter(|(_, text)| !text.is_empty())
-        .map(|(label, text)| format!("{label}: {text}."))
-        .collect();
-        if !about.is_empty() {
-            let _ = writeln!(out, "{}", about.join(" "));
+        .filter(|m| m.type_name != handle || takes_self(&m.signature))
+    {
+        if method.type_name != current {
+            current = &method.type_name;
+            let _ = writeln!(out, "{current}:");
         }
-        if tool.methods.is_empty() {
-            out.push_str("(no `#[contract]` on its impl blocks: methods not recorded)\n");
-        }
-        let mut current = handle;
-        let mut seen_bounds: Vec<(String, String)> = Vec::new();
-        // Plugins receive tools; they never construct one.
-        for method in tool.methods.iter().filter(|m| takes_self(&m.signature)) {
-            if method.type_name != current {
-                current = &method.type_name;
-                let _ = writeln!(out, "{current}:");
-            }
-            // "See [`Other::method`]" points at a doc the agent cannot follow.
-            let doc = if method.doc.is_empty() || method.doc.starts_with("See [") {
-                String::new()
-            } else {
-                format!(" {}", first_clause(&method.doc))
-            };
-            let signature = match method.signature.split_once(" where ") {
-                Some((head, bounds)) => match seen_bounds.iter().find(|(_, b)| b == bounds) {
-                    Some((name, _)) => format!("{head} where (as {name})"),
-                    None => {
-                        seen_bounds.push((method_name(head), bounds.to_owned()));
-                        method.signature.clone()
-                    }
-                },
-                None => method.signature.clone(),
-            };
-            let _ = writeln!(out, "- `{signature}`{doc}");
-        }
+        // "See [`Other::method`]" points at a doc the agent cannot follow.
+        let doc = if method.doc.is_empty() || method.doc.starts_with("See [") {
+            String::new()
+        } else {
+            format!(" {}", first_clause(&method.doc))
+        };
+        let signature = match method.signature.split_once(" where ") {
+            Some((head, bounds)) => match seen_bounds.iter().find(|(_, b)| b == bounds) {
+                Some((name, _)) => format!("{head} where (as {name})"),
+                None => {
+                    seen_bounds.push((method_name(head), bounds.to_owned()));
+                    method.signature.clone()
+                }
+            },
+            None => method.signature.clone(),
+        };
+        let _ = writeln!(out, "- `{signature}`{doc}");
     }
 }
 
@@ -198,6 +216,10 @@ fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
     }
 }
 
+/// How many characters of a first doc line the manifest keeps: enough for a
+/// whole sentence saying what a method returns.
+const FIRST_LINE_BUDGET: usize = 110;
+
 /// A doc line up to its first clause break: the rest is detail for the docs.
 fn first_clause(doc: &str) -> String {
     let cut = [". ", ": ", "; ", " (", ", so ", ", or ", " — "]
@@ -219,7 +241,7 @@ fn first_clause(doc: &str) -> String {
     let mut words = Vec::new();
     let mut len = 0;
     for word in text.split(' ') {
-        if len + word.len() > 38 && !words.is_empty() {
+        if len + word.len() > FIRST_LINE_BUDGET && !words.is_empty() {
             words.push("…");
             break;
         }

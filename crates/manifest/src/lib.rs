@@ -47,6 +47,9 @@ pub struct Tool {
     /// Public methods, handle first, then the types plugins get from it.
     #[serde(default)]
     pub methods: Vec<Method>,
+    /// A kit such as `testing`: types a plugin uses that no tool hands out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kit: bool,
 }
 
 /// One public method of a tool's handle or of a type it hands out.

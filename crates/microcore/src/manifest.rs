@@ -48,39 +48,53 @@ async fn collect<T: ToolSet>(running: &Running<T>) -> Result<Manifest, String> {
 }
 
 fn tools<T: ToolSet>() -> Vec<m::Tool> {
-    T::names()
+    let names = T::names();
+    // Kits (`#[contract(kit = "testing")]`) come after the tools, by name.
+    let mut kits: Vec<&'static str> = TOOL_CONTRACTS
         .iter()
-        .map(|name| {
-            let mut contracts: Vec<_> = TOOL_CONTRACTS.iter().filter(|c| c.tool == *name).collect();
-            // The handle's own blocks first (the type named after nothing
-            // else carries the tool's description), then companion types; a
-            // type's blocks in source order.
-            contracts.sort_by_key(|c| (c.backends.is_empty(), c.type_name, c.file, c.line));
-            let described = contracts
-                .iter()
-                .find(|c| !c.backends.is_empty() || !c.env.is_empty());
-            m::Tool {
-                name: (*name).to_owned(),
-                backends: described.map(|c| c.backends.to_owned()).unwrap_or_default(),
-                env: described.map(|c| c.env.to_owned()).unwrap_or_default(),
-                errors: contracts
-                    .iter()
-                    .find(|c| !c.errors.is_empty())
-                    .map(|c| c.errors.to_owned())
-                    .unwrap_or_default(),
-                methods: contracts
-                    .iter()
-                    .flat_map(|c| {
-                        c.methods.iter().map(|meth| m::Method {
-                            type_name: c.type_name.to_owned(),
-                            signature: meth.signature.to_owned(),
-                            doc: meth.doc.to_owned(),
-                        })
-                    })
-                    .collect(),
-            }
-        })
+        .map(|c| c.tool)
+        .filter(|t| !names.contains(t))
+        .collect();
+    kits.sort_unstable();
+    kits.dedup();
+    names
+        .iter()
+        .map(|name| (*name, false))
+        .chain(kits.into_iter().map(|k| (k, true)))
+        .map(|(name, kit)| tool(name, kit))
         .collect()
+}
+
+fn tool(name: &str, kit: bool) -> m::Tool {
+    let mut contracts: Vec<_> = TOOL_CONTRACTS.iter().filter(|c| c.tool == name).collect();
+    // The handle's own blocks first (the type named after nothing
+    // else carries the tool's description), then companion types; a
+    // type's blocks in source order.
+    contracts.sort_by_key(|c| (c.backends.is_empty(), c.type_name, c.file, c.line));
+    let described = contracts
+        .iter()
+        .find(|c| !c.backends.is_empty() || !c.env.is_empty());
+    m::Tool {
+        name: name.to_owned(),
+        backends: described.map(|c| c.backends.to_owned()).unwrap_or_default(),
+        env: described.map(|c| c.env.to_owned()).unwrap_or_default(),
+        errors: contracts
+            .iter()
+            .find(|c| !c.errors.is_empty())
+            .map(|c| c.errors.to_owned())
+            .unwrap_or_default(),
+        methods: contracts
+            .iter()
+            .flat_map(|c| {
+                c.methods.iter().map(|meth| m::Method {
+                    type_name: c.type_name.to_owned(),
+                    signature: meth.signature.to_owned(),
+                    doc: meth.doc.to_owned(),
+                })
+            })
+            .collect(),
+        kit,
+    }
 }
 
 fn plugins<T: ToolSet>(running: &Running<T>) -> Vec<m::Plugin> {

@@ -39,6 +39,7 @@ pub struct TestAppBuilder<T> {
     _tools: PhantomData<T>,
 }
 
+#[microcore_kernel::contract(kit = "testing")]
 impl<T: ToolSet> TestAppBuilder<T> {
     /// Adds plugin `P`.
     pub fn plugin<P: PluginBuild<Tools = T>>(mut self) -> Self {
@@ -80,6 +81,7 @@ pub struct TestApp<T: ToolSet> {
     running: Option<Running<T>>,
 }
 
+#[microcore_kernel::contract(kit = "testing")]
 impl<T: ToolSet> TestApp<T> {
     /// Starts choosing plugins and settings.
     pub fn builder() -> TestAppBuilder<T> {

@@ -19,6 +19,7 @@ pub struct TestRequest {
     body: Option<Vec<u8>>,
 }
 
+#[microcore_kernel::contract(kit = "testing")]
 impl TestRequest {
     /// A request with any method.
     pub fn new(method: Method, path: impl Into<String>) -> Self {
@@ -106,6 +107,7 @@ impl TestRequest {
 }
 
 /// What [`Http::call`] returns.
+#[microcore_kernel::contract(kit = "testing")]
 #[derive(Clone, Debug)]
 pub struct TestResponse {
     /// The status code.
@@ -120,6 +122,7 @@ pub struct TestResponse {
     pub bytes: Vec<u8>,
 }
 
+#[microcore_kernel::contract(kit = "testing")]
 impl TestResponse {
     /// A response header as text (the first, if repeated).
     pub fn header(&self, name: &str) -> Option<String> {
@@ -150,6 +153,7 @@ impl TestResponse {
     }
 }
 
+#[microcore_kernel::contract(kit = "testing")]
 impl Http {
     /// Sends `req` through the real router in-process, with every layer.
     pub async fn call(&self, req: TestRequest) -> TestResponse {
