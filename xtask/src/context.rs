@@ -6,10 +6,32 @@ use std::process::Command;
 
 use microcore_manifest::Manifest;
 
-/// The repository root (the parent of `xtask/`).
+/// The workspace the command was run in: the nearest directory at or above
+/// the current one whose `Cargo.toml` declares `[workspace]`.
+///
+/// Found at run time, not from where the xtask was compiled: two checkouts
+/// that share one `CARGO_TARGET_DIR` can run the same xtask binary, and each
+/// must act on its own files. Outside any workspace it falls back to the
+/// checkout the xtask was built from.
 pub fn root() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent().map_or(here.clone(), Path::to_path_buf)
+    std::env::current_dir()
+        .ok()
+        .and_then(|dir| workspace_root(&dir))
+        .unwrap_or_else(|| {
+            let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            here.parent().map_or(here.clone(), Path::to_path_buf)
+        })
+}
+
+/// The nearest ancestor of `start` (itself included) holding a workspace `Cargo.toml`.
+pub fn workspace_root(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find_map(|dir| {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+        manifest
+            .lines()
+            .any(|l| l.trim() == "[workspace]")
+            .then(|| dir.to_path_buf())
+    })
 }
 
 /// Builds and runs `<app> manifest` (a dry boot, no I/O) and parses its JSON.

@@ -7,5 +7,6 @@ pub mod check;
 pub mod context;
 pub mod guide;
 pub mod new;
+pub mod prelude;
 pub mod render;
 pub mod schema;

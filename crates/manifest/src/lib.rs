@@ -240,6 +240,9 @@ pub struct Migration {
     /// Tables its `CREATE TABLE` statements create.
     #[serde(default)]
     pub creates: Vec<String>,
+    /// The file's SQL, so the guide can show a real migration of the app.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sql: String,
 }
 
 impl Manifest {

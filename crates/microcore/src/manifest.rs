@@ -223,6 +223,7 @@ fn migrations() -> Vec<m::Migration> {
             domain: mig.domain.to_owned(),
             file: mig.file.to_owned(),
             creates: m::created_tables(mig.sql),
+            sql: mig.sql.to_owned(),
         })
         .collect()
 }
