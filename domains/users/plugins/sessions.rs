@@ -1,6 +1,11 @@
-//! Makes logout stick on every replica: revoked token ids live in the `state`
-//! tool (Redis when `STATE_BACKEND=redis`), not in one process's memory.
-//! Tools never depend on each other; this plugin composes two of them.
+//! Makes logout stick on every replica: revoked token ids, and the "not
+//! before" time of deleted accounts, live in the `state` tool (Redis when
+//! `STATE_BACKEND=redis`), not in one process's memory. Tools never depend on
+//! each other; this plugin composes two of them.
+//!
+//! While this plugin is not running (e.g. Redis unreachable at boot), the auth
+//! tool refuses every token (`AUTH_REVOCATION_LIST=shared`, the serving
+//! default): a replica that cannot see the fleet's revocations fails closed.
 
 use microcore::prelude::*;
 use microcore::{BoxFuture, RevocationList, StateNamespace};
@@ -12,12 +17,16 @@ pub struct Sessions {
     state: State,
 }
 
-struct StateRevocations(StateNamespace);
+/// Token ids in one namespace, subjects' "not before" times in another.
+struct StateRevocations {
+    tokens: StateNamespace,
+    subjects: StateNamespace,
+}
 
 impl RevocationList for StateRevocations {
     fn revoke<'a>(&'a self, jti: &'a str, ttl: Duration) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            self.0
+            self.tokens
                 .set(jti, true, Some(ttl))
                 .await
                 .map_err(|e| e.to_string())
@@ -25,14 +34,34 @@ impl RevocationList for StateRevocations {
     }
 
     fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, String>> {
-        Box::pin(async move { self.0.has(jti).await.map_err(|e| e.to_string()) })
+        Box::pin(async move { self.tokens.has(jti).await.map_err(|e| e.to_string()) })
+    }
+
+    fn revoke_subject<'a>(
+        &'a self,
+        sub: &'a str,
+        not_before: i64,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.subjects
+                .set(sub, not_before, Some(ttl))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn revoked_before<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<Option<i64>, String>> {
+        Box::pin(async move { self.subjects.get(sub).await.map_err(|e| e.to_string()) })
     }
 }
 
 impl Plugin for Sessions {
     async fn on_boot(self: Arc<Self>) -> BootResult {
-        self.auth
-            .use_revocation_list(StateRevocations(self.state.namespace("revoked_tokens")));
+        self.auth.use_revocation_list(StateRevocations {
+            tokens: self.state.namespace("revoked_tokens"),
+            subjects: self.state.namespace("revoked_subjects"),
+        });
         Ok(())
     }
 }
@@ -57,5 +86,24 @@ mod tests {
                 .unwrap()
         );
         assert!(app.auth().validate(&token).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_revoked_subject_is_written_to_state_and_honoured() {
+        let app = testing::boot::<Sessions>().await;
+        let (old, other) = (
+            app.auth().create_token(2, json!({}), None).unwrap(),
+            app.auth().create_token(3, json!({}), None).unwrap(),
+        );
+        app.auth().revoke_subject(2).await.unwrap();
+        let not_before: Option<i64> = app
+            .state()
+            .namespace("revoked_subjects")
+            .get("2")
+            .await
+            .unwrap();
+        assert!(not_before.is_some());
+        assert!(app.auth().validate(&old).await.is_none());
+        assert!(app.auth().validate(&other).await.is_some());
     }
 }
