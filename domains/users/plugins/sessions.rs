@@ -15,6 +15,24 @@ use microcore::{BoxFuture, RevocationList, StateNamespace};
 pub struct Sessions {
     auth: Auth,
     state: State,
+    config: Config,
+    logger: Logger,
+}
+
+/// What the in-memory `state` backend means for logouts, said at boot.
+const FORGOTTEN_ON_RESTART: &str = "logouts and deleted accounts' revocations are kept in this \
+     process's memory (STATE_BACKEND=memory): a restart forgets them, so a logged-out token works \
+     again until it expires, and other replicas never see them; set STATE_BACKEND=redis and REDIS_URL";
+
+/// Whether revocations live in this process only, and whether that is a
+/// production setup (then it is a warning, otherwise a note).
+fn memory_only(config: &Config) -> Option<bool> {
+    let is = |key: &str, value: &str| {
+        config
+            .get(key)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
+    };
+    (!is("STATE_BACKEND", "redis")).then(|| is("MICROCORE_ENV", "production"))
 }
 
 /// Token ids in one namespace, subjects' "not before" times in another.
@@ -58,6 +76,11 @@ impl RevocationList for StateRevocations {
 
 impl Plugin for Sessions {
     async fn on_boot(self: Arc<Self>) -> BootResult {
+        match memory_only(&self.config) {
+            Some(true) => self.logger.warn(format!("PRODUCTION: {FORGOTTEN_ON_RESTART}")),
+            Some(false) => self.logger.info(FORGOTTEN_ON_RESTART),
+            None => {}
+        }
         self.auth.use_revocation_list(StateRevocations {
             tokens: self.state.namespace("revoked_tokens"),
             subjects: self.state.namespace("revoked_subjects"),
@@ -86,6 +109,36 @@ mod tests {
                 .unwrap()
         );
         assert!(app.auth().validate(&token).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn production_on_memory_state_is_warned_about_and_redis_is_not() {
+        for (settings, expected) in [
+            (vec![("MICROCORE_ENV", "production")], Some(true)),
+            (
+                vec![("MICROCORE_ENV", "production"), ("STATE_BACKEND", "memory")],
+                Some(true),
+            ),
+            (vec![], Some(false)),
+            (
+                vec![("MICROCORE_ENV", "production"), ("STATE_BACKEND", "Redis")],
+                None,
+            ),
+        ] {
+            let app = settings
+                .iter()
+                .fold(
+                    testing::TestApp::builder().plugin::<Sessions>(),
+                    |b, (k, v)| b.env(k, v),
+                )
+                .boot()
+                .await;
+            assert_eq!(
+                memory_only(&app.tool::<Config>()),
+                expected,
+                "{settings:?}"
+            );
+        }
     }
 
     #[tokio::test]
