@@ -4,7 +4,8 @@
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-/// What a verified access token says about its bearer.
+/// What a verified access token says about its bearer. In tokens from
+/// users.Login, `sub` is the user id as text and `extra` holds `email`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
     /// Subject: the user id, as text.
@@ -46,33 +47,29 @@ impl crate::Tool for Auth {
 mod claims_contract {
     use super::{Auth, Claims};
 
-    /// Fields plugins read: `sub` (Login puts the user id there, as text), `exp`
-    /// and `iat` (Unix seconds), `jti`, and `extra` (Login adds `email`).
     #[microcore_kernel::contract(of = Auth)]
     impl Claims {
-        /// The subject `sub`, the user id as text in tokens issued by users.Login.
-        pub fn subject(&self) -> &str {
-            &self.sub
-        }
-
-        /// The subject `sub` parsed as an i64 user id, or None when it is not a number.
+        /// `sub`, the user id, as a number.
+        ///
+        /// users.Login puts the user id in `sub` as text; None when `sub` is
+        /// not a number.
         pub fn user_id(&self) -> Option<i64> {
             self.sub.parse().ok()
         }
 
-        /// The string claim `key` from `extra`, or None when it is absent or not a string.
-        pub fn get_str(&self, key: &str) -> Option<&str> {
-            self.extra.get(key).and_then(|v| v.as_str())
-        }
-
-        /// The `email` claim users.Login adds, or None when the token carries none.
+        /// The `email` claim Login adds.
+        ///
+        /// None when the token carries no `email` (e.g. made by `create_token`
+        /// without one).
         pub fn email(&self) -> Option<&str> {
             self.get_str("email")
         }
 
-        /// The expiry `exp` in Unix seconds; the token is refused from that second on.
-        pub fn expires_at(&self) -> i64 {
-            self.exp
+        /// A string claim from `extra` by `key`.
+        ///
+        /// None when it is absent or not a string.
+        pub fn get_str(&self, key: &str) -> Option<&str> {
+            self.extra.get(key).and_then(|v| v.as_str())
         }
     }
 }

@@ -10,7 +10,7 @@
 use microcore::prelude::*;
 use microcore::{BoxFuture, RevocationList, StateNamespace};
 
-/// Hands the auth tool a revocation list kept in `state`.
+/// Keeps the auth tool's revocations in `state`.
 #[plugin]
 pub struct Sessions {
     auth: Auth,

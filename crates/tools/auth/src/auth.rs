@@ -46,8 +46,8 @@ impl std::fmt::Debug for Auth {
 
 #[microcore_kernel::contract(
     backends = "HMAC JWT (HS256|HS384|HS512), argon2id",
-    env = "AUTH_SECRET_KEY (required in production), AUTH_ALGORITHM, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_TOKEN_EXPIRE_MINUTES, AUTH_REVOCATION_LIST, AUTH_HASH_QUEUE_LIMIT",
-    errors = "AuthError: Expired, Invalid, MalformedHash, BadClaims, Unavailable (503), Internal"
+    env = "AUTH_SECRET_KEY (required in production), AUTH_ALGORITHM, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_TOKEN_EXPIRE_MINUTES",
+    errors = "AuthError: Expired, Invalid, MalformedHash, BadClaims, Unavailable, Internal"
 )]
 impl Auth {
     fn build(settings: &Settings, probe: Probe) -> Self {
@@ -69,9 +69,10 @@ impl Auth {
         }
     }
 
-    /// An argon2id PHC string for `password`, computed on a dedicated hashing thread.
+    /// An argon2id PHC string for `password`.
     ///
-    /// `Err(AuthError::Unavailable)` when the hashing queue is full.
+    /// Computed on a dedicated hashing thread; `Err(AuthError::Unavailable)`
+    /// when the hashing queue is full.
     pub async fn hash_password(&self, password: &str) -> Result<String, AuthError> {
         let password = password.to_owned();
         self.inner
@@ -85,11 +86,12 @@ impl Auth {
             .await
     }
 
-    /// Ok(true) when `password` matches the argon2id `hash`, Ok(false) when it does not.
+    /// Whether `password` matches `hash`.
     ///
-    /// `hash` is a string from [`Auth::hash_password`]; `Err` only for a
-    /// malformed hash, or `AuthError::Unavailable` when the hashing queue is
-    /// full. Runs on a dedicated hashing thread.
+    /// `hash` is a string from [`Auth::hash_password`]; `Ok(false)` for a
+    /// wrong password, `Err` only for a malformed hash, or
+    /// `AuthError::Unavailable` when the hashing queue is full. Runs on a
+    /// dedicated hashing thread.
     pub async fn verify_password(&self, password: &str, hash: &str) -> Result<bool, AuthError> {
         let (password, hash) = (password.to_owned(), hash.to_owned());
         self.inner
@@ -103,10 +105,12 @@ impl Auth {
             .await
     }
 
-    /// A signed JWT for `subject` with claims `extra`, valid for `ttl` or AUTH_TOKEN_EXPIRE_MINUTES.
+    /// A signed JWT for `subject` and `extra`.
     ///
-    /// `extra` is a JSON object, or `null` for none. Adds `exp`, `iat`, a
-    /// random `jti`, and `iss`/`aud` when configured.
+    /// `subject` becomes `sub`; `extra` is a JSON object of further claims, or
+    /// `null` for none. Valid for `ttl`, or `AUTH_TOKEN_EXPIRE_MINUTES` when
+    /// `None`. Adds `exp`, `iat`, a random `jti`, and `iss`/`aud` when
+    /// configured.
     pub fn create_token(
         &self,
         subject: impl ToString,
@@ -122,8 +126,9 @@ impl Auth {
         })
     }
 
-    /// The claims of a token with a valid signature, expiry, issuer and audience, or why not.
+    /// A token's claims, revocation unchecked.
     ///
+    /// Checks signature, expiry, issuer and audience, and says which failed.
     /// Revocations are not checked here; routes use the validator, which does.
     pub fn decode_token(&self, token: &str) -> Result<Claims, AuthError> {
         self.inner
@@ -131,7 +136,10 @@ impl Auth {
             .observe_sync("decode_token", || self.inner.codec.decode(token))
     }
 
-    /// The claims of a token with a valid signature and expiry, or None; revocations are not checked.
+    /// [`Auth::decode_token`] for callers that only need yes or no; it does
+    /// not check revocations either (routes' `.auth` does), so it is left out
+    /// of the plugin contract.
+    #[doc(hidden)]
     pub fn validate_token(&self, token: &str) -> Option<Claims> {
         self.inner
             .probe
@@ -139,17 +147,18 @@ impl Auth {
             .ok()
     }
 
-    /// A keyed hash of `value` (HMAC under AUTH_SECRET_KEY), for state keys that must not hold it in clear.
+    /// An HMAC of `value` under the secret.
     ///
-    /// The same value gives the same text on every replica sharing the
+    /// For state keys that must not hold a value (an email) in clear: the
+    /// HMAC under `AUTH_SECRET_KEY`, base64url. The same value gives the same text on every replica sharing the
     /// secret; without the secret it cannot be reversed by guessing values.
     pub fn keyed_hash(&self, value: &str) -> Result<String, AuthError> {
         self.inner.codec.mac(value.as_bytes())
     }
 
-    /// Revokes a valid token until it expires, so route validation refuses it from now on.
+    /// Revokes `token` until it expires.
     ///
-    /// An already expired token needs no revocation and is accepted silently.
+    /// Route validation refuses it from now on. An already expired token needs no revocation and is accepted silently.
     /// `Err(AuthError::Unavailable)` when the revocation list cannot be
     /// written: nothing was revoked and the token still works.
     pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
@@ -173,9 +182,10 @@ impl Auth {
             .await
     }
 
-    /// Revokes every token issued to `subject` up to this second, so routes refuse them all.
+    /// Revokes all tokens issued to `subject`.
     ///
-    /// For a deleted account or "log out everywhere": one entry per subject,
+    /// Every token issued to `subject` up to this second is refused by route
+    /// validation from now on. For a deleted account or "log out everywhere": one entry per subject,
     /// kept as long as the longest token lifetime, so validation stays one
     /// lookup. Tokens issued in the same second are refused too.
     /// `Err(AuthError::Unavailable)` when the revocation list cannot be written.
