@@ -35,10 +35,19 @@ fn memory_only(config: &Config) -> Option<bool> {
     (!is("STATE_BACKEND", "redis")).then(|| is("MICROCORE_ENV", "production"))
 }
 
-/// Token ids in one namespace, subjects' "not before" times in another.
+/// Token ids in one namespace, subjects' "not before" times in another,
+/// keyed by an HMAC of the subject: no user id in clear, and apps with
+/// different secrets sharing one Redis never revoke each other's user 5.
 struct StateRevocations {
     tokens: StateNamespace,
     subjects: StateNamespace,
+    auth: Auth,
+}
+
+impl StateRevocations {
+    fn subject_key(&self, sub: &str) -> Result<String, String> {
+        self.auth.keyed_hash(sub).map_err(|e| e.to_string())
+    }
 }
 
 impl RevocationList for StateRevocations {
@@ -63,14 +72,17 @@ impl RevocationList for StateRevocations {
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             self.subjects
-                .set(sub, not_before, Some(ttl))
+                .set(&self.subject_key(sub)?, not_before, Some(ttl))
                 .await
                 .map_err(|e| e.to_string())
         })
     }
 
     fn revoked_before<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<Option<i64>, String>> {
-        Box::pin(async move { self.subjects.get(sub).await.map_err(|e| e.to_string()) })
+        Box::pin(async move {
+            let key = self.subject_key(sub)?;
+            self.subjects.get(&key).await.map_err(|e| e.to_string())
+        })
     }
 }
 
@@ -84,6 +96,7 @@ impl Plugin for Sessions {
         self.auth.use_revocation_list(StateRevocations {
             tokens: self.state.namespace("revoked_tokens"),
             subjects: self.state.namespace("revoked_subjects"),
+            auth: self.auth.clone(),
         });
         Ok(())
     }
@@ -149,12 +162,10 @@ mod tests {
             app.auth().create_token(3, json!({}), None).unwrap(),
         );
         app.auth().revoke_subject(2).await.unwrap();
-        let not_before: Option<i64> = app
-            .state()
-            .namespace("revoked_subjects")
-            .get("2")
-            .await
-            .unwrap();
+        let subjects = app.state().namespace("revoked_subjects");
+        let keys = subjects.keys().await.unwrap();
+        assert_eq!(keys, [app.auth().keyed_hash("2").unwrap()], "no id in clear");
+        let not_before: Option<i64> = subjects.get(&keys[0]).await.unwrap();
         assert!(not_before.is_some());
         assert!(app.auth().validate(&old).await.is_none());
         assert!(app.auth().validate(&other).await.is_some());
