@@ -7,6 +7,7 @@
 
 mod support;
 
+mod accounts;
 mod binary;
 mod hostile;
 mod plugin_registry;

@@ -3,7 +3,8 @@
 //!
 //! A user signs up on replica A and logs in on replica B; the welcome plugin
 //! handles `user.created` once across the fleet; logging out on B revokes the
-//! token on A (the revocation list lives in Redis).
+//! token on A, and deleting the account on A revokes B's token for it (the
+//! revocation list lives in Redis).
 
 use crate::support;
 
@@ -58,6 +59,18 @@ async fn two_replicas(driver: &str) {
         assert_eq!(r.tools().db.get().unwrap().engine(), "postgres");
     }
 
+    // Ids from a random start: runs sharing this Redis (the two drivers run
+    // in parallel) must not revoke each other's user 1 when one deletes it.
+    let first_id = 1_000_000 + u64::from(uuid::Uuid::new_v4().as_u128() as u32);
+    admin
+        .execute(
+            Sql::trusted(format!(
+                "ALTER TABLE {tag}.users ALTER COLUMN id RESTART WITH {first_id}"
+            )),
+            params![],
+        )
+        .await
+        .unwrap();
     let email = format!("{tag}@example.com");
     support::sign_up(&http, &base_a, &email).await;
     let token = support::log_in(&http, &base_b, &email).await;
@@ -95,6 +108,28 @@ async fn two_replicas(driver: &str) {
         support::status_with(after, &token).await,
         401,
         "a logout on B revokes the token on A"
+    );
+
+    // Deleting the account on A kills a token issued by B, on B.
+    let on_b = support::log_in(&http, &base_b, &email).await;
+    let on_a = support::log_in(&http, &base_a, &email).await;
+    let me: serde_json::Value = http
+        .get(format!("{base_a}/users/me"))
+        .bearer_auth(&on_a)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = me["data"]["id"].as_i64().expect("the account's id");
+    let delete = http.delete(format!("{base_a}/users/{id}"));
+    assert_eq!(support::status_with(delete, &on_a).await, 200);
+    let after = http.get(format!("{base_b}/users/me"));
+    assert_eq!(
+        support::status_with(after, &on_b).await,
+        401,
+        "an account deleted on A has no live token on B"
     );
 
     support::stop(a).await;

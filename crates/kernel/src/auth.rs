@@ -4,7 +4,8 @@
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-/// What a verified access token says about its bearer.
+/// What a verified access token says about its bearer. In tokens from
+/// users.Login, `sub` is the user id as text and `extra` holds `email`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
     /// Subject: the user id, as text.
@@ -22,15 +23,54 @@ pub struct Claims {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-impl Claims {
-    /// The subject parsed as a number (user ids are numbers in most schemas).
-    pub fn user_id(&self) -> Option<i64> {
-        self.sub.parse().ok()
-    }
+/// Names the auth tool as the owner of [`Claims`] in the manifest. The kernel
+/// cannot name the real handle (the auth crate depends on the kernel), and a
+/// contract only needs the tool's name; this type is never set up.
+#[derive(Clone)]
+struct Auth;
 
-    /// A string claim other than the registered ones.
-    pub fn get_str(&self, key: &str) -> Option<&str> {
-        self.extra.get(key).and_then(|v| v.as_str())
+impl crate::Tool for Auth {
+    const NAME: &'static str = "auth";
+
+    async fn setup(_: crate::ToolSetup) -> Result<Self, crate::ToolError> {
+        Err(crate::ToolError::new(
+            "the kernel's Auth marker only names the auth tool; set up microcore_auth::Auth",
+        ))
+    }
+}
+
+/// The manifest entry for [`Claims`], in its own module so the one lint
+/// exception it needs stays scoped: `#[contract]` registers the methods with
+/// linkme, whose `#[link_section]` static the `unsafe_code` lint flags when the
+/// registering macro is this crate's own.
+#[allow(unsafe_code)]
+mod claims_contract {
+    use super::{Auth, Claims};
+
+    #[microcore_kernel::contract(of = Auth)]
+    impl Claims {
+        /// `sub`, the user id, as a number.
+        ///
+        /// users.Login puts the user id in `sub` as text; None when `sub` is
+        /// not a number.
+        pub fn user_id(&self) -> Option<i64> {
+            self.sub.parse().ok()
+        }
+
+        /// The `email` claim Login adds.
+        ///
+        /// None when the token carries no `email` (e.g. made by `create_token`
+        /// without one).
+        pub fn email(&self) -> Option<&str> {
+            self.get_str("email")
+        }
+
+        /// A string claim from `extra` by `key`.
+        ///
+        /// None when it is absent or not a string.
+        pub fn get_str(&self, key: &str) -> Option<&str> {
+            self.extra.get(key).and_then(|v| v.as_str())
+        }
     }
 }
 
@@ -42,12 +82,15 @@ pub trait TokenValidator: Send + Sync + 'static {
     fn validate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Option<Claims>>;
 }
 
-/// Where revoked token ids are kept until the token would have expired anyway.
+/// Where revocations are kept until the tokens they refuse would have expired
+/// anyway: single token ids (logout) and per-subject "not before" times
+/// (an account deleted: every token issued to it until then is refused).
 ///
 /// The auth tool keeps one in memory by default (per process). A plugin can
 /// hand it a shared one, e.g. backed by the `state` tool, so a logout on one
 /// replica is honoured by all: tools compose in the plugin layer, never by
-/// depending on each other.
+/// depending on each other. Every method answers `Err` when the store cannot
+/// be reached; the auth tool then refuses the token (fails closed).
 pub trait RevocationList: Send + Sync + 'static {
     /// Remembers `jti` as revoked for `ttl`.
     fn revoke<'a>(
@@ -57,4 +100,16 @@ pub trait RevocationList: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), String>>;
     /// True when `jti` was revoked and its entry has not expired.
     fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, String>>;
+    /// Remembers for `ttl` that tokens of `sub` issued at or before
+    /// `not_before` (Unix seconds) are revoked; a later call with a later
+    /// time replaces it.
+    fn revoke_subject<'a>(
+        &'a self,
+        sub: &'a str,
+        not_before: i64,
+        ttl: std::time::Duration,
+    ) -> BoxFuture<'a, Result<(), String>>;
+    /// The `not_before` recorded for `sub` by [`RevocationList::revoke_subject`],
+    /// if its entry has not expired.
+    fn revoked_before<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<Option<i64>, String>>;
 }

@@ -6,6 +6,10 @@
 //! tools once (the facade's `toolset!`) and the kernel drives them through
 //! [`ToolSet`].
 
+// `#[contract]` expands to `::microcore_kernel::…` paths; this lets the
+// kernel put one on its own types (`Claims`).
+extern crate self as microcore_kernel;
+
 mod auth;
 mod context;
 mod env;

@@ -50,9 +50,27 @@ impl Plugin for CreateUser {
 }
 
 impl CreateUser {
-    async fn create(self: Arc<Self>, req: NewUser, _: Ctx) -> HttpResult<User> {
+    async fn create(self: Arc<Self>, req: NewUser, ctx: Ctx) -> HttpResult<User> {
         let email = req.email.trim().to_lowercase();
-        let hash = self.auth.hash_password(&req.password).await?;
+        // Checked before hashing, so a replayed sign-up costs a lookup, not an
+        // argon2 run; the unique index still settles a race between two.
+        let taken: Option<serde_json::Value> = self
+            .db
+            .query_one(
+                "SELECT 1 AS taken FROM users WHERE email = $1",
+                params![email.clone()],
+            )
+            .await?;
+        if taken.is_some() {
+            return Err(HttpError::conflict("email already in use"));
+        }
+        let hash = self.auth.hash_password(&req.password).await.map_err(|e| {
+            if !e.is_unavailable() {
+                return HttpError::from(e);
+            }
+            ctx.set_header("retry-after", "1");
+            HttpError::status(503, "the server is busy hashing passwords; retry shortly")
+        })?;
         let inserted = self
             .db
             .execute(

@@ -1,4 +1,8 @@
 //! `DELETE /users/{id}`: close one's own account.
+//!
+//! Every token issued to the account is revoked first (not only the one in
+//! the request), so no old token outlives it; ids are never reused either
+//! (migration 002), so nothing could inherit them.
 
 use microcore::prelude::*;
 
@@ -43,6 +47,19 @@ impl DeleteUser {
         if ctx.user()?.user_id() != Some(path.id) {
             return Err(HttpError::forbidden("you can only delete your own account"));
         }
+        // Revoke before deleting: if the revocation list is out of reach the
+        // account stays, and the caller can retry, rather than leaving live
+        // tokens for an account that is gone.
+        self.auth.revoke_subject(path.id).await.map_err(|e| {
+            if !e.is_unavailable() {
+                return HttpError::from(e);
+            }
+            ctx.set_header("retry-after", "5");
+            HttpError::status(
+                503,
+                "the account cannot be deleted right now: its tokens could not be revoked; retry shortly",
+            )
+        })?;
         if self
             .db
             .execute("DELETE FROM users WHERE id = $1", params![path.id])
@@ -59,6 +76,7 @@ impl DeleteUser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use microcore::TokenValidator;
     use microcore::testing::{self, TestRequest};
 
     #[tokio::test]
@@ -85,6 +103,75 @@ mod tests {
             .http()
             .call(TestRequest::delete(format!("/users/{ana}")).bearer(&token))
             .await;
-        assert_eq!(again.status, 404);
+        assert_eq!(again.status, 401, "the token died with the account");
+    }
+
+    #[tokio::test]
+    async fn deleting_revokes_every_token_of_the_account_not_only_the_one_used() {
+        let app = testing::boot::<DeleteUser>().await;
+        let ana = app
+            .db()
+            .execute("INSERT INTO users (name, email, password_hash) VALUES ('Ana', 'ana@example.com', 'h') RETURNING id", params![])
+            .await
+            .unwrap();
+        let used = app.auth().create_token(ana, json!({}), None).unwrap();
+        let other = app.auth().create_token(ana, json!({}), None).unwrap();
+        let res = app
+            .http()
+            .call(TestRequest::delete(format!("/users/{ana}")).bearer(&used))
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert!(app.auth().validate(&other).await.is_none());
+    }
+
+    /// Reads work, writes fail: the store went read-only or away mid-request.
+    struct ReadOnly;
+
+    impl microcore::RevocationList for ReadOnly {
+        fn revoke<'a>(&'a self, _: &'a str, _: Duration) -> microcore::BoxFuture<'a, Result<(), String>> {
+            Box::pin(async { Err("store is read-only".to_owned()) })
+        }
+        fn is_revoked<'a>(&'a self, _: &'a str) -> microcore::BoxFuture<'a, Result<bool, String>> {
+            Box::pin(async { Ok(false) })
+        }
+        fn revoke_subject<'a>(
+            &'a self,
+            _: &'a str,
+            _: i64,
+            _: Duration,
+        ) -> microcore::BoxFuture<'a, Result<(), String>> {
+            Box::pin(async { Err("store is read-only".to_owned()) })
+        }
+        fn revoked_before<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> microcore::BoxFuture<'a, Result<Option<i64>, String>> {
+            Box::pin(async { Ok(None) })
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_writable_revocation_list_the_account_stays_and_the_answer_is_503() {
+        let app = testing::boot::<DeleteUser>().await;
+        app.auth().use_revocation_list(ReadOnly);
+        let ana = app
+            .db()
+            .execute("INSERT INTO users (name, email, password_hash) VALUES ('Ana', 'ana@example.com', 'h') RETURNING id", params![])
+            .await
+            .unwrap();
+        let token = app.auth().create_token(ana, json!({}), None).unwrap();
+        let res = app
+            .http()
+            .call(TestRequest::delete(format!("/users/{ana}")).bearer(&token))
+            .await;
+        assert_eq!(res.status, 503, "{}", res.text);
+        assert_eq!(res.header("retry-after").as_deref(), Some("5"));
+        let left: Vec<serde_json::Value> = app
+            .db()
+            .query("SELECT id FROM users WHERE id = $1", params![ana])
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 1, "the account is kept for a retry");
+        assert!(app.published("user.deleted").is_empty());
     }
 }

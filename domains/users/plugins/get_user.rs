@@ -1,8 +1,23 @@
 //! `GET /users/{id}`: one account, for signed-in users.
+//!
+//! The email is shown only on one's own account: ids are sequential, so
+//! showing it to anyone would hand out every address one id at a time.
 
 use microcore::prelude::*;
 
 use super::models::{User, UserPath};
+
+/// An account as a signed-in user sees it; `email` only on their own.
+#[model]
+pub struct ShownUser {
+    /// Primary key.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// The email, present only when the account is the caller's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
 
 /// Shows one user by id.
 #[plugin]
@@ -24,14 +39,21 @@ impl Plugin for GetUser {
 }
 
 impl GetUser {
-    async fn get(self: Arc<Self>, path: UserPath, _: Ctx) -> HttpResult<User> {
-        self.db
+    async fn get(self: Arc<Self>, path: UserPath, ctx: Ctx) -> HttpResult<ShownUser> {
+        let own = ctx.user()?.user_id() == Some(path.id);
+        let user: User = self
+            .db
             .query_one(
                 "SELECT id, name, email FROM users WHERE id = $1",
                 params![path.id],
             )
             .await?
-            .ok_or_else(|| HttpError::not_found("user not found"))
+            .ok_or_else(|| HttpError::not_found("user not found"))?;
+        Ok(ShownUser {
+            id: user.id,
+            name: user.name,
+            email: own.then_some(user.email),
+        })
     }
 }
 
@@ -55,6 +77,19 @@ mod tests {
             .await;
         assert_eq!(found.status, 200, "{}", found.text);
         assert_eq!(found.body["data"]["name"], "Bo");
+        assert_eq!(found.body["data"]["email"], "bo@example.com", "one's own email");
+        let someone = app.auth().create_token(id + 1, json!({}), None).unwrap();
+        let seen = app
+            .http()
+            .call(TestRequest::get(format!("/users/{id}")).bearer(&someone))
+            .await;
+        assert_eq!(seen.status, 200, "{}", seen.text);
+        assert_eq!(seen.body["data"]["name"], "Bo");
+        assert!(
+            !seen.text.contains("bo@example.com"),
+            "another user's email is not shown: {}",
+            seen.text
+        );
         let missing = app
             .http()
             .call(TestRequest::get("/users/999").bearer(&token))

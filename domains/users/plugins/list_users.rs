@@ -1,8 +1,10 @@
 //! `GET /users?limit&offset`: a page of accounts, for signed-in users.
+//!
+//! Shows ids and names only: any signed-in user may list accounts, so the
+//! list must not hand out every email address. A user's own email is on
+//! `GET /users/me`.
 
 use microcore::prelude::*;
-
-use super::models::User;
 
 /// Lists users a page at a time.
 #[plugin]
@@ -29,11 +31,20 @@ fn default_limit() -> i64 {
     50
 }
 
+/// An account as other users see it in the list: no email.
+#[model]
+pub struct UserSummary {
+    /// Primary key.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+}
+
 /// One page of users.
 #[model]
 pub struct UserPage {
     /// The users, by id.
-    pub users: Vec<User>,
+    pub users: Vec<UserSummary>,
     /// The limit applied.
     pub limit: i64,
     /// The offset applied.
@@ -56,7 +67,7 @@ impl ListUsers {
         let users = self
             .db
             .query(
-                "SELECT id, name, email FROM users ORDER BY id LIMIT $1 OFFSET $2",
+                "SELECT id, name FROM users ORDER BY id LIMIT $1 OFFSET $2",
                 params![page.limit, page.offset],
             )
             .await?;
@@ -98,6 +109,11 @@ mod tests {
             .map(|u| u["name"].clone())
             .collect();
         assert_eq!(names, [json!("u1"), json!("u2")]);
+        assert!(
+            !page.text.contains("@example.com"),
+            "the list does not hand out emails: {}",
+            page.text
+        );
         assert_eq!(
             app.http()
                 .call(TestRequest::get("/users?limit=0").bearer(&token))

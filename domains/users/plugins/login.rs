@@ -1,9 +1,18 @@
 //! `POST /auth/login`: exchange email and password for a token, with
 //! throttling of repeated failures per email.
+//!
+//! The token's `sub` is the user id as text and it carries one extra claim,
+//! `email`; it lives `AUTH_TOKEN_EXPIRE_MINUTES`. Every attempt costs the same
+//! whether the email exists or not (an unknown email is checked against a
+//! dummy hash), so neither the answer nor its timing tells which accounts
+//! exist. The throttle counts each attempt atomically *before* the password is
+//! checked, so parallel guesses cannot all slip under the limit, and keys its
+//! counters by a keyed hash of the email, never the email itself.
 
 use std::num::NonZeroU32;
 use std::sync::OnceLock;
 
+use microcore::AuthError;
 use microcore::prelude::*;
 
 /// Logs a user in.
@@ -17,6 +26,10 @@ pub struct Login {
     /// The throttle's limits, read once at boot, before the route exists.
     #[state]
     throttle: OnceLock<Throttle>,
+    /// An argon2id hash with a fresh salt, made at boot: unknown emails
+    /// are verified against it so they cost what a known one does.
+    #[state]
+    dummy_hash: OnceLock<String>,
 }
 
 /// Credentials.
@@ -47,9 +60,6 @@ struct Account {
     email: String,
     password_hash: String,
 }
-
-/// Token lifetime.
-const TOKEN_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Failed logins allowed per email within the window, unless
 /// `LOGIN_THROTTLE_MAX_FAILURES` says otherwise.
@@ -93,6 +103,9 @@ impl Plugin for Login {
     async fn on_boot(self: Arc<Self>) -> BootResult {
         let throttle = Throttle::from_config(&self.config)?;
         self.throttle.get_or_init(|| throttle);
+        // The password is irrelevant: an unknown email is refused even if it matches.
+        let dummy = self.auth.hash_password("no account has this password").await?;
+        self.dummy_hash.get_or_init(|| dummy);
         self.http.route(
             Route::post("/auth/login").tag("Auth").summary("Log in"),
             &self,
@@ -107,7 +120,11 @@ impl Login {
         let email = req.email.trim().to_lowercase();
         let limits = self.throttle.get().copied().unwrap_or_default();
         let throttle = self.state.namespace("login_throttle");
-        if throttle.get::<i64>(&email).await?.unwrap_or(0) >= limits.max_failures {
+        let key = self.auth.keyed_hash(&email)?;
+        // Counted before the password is checked, atomically: with N guesses
+        // in flight only the first `max_failures` get to be verified.
+        let attempts = throttle.increment(&key, 1, Some(limits.window)).await?;
+        if attempts > limits.max_failures {
             return Err(HttpError::too_many_requests(
                 "too many failed logins; try again later",
             ));
@@ -119,29 +136,39 @@ impl Login {
                 params![email.clone()],
             )
             .await?;
-        let verified = match &account {
-            Some(a) => {
-                self.auth
-                    .verify_password(&req.password, &a.password_hash)
-                    .await?
-            }
-            None => false,
+        let hash = match &account {
+            Some(a) => a.password_hash.clone(),
+            None => self.dummy_hash.get().cloned().unwrap_or_default(),
         };
+        let verified = self
+            .auth
+            .verify_password(&req.password, &hash)
+            .await
+            .map_err(|e| unavailable(&ctx, e))?;
         let Some(account) = account.filter(|_| verified) else {
-            throttle.increment(&email, 1, Some(limits.window)).await?;
             return Err(HttpError::unauthorized("invalid email or password"));
         };
-        throttle.delete(&email).await?;
-        let token =
-            self.auth
-                .create_token(account.id, json!({"email": account.email}), Some(TOKEN_TTL))?;
-        ctx.set_cookie(Cookie::new("access_token", token.clone()).max_age(TOKEN_TTL));
+        throttle.delete(&key).await?;
+        let ttl = self.auth.default_ttl();
+        let token = self
+            .auth
+            .create_token(account.id, json!({"email": account.email}), None)?;
+        ctx.set_cookie(Cookie::new("access_token", token.clone()).max_age(ttl));
         Ok(Token {
             access_token: token,
             token_type: "bearer".into(),
-            expires_in: TOKEN_TTL.as_secs(),
+            expires_in: ttl.as_secs(),
         })
     }
+}
+
+/// A full password hashing queue is a 503 the client may retry shortly.
+fn unavailable(ctx: &Ctx, e: AuthError) -> HttpError {
+    if !e.is_unavailable() {
+        return e.into();
+    }
+    ctx.set_header("retry-after", "1");
+    HttpError::status(503, "the server is busy checking passwords; retry shortly")
 }
 
 #[cfg(test)]
@@ -283,5 +310,56 @@ mod tests {
             );
             assert_eq!(app.http().call(login("correct horse")).await.status, 404);
         }
+    }
+
+    #[tokio::test]
+    async fn the_token_lives_as_long_as_auth_token_expire_minutes_says() {
+        let app = app_with_ana_and(&[("AUTH_TOKEN_EXPIRE_MINUTES", "5")]).await;
+        let res = app.http().call(login("correct horse")).await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert_eq!(res.body["data"]["expires_in"], 300);
+        let token = res.body["data"]["access_token"].as_str().unwrap();
+        let claims = app.auth().decode_token(token).unwrap();
+        assert_eq!(claims.exp - claims.iat, 300);
+        let cookie = res.header("set-cookie").unwrap_or_default();
+        assert!(cookie.contains("Max-Age=300"), "{cookie}");
+    }
+
+    fn password_checks(app: &TestApp<crate::Tools>) -> usize {
+        app.tool::<SystemRegistry>()
+            .recent_calls()
+            .iter()
+            .filter(|c| c.tool == "auth" && c.method == "verify_password")
+            .count()
+    }
+
+    #[tokio::test]
+    async fn an_unknown_email_costs_a_password_check_like_a_known_one() {
+        let app = app_with_ana().await;
+        let before = password_checks(&app);
+        assert_eq!(app.http().call(login("wrong password")).await.status, 401);
+        assert_eq!(password_checks(&app), before + 1);
+        let unknown = TestRequest::post("/auth/login")
+            .json(json!({"email": "nobody@example.com", "password": "wrong password"}));
+        assert_eq!(app.http().call(unknown).await.status, 401);
+        assert_eq!(
+            password_checks(&app),
+            before + 2,
+            "an unknown email is checked against a dummy hash too"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_throttle_never_stores_the_email_in_clear() {
+        let app = app_with_ana().await;
+        assert_eq!(app.http().call(login("nope")).await.status, 401);
+        let keys = app
+            .state()
+            .namespace("login_throttle")
+            .keys()
+            .await
+            .unwrap();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        assert!(!keys[0].contains("ana") && !keys[0].contains('@'), "{keys:?}");
     }
 }

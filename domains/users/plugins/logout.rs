@@ -1,4 +1,9 @@
 //! `POST /auth/logout`: revoke the caller's token and clear the cookie.
+//!
+//! Never pretends: when the revocation cannot be written the answer is 503
+//! (with `Retry-After`) and the token keeps working; without a working `state`
+//! tool (where users.Sessions keeps revocations) this plugin is DEAD and the
+//! route absent, rather than "logging out" in one process's memory only.
 
 use microcore::prelude::*;
 
@@ -7,6 +12,10 @@ use microcore::prelude::*;
 pub struct Logout {
     http: Http,
     auth: Auth,
+    /// Not called here: holding it makes this plugin DEAD when the `state`
+    /// tool that keeps the fleet's revocations could not be set up.
+    #[allow(dead_code)]
+    state: State,
 }
 
 /// Confirmation.
@@ -30,7 +39,16 @@ impl Plugin for Logout {
 impl Logout {
     async fn logout(self: Arc<Self>, _: Empty, ctx: Ctx) -> HttpResult<LoggedOut> {
         if let Some(token) = ctx.token() {
-            self.auth.revoke(&token).await?;
+            self.auth.revoke(&token).await.map_err(|e| {
+                if !e.is_unavailable() {
+                    return HttpError::from(e);
+                }
+                ctx.set_header("retry-after", "5");
+                HttpError::status(
+                    503,
+                    "logout is unavailable: the token could not be revoked and still works; retry shortly",
+                )
+            })?;
         }
         ctx.remove_cookie("access_token");
         Ok(LoggedOut { logged_out: true })
@@ -66,5 +84,46 @@ mod tests {
             .call(TestRequest::post("/auth/logout").bearer(&token))
             .await;
         assert_eq!(again.status, 401);
+    }
+
+    /// A list that reads (tokens validate) but cannot write.
+    struct ReadOnly;
+
+    impl microcore::RevocationList for ReadOnly {
+        fn revoke<'a>(&'a self, _: &'a str, _: Duration) -> microcore::BoxFuture<'a, Result<(), String>> {
+            Box::pin(async { Err("store is read-only".to_owned()) })
+        }
+        fn is_revoked<'a>(&'a self, _: &'a str) -> microcore::BoxFuture<'a, Result<bool, String>> {
+            Box::pin(async { Ok(false) })
+        }
+        fn revoke_subject<'a>(
+            &'a self,
+            _: &'a str,
+            _: i64,
+            _: Duration,
+        ) -> microcore::BoxFuture<'a, Result<(), String>> {
+            Box::pin(async { Err("store is read-only".to_owned()) })
+        }
+        fn revoked_before<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> microcore::BoxFuture<'a, Result<Option<i64>, String>> {
+            Box::pin(async { Ok(None) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_logout_that_cannot_be_written_is_503_not_a_pretend_success() {
+        let app = testing::boot::<Logout>().await;
+        app.auth().use_revocation_list(ReadOnly);
+        let token = app.auth().create_token(1, json!({}), None).unwrap();
+        let res = app
+            .http()
+            .call(TestRequest::post("/auth/logout").bearer(&token))
+            .await;
+        assert_eq!(res.status, 503, "{}", res.text);
+        assert_eq!(res.header("retry-after").as_deref(), Some("5"));
+        assert!(!res.text.contains("logged_out"), "{}", res.text);
+        assert!(res.header("set-cookie").is_none(), "the cookie is kept");
     }
 }

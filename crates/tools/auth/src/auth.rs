@@ -1,6 +1,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use microcore_kernel::{Claims, Probe, RevocationList, TokenValidator, Tool, ToolError, ToolSetup};
@@ -9,8 +10,8 @@ use parking_lot::RwLock;
 use crate::error::AuthError;
 use crate::hashing::HashPool;
 use crate::password;
-use crate::revocation::MemoryRevocations;
-use crate::settings::{SecretSource, Settings, algorithm_name};
+use crate::revocation::{MemoryRevocations, NOT_INSTALLED, NotInstalled};
+use crate::settings::{RevocationMode, SecretSource, Settings, algorithm_name};
 use crate::token::Codec;
 
 struct Inner {
@@ -18,6 +19,12 @@ struct Inner {
     codec: Codec,
     source: SecretSource,
     revocations: RwLock<Arc<dyn RevocationList>>,
+    mode: RevocationMode,
+    /// Whether a plugin installed a list (`use_revocation_list`).
+    installed: AtomicBool,
+    /// The longest lifetime of a token this process signed, in seconds: a
+    /// subject's revocation is kept at least that long.
+    longest_ttl: AtomicU64,
     /// Dedicated argon2id workers (see `hashing.rs`: resident memory).
     hashing: HashPool,
 }
@@ -40,22 +47,32 @@ impl std::fmt::Debug for Auth {
 #[microcore_kernel::contract(
     backends = "HMAC JWT (HS256|HS384|HS512), argon2id",
     env = "AUTH_SECRET_KEY (required in production), AUTH_ALGORITHM, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_TOKEN_EXPIRE_MINUTES",
-    errors = "AuthError: Expired, Invalid, MalformedHash, BadClaims, Internal"
+    errors = "AuthError: Expired, Invalid, MalformedHash, BadClaims, Unavailable, Internal"
 )]
 impl Auth {
     fn build(settings: &Settings, probe: Probe) -> Self {
+        let revocations: Arc<dyn RevocationList> = match settings.revocations {
+            RevocationMode::Memory => Arc::new(MemoryRevocations::default()),
+            RevocationMode::Shared => Arc::new(NotInstalled),
+        };
         Self {
             inner: Arc::new(Inner {
                 probe,
                 codec: Codec::new(settings),
                 source: settings.source,
-                revocations: RwLock::new(Arc::new(MemoryRevocations::default())),
-                hashing: HashPool::new(),
+                revocations: RwLock::new(revocations),
+                mode: settings.revocations,
+                installed: AtomicBool::new(false),
+                longest_ttl: AtomicU64::new(settings.ttl.as_secs()),
+                hashing: HashPool::new(settings.hash_queue),
             }),
         }
     }
 
-    /// An argon2id PHC string for `password`, computed on a dedicated hashing thread.
+    /// An argon2id PHC string for `password`.
+    ///
+    /// Computed on a dedicated hashing thread; `Err(AuthError::Unavailable)`
+    /// when the hashing queue is full.
     pub async fn hash_password(&self, password: &str) -> Result<String, AuthError> {
         let password = password.to_owned();
         self.inner
@@ -69,9 +86,12 @@ impl Auth {
             .await
     }
 
-    /// Whether `password` matches `hash` (from [`Auth::hash_password`]):
-    /// `Ok(false)` for a wrong password, `Err` only for a malformed hash.
-    /// Runs on a dedicated hashing thread.
+    /// Whether `password` matches `hash`.
+    ///
+    /// `hash` is a string from [`Auth::hash_password`]; `Ok(false)` for a
+    /// wrong password, `Err` only for a malformed hash, or
+    /// `AuthError::Unavailable` when the hashing queue is full. Runs on a
+    /// dedicated hashing thread.
     pub async fn verify_password(&self, password: &str, hash: &str) -> Result<bool, AuthError> {
         let (password, hash) = (password.to_owned(), hash.to_owned());
         self.inner
@@ -85,28 +105,41 @@ impl Auth {
             .await
     }
 
-    /// A signed token for `subject` carrying `extra` (a JSON object, or
-    /// `null` for none), valid for `ttl` or `AUTH_TOKEN_EXPIRE_MINUTES`.
-    /// Adds `exp`, `iat`, a random `jti`, and `iss`/`aud` when configured.
+    /// A signed JWT for `subject` and `extra`.
+    ///
+    /// `subject` becomes `sub`; `extra` is a JSON object of further claims, or
+    /// `null` for none. Valid for `ttl`, or `AUTH_TOKEN_EXPIRE_MINUTES` when
+    /// `None`. Adds `exp`, `iat`, a random `jti`, and `iss`/`aud` when
+    /// configured.
     pub fn create_token(
         &self,
         subject: impl ToString,
         extra: serde_json::Value,
         ttl: Option<Duration>,
     ) -> Result<String, AuthError> {
+        if let Some(ttl) = ttl {
+            let secs = ttl.as_secs().saturating_add(1);
+            self.inner.longest_ttl.fetch_max(secs, Ordering::Relaxed);
+        }
         self.inner.probe.observe_sync("create_token", || {
             self.inner.codec.create(subject.to_string(), extra, ttl)
         })
     }
 
-    /// The claims of a token this service issued and still accepts.
+    /// A token's claims, revocation unchecked.
+    ///
+    /// Checks signature, expiry, issuer and audience, and says which failed.
+    /// Revocations are not checked here; routes use the validator, which does.
     pub fn decode_token(&self, token: &str) -> Result<Claims, AuthError> {
         self.inner
             .probe
             .observe_sync("decode_token", || self.inner.codec.decode(token))
     }
 
-    /// [`Auth::decode_token`] for callers that only need yes or no.
+    /// [`Auth::decode_token`] for callers that only need yes or no; it does
+    /// not check revocations either (routes' `.auth` does), so it is left out
+    /// of the plugin contract.
+    #[doc(hidden)]
     pub fn validate_token(&self, token: &str) -> Option<Claims> {
         self.inner
             .probe
@@ -114,9 +147,20 @@ impl Auth {
             .ok()
     }
 
-    /// Revokes a valid token until it would have expired: every later
-    /// validation through the routes' validator refuses it. An already
-    /// expired token needs no revocation and is accepted silently.
+    /// An HMAC of `value` under the secret.
+    ///
+    /// For state keys that must not hold a value (an email) in clear: the
+    /// HMAC under `AUTH_SECRET_KEY`, base64url. The same value gives the same text on every replica sharing the
+    /// secret; without the secret it cannot be reversed by guessing values.
+    pub fn keyed_hash(&self, value: &str) -> Result<String, AuthError> {
+        self.inner.codec.mac(value.as_bytes())
+    }
+
+    /// Revokes `token` until it expires.
+    ///
+    /// Route validation refuses it from now on. An already expired token needs no revocation and is accepted silently.
+    /// `Err(AuthError::Unavailable)` when the revocation list cannot be
+    /// written: nothing was revoked and the token still works.
     pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
         let claims = match self.decode_token(token) {
             Ok(claims) => claims,
@@ -133,11 +177,38 @@ impl Auth {
             .observe("revoke", async {
                 list.revoke(&claims.jti, Duration::from_secs(left as u64))
                     .await
-                    .map_err(|reason| AuthError::Internal {
-                        reason: format!("the revocation list failed: {reason}"),
-                    })
+                    .map_err(list_unavailable)
             })
             .await
+    }
+
+    /// Revokes all tokens issued to `subject`.
+    ///
+    /// Every token issued to `subject` up to this second is refused by route
+    /// validation from now on. For a deleted account or "log out everywhere": one entry per subject,
+    /// kept as long as the longest token lifetime, so validation stays one
+    /// lookup. Tokens issued in the same second are refused too.
+    /// `Err(AuthError::Unavailable)` when the revocation list cannot be written.
+    pub async fn revoke_subject(&self, subject: impl ToString) -> Result<(), AuthError> {
+        let subject = subject.to_string();
+        let keep = Duration::from_secs(self.inner.longest_ttl.load(Ordering::Relaxed));
+        let list = self.inner.revocations.read().clone();
+        self.inner
+            .probe
+            .observe("revoke_subject", async {
+                list.revoke_subject(&subject, unix_now(), keep)
+                    .await
+                    .map_err(list_unavailable)
+            })
+            .await
+    }
+}
+
+fn list_unavailable(reason: String) -> AuthError {
+    AuthError::Unavailable {
+        reason: format!(
+            "the token revocation list cannot be reached ({reason}); nothing was revoked"
+        ),
     }
 }
 
@@ -149,17 +220,25 @@ impl Auth {
     /// `state` tool, installed by a plugin), so every replica honours a logout.
     pub fn use_revocation_list(&self, list: impl RevocationList) {
         *self.inner.revocations.write() = Arc::new(list);
+        self.inner.installed.store(true, Ordering::Release);
     }
 
-    /// Signature, expiry and claims checks plus the revocation list: what
-    /// routes use. Fails closed: if the list cannot be read, the token is refused.
+    /// Signature, expiry and claims checks plus the revocation list (the
+    /// token's id and its subject's "not before"): what routes use. Fails
+    /// closed: if the list cannot be read, the token is refused.
     pub async fn validate_session(&self, token: &str) -> Option<Claims> {
         let claims = self.validate_token(token)?;
         let list = self.inner.revocations.read().clone();
-        match list.is_revoked(&claims.jti).await {
-            Ok(false) => Some(claims),
-            Ok(true) => None,
-            Err(reason) => {
+        let (token, subject) = futures::join!(
+            list.is_revoked(&claims.jti),
+            list.revoked_before(&claims.sub)
+        );
+        match (token, subject) {
+            (Ok(false), Ok(not_before)) => not_before
+                .is_none_or(|nb| claims.iat > nb)
+                .then_some(claims),
+            (Ok(true), _) => None,
+            (Err(reason), _) | (_, Err(reason)) => {
                 tracing::error!(%reason, "the token revocation list cannot be read; refusing the token");
                 None
             }
@@ -199,14 +278,37 @@ impl Tool for Auth {
         Ok(Self::build(&settings, setup.probe))
     }
 
+    async fn on_boot_complete(&self) -> Result<(), ToolError> {
+        if self.inner.mode == RevocationMode::Shared
+            && !self.inner.installed.load(Ordering::Acquire)
+        {
+            // Not fatal: routes without auth keep working. Every token is
+            // refused and every logout answers 503 until this is fixed.
+            tracing::error!(
+                "{NOT_INSTALLED}. Until then every token is refused and logout answers 503."
+            );
+        }
+        Ok(())
+    }
+
     fn report(&self) -> Vec<String> {
         let secret = match self.inner.source {
             SecretSource::Env => "secret from AUTH_SECRET_KEY",
             SecretSource::Ephemeral => "EPHEMERAL dev secret: tokens die with this process",
             SecretSource::Test => "fixed test secret",
         };
+        let revocations = match (
+            self.inner.mode,
+            self.inner.installed.load(Ordering::Acquire),
+        ) {
+            (RevocationMode::Memory, _) => "revocations in this process's memory",
+            (RevocationMode::Shared, true) => "revocations in a shared list",
+            (RevocationMode::Shared, false) => {
+                "NO shared revocation list installed: every token is refused"
+            }
+        };
         vec![format!(
-            "{}, tokens last {} min, {secret}",
+            "{}, tokens last {} min, {secret}, {revocations}",
             algorithm_name(self.inner.codec.algorithm()),
             self.inner.codec.default_ttl().as_secs() / 60
         )]

@@ -28,6 +28,15 @@ pub enum AuthError {
         /// Which claim is wrong and what to do instead.
         reason: String,
     },
+    /// A dependency the answer needs is out of reach for now: the revocation
+    /// list cannot be read or written, or the password hashing queue is full.
+    /// Nothing was done; the same call may succeed later (an http layer
+    /// answers 503 with `Retry-After`).
+    #[error("auth is unavailable for now: {reason}")]
+    Unavailable {
+        /// What is out of reach and what to check.
+        reason: String,
+    },
     /// The tool itself failed (a hashing task died, signing failed).
     #[error("auth tool failure: {reason}")]
     Internal {
@@ -42,12 +51,20 @@ impl AuthError {
     pub fn is_unauthenticated(&self) -> bool {
         matches!(self, Self::Expired | Self::Invalid { .. })
     }
+
+    /// True for errors that mean "try again later" (an http layer answers them
+    /// with 503 and `Retry-After`).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
 }
 
 impl ToolFailure for AuthError {
     /// Bad tokens, hashes and claims come from the caller; only an internal
     /// failure says something about the tool's health.
     fn is_caller_error(&self) -> bool {
+        // A full hashing queue or an unreachable revocation store is load or
+        // another component's outage, not the auth tool failing.
         !matches!(self, Self::Internal { .. })
     }
 }

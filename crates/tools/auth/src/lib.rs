@@ -11,7 +11,10 @@
 //!
 //! Settings: `AUTH_SECRET_KEY`, `AUTH_ALGORITHM` (`HS256` default, `HS384`,
 //! `HS512`), `AUTH_TOKEN_EXPIRE_MINUTES` (60), `AUTH_ISSUER` and
-//! `AUTH_AUDIENCE` (optional: when set, tokens carry them and must match).
+//! `AUTH_AUDIENCE` (optional: when set, tokens carry them and must match),
+//! `AUTH_REVOCATION_LIST` (`shared` when serving: a plugin installs the list
+//! and tokens are refused until it does; `memory` for one process, the test
+//! default), `AUTH_HASH_QUEUE_LIMIT` (64 hashes waiting, then `Unavailable`).
 
 mod auth;
 mod error;

@@ -28,6 +28,16 @@ pub(crate) enum SecretSource {
     Test,
 }
 
+/// Where revocations (logout, deleted accounts) are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RevocationMode {
+    /// In this process's memory: right for one process and for tests.
+    Memory,
+    /// In a list a plugin installs (users.Sessions, on the `state` tool);
+    /// until one is installed every token is refused (fail closed).
+    Shared,
+}
+
 /// Everything the tool needs, validated.
 #[derive(Clone)]
 pub(crate) struct Settings {
@@ -37,6 +47,9 @@ pub(crate) struct Settings {
     pub(crate) ttl: Duration,
     pub(crate) issuer: Option<String>,
     pub(crate) audience: Option<String>,
+    pub(crate) revocations: RevocationMode,
+    /// Password hashes allowed to wait for a worker (`AUTH_HASH_QUEUE_LIMIT`).
+    pub(crate) hash_queue: usize,
 }
 
 impl Settings {
@@ -66,15 +79,25 @@ impl Settings {
                 (rand::random::<[u8; 48]>().to_vec(), SecretSource::Ephemeral)
             }
         };
-        Self::rest(env, secret, source)
+        Self::rest(env, secret, source, RevocationMode::Shared)
     }
 
     /// The test settings: the fixed test secret, everything else from `env`.
     pub(crate) fn for_tests(env: &Env) -> Result<Self, ToolError> {
-        Self::rest(env, TEST_SECRET.to_vec(), SecretSource::Test)
+        Self::rest(
+            env,
+            TEST_SECRET.to_vec(),
+            SecretSource::Test,
+            RevocationMode::Memory,
+        )
     }
 
-    fn rest(env: &Env, secret: Vec<u8>, source: SecretSource) -> Result<Self, ToolError> {
+    fn rest(
+        env: &Env,
+        secret: Vec<u8>,
+        source: SecretSource,
+        revocations: RevocationMode,
+    ) -> Result<Self, ToolError> {
         let algorithm = parse_algorithm(env.get_or("AUTH_ALGORITHM", "HS256"))?;
         let minutes: u64 = env
             .parse_or("AUTH_TOKEN_EXPIRE_MINUTES", 60)
@@ -86,6 +109,16 @@ impl Settings {
             ));
         }
         let ttl = Duration::from_secs(minutes.saturating_mul(60));
+        let hash_queue: usize = env
+            .parse_or("AUTH_HASH_QUEUE_LIMIT", crate::hashing::DEFAULT_QUEUE_LIMIT)
+            .map_err(ToolError::new)?;
+        if hash_queue == 0 {
+            return Err(ToolError::new(format!(
+                "AUTH_HASH_QUEUE_LIMIT=0 would refuse every sign-up and login; \
+                 set it to 1 or more (default {})",
+                crate::hashing::DEFAULT_QUEUE_LIMIT
+            )));
+        }
         let optional = |key| {
             Some(env.get_or(key, "").trim())
                 .filter(|v| !v.is_empty())
@@ -98,6 +131,11 @@ impl Settings {
             ttl,
             issuer: optional("AUTH_ISSUER"),
             audience: optional("AUTH_AUDIENCE"),
+            hash_queue,
+            revocations: match optional("AUTH_REVOCATION_LIST") {
+                None => revocations,
+                Some(raw) => parse_revocations(&raw)?,
+            },
         })
     }
 }
@@ -106,6 +144,18 @@ fn is_production(env: &Env) -> bool {
     env.get_or("MICROCORE_ENV", "")
         .trim()
         .eq_ignore_ascii_case("production")
+}
+
+fn parse_revocations(raw: &str) -> Result<RevocationMode, ToolError> {
+    match raw.to_ascii_lowercase().as_str() {
+        "shared" => Ok(RevocationMode::Shared),
+        "memory" => Ok(RevocationMode::Memory),
+        _ => Err(ToolError::new(format!(
+            "AUTH_REVOCATION_LIST={raw:?} is not supported: use `shared` (default when serving: \
+             a plugin such as users.Sessions installs the list, tokens are refused until it does) \
+             or `memory` (this process only, for a single process without replicas)"
+        ))),
+    }
 }
 
 fn parse_algorithm(raw: &str) -> Result<Algorithm, ToolError> {

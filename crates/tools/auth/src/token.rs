@@ -112,6 +112,15 @@ impl Codec {
         self.encode(&claims)
     }
 
+    /// The HMAC of `message` under the token secret, base64url.
+    pub(crate) fn mac(&self, message: &[u8]) -> Result<String, AuthError> {
+        jsonwebtoken::crypto::sign(message, &self.encoding, self.algorithm).map_err(|e| {
+            AuthError::Internal {
+                reason: format!("keyed hash failed: {e}"),
+            }
+        })
+    }
+
     pub(crate) fn encode(&self, claims: &Claims) -> Result<String, AuthError> {
         jsonwebtoken::encode(&Header::new(self.algorithm), claims, &self.encoding).map_err(|e| {
             AuthError::Internal {

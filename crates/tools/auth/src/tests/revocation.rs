@@ -35,19 +35,51 @@ async fn a_revoked_token_is_refused_and_others_still_pass() {
 #[derive(Default, Clone)]
 struct Shared(Arc<Mutex<Vec<(String, Duration)>>>, bool);
 
+impl Shared {
+    fn down(&self) -> Result<(), String> {
+        if self.1 {
+            return Err("store down".to_owned());
+        }
+        Ok(())
+    }
+}
+
 impl RevocationList for Shared {
     fn revoke<'a>(&'a self, jti: &'a str, ttl: Duration) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
+            self.down()?;
             self.0.lock().push((jti.to_owned(), ttl));
             Ok(())
         })
     }
     fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, String>> {
         Box::pin(async move {
-            if self.1 {
-                return Err("store down".to_owned());
-            }
+            self.down()?;
             Ok(self.0.lock().iter().any(|(j, _)| j == jti))
+        })
+    }
+    fn revoke_subject<'a>(
+        &'a self,
+        sub: &'a str,
+        not_before: i64,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.down()?;
+            self.0.lock().push((format!("sub:{sub}:{not_before}"), ttl));
+            Ok(())
+        })
+    }
+    fn revoked_before<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, Result<Option<i64>, String>> {
+        Box::pin(async move {
+            self.down()?;
+            let prefix = format!("sub:{sub}:");
+            Ok(self
+                .0
+                .lock()
+                .iter()
+                .filter_map(|(k, _)| k.strip_prefix(&prefix)?.parse().ok())
+                .max())
         })
     }
 }
@@ -74,4 +106,55 @@ async fn an_unreadable_list_fails_closed() {
     auth.use_revocation_list(Shared(Arc::default(), true));
     let token = auth.create_token(7, json!({}), None).unwrap();
     assert!(auth.validate(&token).await.is_none());
+}
+
+#[tokio::test]
+async fn revoking_a_subject_refuses_all_its_tokens_and_only_its_own() {
+    let auth = testing(&[]).await;
+    let (a, b, other) = (
+        auth.create_token(2, json!({}), None).unwrap(),
+        auth.create_token(2, json!({}), Some(Duration::from_secs(7200)))
+            .unwrap(),
+        auth.create_token(3, json!({}), None).unwrap(),
+    );
+    auth.revoke_subject(2).await.unwrap();
+    assert!(auth.validate(&a).await.is_none(), "first token of 2");
+    assert!(auth.validate(&b).await.is_none(), "second token of 2");
+    assert!(auth.validate(&other).await.is_some(), "user 3 is untouched");
+}
+
+#[tokio::test]
+async fn a_subject_revocation_outlives_the_longest_token_issued() {
+    let auth = testing(&[]).await;
+    let shared = Shared::default();
+    auth.use_revocation_list(shared.clone());
+    auth.create_token(2, json!({}), Some(Duration::from_secs(7 * 24 * 3600)))
+        .unwrap();
+    auth.revoke_subject(2).await.unwrap();
+    let kept = shared.0.lock()[0].1;
+    assert!(kept >= Duration::from_secs(7 * 24 * 3600), "{kept:?}");
+}
+
+#[tokio::test]
+async fn an_unwritable_list_makes_revoking_unavailable_not_silent() {
+    let auth = testing(&[]).await;
+    auth.use_revocation_list(Shared(Arc::default(), true));
+    let token = auth.create_token(7, json!({}), None).unwrap();
+    let err = auth.revoke(&token).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+    assert!(auth.revoke_subject(7).await.unwrap_err().is_unavailable());
+}
+
+#[tokio::test]
+async fn shared_mode_refuses_every_token_until_a_list_is_installed() {
+    let auth = testing(&[("AUTH_REVOCATION_LIST", "shared")]).await;
+    let token = auth.create_token(7, json!({}), None).unwrap();
+    assert!(auth.validate(&token).await.is_none(), "fails closed");
+    let err = auth.revoke(&token).await.unwrap_err();
+    assert!(
+        err.is_unavailable() && err.to_string().contains("AUTH_REVOCATION_LIST"),
+        "{err}"
+    );
+    auth.use_revocation_list(Shared::default());
+    assert!(auth.validate(&token).await.is_some());
 }

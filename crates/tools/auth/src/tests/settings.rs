@@ -92,3 +92,38 @@ async fn the_test_setup_uses_a_fixed_secret() {
     let token = a.create_token("7", serde_json::json!({}), None).unwrap();
     assert_eq!(b.decode_token(&token).unwrap().sub, "7");
 }
+
+#[tokio::test]
+async fn serving_keeps_revocations_shared_and_bad_values_name_the_setting() {
+    let shared = serving(&[("AUTH_SECRET_KEY", SECRET_A)]).await.unwrap();
+    let token = shared.create_token(1, serde_json::json!({}), None).unwrap();
+    assert!(
+        microcore_kernel::TokenValidator::validate(&shared, &token)
+            .await
+            .is_none(),
+        "serving without an installed shared list refuses tokens"
+    );
+    let memory = serving(&[
+        ("AUTH_SECRET_KEY", SECRET_A),
+        ("AUTH_REVOCATION_LIST", "memory"),
+    ])
+    .await
+    .unwrap();
+    let token = memory.create_token(1, serde_json::json!({}), None).unwrap();
+    assert!(
+        microcore_kernel::TokenValidator::validate(&memory, &token)
+            .await
+            .is_some()
+    );
+    for (key, bad) in [
+        ("AUTH_REVOCATION_LIST", "redis"),
+        ("AUTH_HASH_QUEUE_LIMIT", "0"),
+        ("AUTH_HASH_QUEUE_LIMIT", "many"),
+    ] {
+        let err = serving(&[("AUTH_SECRET_KEY", SECRET_A), (key, bad)])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{err}");
+    }
+}

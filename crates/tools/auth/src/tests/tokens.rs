@@ -253,3 +253,17 @@ async fn bad_tokens_are_measured_but_do_not_hurt_the_tools_health() {
             .all(|c| c.method == "validate_token" && !c.success)
     );
 }
+
+#[tokio::test]
+async fn a_keyed_hash_is_stable_secret_dependent_and_hides_the_value() {
+    let a = serving(&[("AUTH_SECRET_KEY", SECRET_A)]).await.unwrap();
+    let b = serving(&[("AUTH_SECRET_KEY", SECRET_B)]).await.unwrap();
+    let h = a.keyed_hash("ana@example.com").unwrap();
+    assert_eq!(h, a.keyed_hash("ana@example.com").unwrap());
+    assert_ne!(h, a.keyed_hash("bob@example.com").unwrap());
+    assert_ne!(h, b.keyed_hash("ana@example.com").unwrap());
+    assert!(
+        !h.contains("ana") && !h.contains('@') && !h.contains(':'),
+        "{h}"
+    );
+}
