@@ -18,6 +18,7 @@ use crate::envelope::{RawEnvelope, now};
 use crate::event::{DeadLetter, Event, SubscriberDropped};
 use crate::handle::Inner;
 use crate::options::PublishOptions;
+use crate::reply::{REPLY_ERROR_HEADER, ReplyError};
 use crate::subscribe::{Failure, Job, SubEntry};
 use crate::trace::{TraceKind, TraceNode};
 use crate::{DLQ_PREFIX, DROP_THRESHOLD, REPLY_PREFIX};
@@ -63,6 +64,35 @@ pub(crate) fn enqueue(
     async move { finished.await.unwrap_or(Settled::Released) }.boxed()
 }
 
+tokio::task_local! {
+    /// Set while a handler runs: its publishes still work while the bus drains.
+    static DELIVERING: ();
+}
+
+/// True inside a running delivery (a handler and what it awaits).
+pub(crate) fn delivering() -> bool {
+    DELIVERING.try_with(|()| ()).is_ok()
+}
+
+/// Hands every delivery waiting behind a running one back to the transport
+/// ([`Settled::Released`]): a draining durable bus lets another replica take
+/// what this one has not started.
+pub(crate) fn release_waiting(inner: &Inner) {
+    let subs: Vec<Arc<SubEntry>> = inner.subs.lock().values().cloned().collect();
+    for entry in subs {
+        let waiting: Vec<Job> = entry
+            .lanes
+            .lock()
+            .values_mut()
+            .flat_map(std::mem::take)
+            .collect();
+        for (_, done) in waiting {
+            inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+            let _ = done.send(Settled::Released);
+        }
+    }
+}
+
 async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, mut job: Job) {
     loop {
         let (envelope, done) = job;
@@ -95,6 +125,10 @@ async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelop
         );
         return Settled::Released;
     }
+    if inner.draining() && inner.durable() {
+        // Not started: another replica takes it while this one stops.
+        return Settled::Released;
+    }
     if envelope.expired(now()) {
         record(inner, entry, envelope, Some("ttl_expired".into()), 0);
         return Settled::Done;
@@ -103,20 +137,27 @@ async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelop
         entry.subscriber.as_str(),
         Some(Arc::from(envelope.id.as_str())),
     );
-    in_context(ctx, attempt_all(inner, entry, envelope)).await;
-    Settled::Done
+    in_context(ctx, attempt_all(inner, entry, envelope)).await
 }
 
 /// Up to `retries + 1` attempts, waiting `backoff × 2^n` between them; a
 /// panic counts as a failure; a payload of the wrong shape is final at once.
-async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelope) {
-    let attempts_allowed = entry.options.retries.saturating_add(1);
+/// A request (an envelope with a reply address) gets one attempt: its
+/// requester is waiting, so any failure answers it at once, never retried
+/// and never dead-lettered.
+async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelope) -> Settled {
+    let request = envelope.reply_to.is_some();
+    let attempts_allowed = if request {
+        1
+    } else {
+        entry.options.retries.saturating_add(1)
+    };
     let mut attempt = 0;
     let outcome = loop {
         attempt += 1;
-        let call = AssertUnwindSafe(async {
+        let call = AssertUnwindSafe(DELIVERING.scope((), async {
             (entry.handler)(&envelope, attempt, &entry.subscriber).await
-        });
+        }));
         let result = match call.catch_unwind().await {
             Ok(result) => result,
             Err(panic) => Err(Failure::Failed(format!(
@@ -126,12 +167,13 @@ async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnv
         };
         match result {
             Ok(reply) => break Ok(reply),
-            Err(Failure::Decode(why)) => break Err(why),
-            Err(Failure::Failed(why)) if attempt < attempts_allowed => {
+            Err(decode @ Failure::Decode(_)) => break Err(decode),
+            Err(failure) if attempt < attempts_allowed => {
+                let why = failure.text();
                 tracing::warn!(event = %envelope.event, subscriber = %entry.subscriber, attempt, "handler failed, retrying: {why}");
                 tokio::time::sleep(entry.options.backoff_after(attempt)).await;
             }
-            Err(Failure::Failed(why)) => break Err(why),
+            Err(failure) => break Err(failure),
         }
     };
     match outcome {
@@ -147,25 +189,88 @@ async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnv
                 };
                 // Boxed, like the failure path below: rare, large futures
                 // would otherwise be part of every spawned delivery task.
-                Box::pin(inner.publish_internal(&reply_to, reply, options)).await;
+                if let Err(e) = Box::pin(inner.publish_internal(&reply_to, reply, options)).await {
+                    tracing::error!(event = %entry.event, subscriber = %entry.subscriber, "event bus: could not send the reply: {e}");
+                }
             }
+            Settled::Done
         }
-        Err(error) => {
-            record(inner, entry, envelope.clone(), Some(error.clone()), attempt);
-            Box::pin(final_failure(inner, entry, envelope, error, attempt)).await;
+        Err(failure) => {
+            record(
+                inner,
+                entry,
+                envelope.clone(),
+                Some(failure.text()),
+                attempt,
+            );
+            match envelope.reply_to.clone() {
+                Some(reply_to) => {
+                    Box::pin(answer_with_error(inner, entry, envelope, reply_to, failure)).await;
+                    Settled::Done
+                }
+                None => {
+                    Box::pin(final_failure(
+                        inner,
+                        entry,
+                        envelope,
+                        failure.text(),
+                        attempt,
+                    ))
+                    .await
+                }
+            }
         }
     }
 }
 
-/// Counts the failure, drops a subscriber that keeps failing, dead-letters the event.
-async fn final_failure(
+/// Answers a request whose handler failed: a [`ReplyError`] as it is, a
+/// payload of the wrong shape as `bad_request` with the reason, anything
+/// else as `internal` without its text (it may hold internals; the log and
+/// the trace keep it). Only an unexpected failure counts towards the drop.
+async fn answer_with_error(
     inner: &Arc<Inner>,
     entry: &Arc<SubEntry>,
     envelope: RawEnvelope,
-    error: String,
-    attempts: u32,
+    reply_to: String,
+    failure: Failure,
 ) {
-    tracing::error!(event = %envelope.event, subscriber = %entry.subscriber, attempts, "event handler failed: {error}");
+    let (event, subscriber) = (&envelope.event, &entry.subscriber);
+    let refusal = match failure {
+        Failure::Refused(refusal) => {
+            tracing::debug!(%event, %subscriber, code = %refusal.code, "request answered with an error: {}", refusal.message);
+            refusal
+        }
+        Failure::Decode(why) => {
+            tracing::warn!(%event, %subscriber, "request refused as bad_request: {why}");
+            ReplyError::new(ReplyError::BAD_REQUEST, why)
+        }
+        Failure::Failed(why) => {
+            tracing::error!(%event, %subscriber, id = %envelope.id, "request handler failed; the requester gets `internal`: {why}");
+            count_failure(inner, entry, &why).await;
+            ReplyError::new(
+                ReplyError::INTERNAL,
+                format!(
+                    "`{subscriber}` failed while answering `{event}` (event id {}); its log has the cause",
+                    envelope.id
+                ),
+            )
+        }
+    };
+    let mut options = PublishOptions {
+        correlation_id: envelope.correlation_id.clone(),
+        ..PublishOptions::default()
+    };
+    options
+        .headers
+        .insert(REPLY_ERROR_HEADER.to_owned(), refusal.code.clone());
+    let payload = serde_json::to_value(&refusal).unwrap_or_default();
+    if let Err(e) = inner.publish_internal(&reply_to, payload, options).await {
+        tracing::error!(%event, %subscriber, "event bus: could not send the error reply: {e}");
+    }
+}
+
+/// Counts a final failure and drops a subscriber that keeps failing.
+async fn count_failure(inner: &Arc<Inner>, entry: &Arc<SubEntry>, error: &str) {
     let streak = entry.consecutive_failures.fetch_add(1, Ordering::AcqRel) + 1;
     if streak >= DROP_THRESHOLD && entry.active.swap(false, Ordering::AcqRel) {
         inner.subs.lock().remove(&entry.id);
@@ -176,32 +281,64 @@ async fn final_failure(
             let dropped = SubscriberDropped {
                 event: entry.event.clone(),
                 subscriber: entry.subscriber.clone(),
-                error: error.clone(),
+                error: error.to_owned(),
                 consecutive_failures: streak,
             };
             let payload = serde_json::to_value(dropped).unwrap_or_default();
-            inner
+            if let Err(e) = inner
                 .publish_internal(SubscriberDropped::NAME, payload, PublishOptions::default())
-                .await;
+                .await
+            {
+                tracing::error!(event = %entry.event, subscriber = %entry.subscriber, "event bus: could not announce the drop: {e}");
+            }
         }
     }
-    let internal =
-        envelope.event.starts_with(DLQ_PREFIX) || envelope.event.starts_with(REPLY_PREFIX);
-    if inner.dlq_enabled && !internal {
-        let dlq_event = format!("{DLQ_PREFIX}{}", envelope.event);
-        let options = PublishOptions {
-            correlation_id: envelope.correlation_id.clone(),
-            ..PublishOptions::default()
-        };
-        let letter = DeadLetter {
-            original: serde_json::to_value(&envelope).unwrap_or_default(),
-            subscriber: entry.subscriber.clone(),
-            error,
-            attempts,
-            failed_at: now(),
-        };
-        let payload = serde_json::to_value(letter).unwrap_or_default();
-        inner.publish_internal(&dlq_event, payload, options).await;
+}
+
+/// Ends a delivery whose attempts all failed: dead-letters it and says it
+/// was handled, or hands it back ([`Settled::Released`]) so an acknowledging
+/// transport redelivers it, when its dead letter could not be published or
+/// when a durable bus is shutting down (another replica will take it).
+async fn final_failure(
+    inner: &Arc<Inner>,
+    entry: &Arc<SubEntry>,
+    envelope: RawEnvelope,
+    error: String,
+    attempts: u32,
+) -> Settled {
+    let (event, subscriber) = (&envelope.event, &entry.subscriber);
+    if inner.stopping() && inner.durable() {
+        tracing::warn!(%event, %subscriber, attempts, reason = %error, "event handler failed while the bus shuts down; the event is handed back for another replica, not dead-lettered");
+        return Settled::Released;
+    }
+    count_failure(inner, entry, &error).await;
+    let internal = event.starts_with(DLQ_PREFIX) || event.starts_with(REPLY_PREFIX);
+    if !inner.dlq_enabled || internal {
+        tracing::error!(%event, %subscriber, attempts, reason = %error, "event handler failed; the event is dropped (no dead letter for it)");
+        return Settled::Done;
+    }
+    let dlq_event = format!("{DLQ_PREFIX}{event}");
+    let options = PublishOptions {
+        correlation_id: envelope.correlation_id.clone(),
+        ..PublishOptions::default()
+    };
+    let letter = DeadLetter {
+        original: serde_json::to_value(&envelope).unwrap_or_default(),
+        subscriber: subscriber.clone(),
+        error: error.clone(),
+        attempts,
+        failed_at: now(),
+    };
+    let payload = serde_json::to_value(letter).unwrap_or_default();
+    match inner.publish_internal(&dlq_event, payload, options).await {
+        Ok(()) => {
+            tracing::error!(%event, %subscriber, attempts, reason = %error, dead_letter = %dlq_event, "event handler failed; the event is dead-lettered");
+            Settled::Done
+        }
+        Err(e) => {
+            tracing::error!(%event, %subscriber, attempts, reason = %error, "event handler failed and its dead letter could not be published ({e}); the event is handed back to the transport, not acknowledged");
+            Settled::Released
+        }
     }
 }
 

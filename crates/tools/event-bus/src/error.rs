@@ -49,6 +49,22 @@ pub enum BusError {
         /// What serde said.
         source: serde_json::Error,
     },
+    /// The responder answered the request with an error: branch on `code`.
+    ///
+    /// A handler refuses with [`ReplyError`](crate::ReplyError) (or
+    /// [`bail_reply!`](crate::bail_reply)); any other handler error arrives
+    /// as code [`ReplyError::INTERNAL`](crate::ReplyError::INTERNAL).
+    #[error("`{from}` answered `{event}` with error `{code}`: {message}")]
+    Replied {
+        /// The requested event.
+        event: String,
+        /// The replying subscriber (`"<plugin>.<method>"`).
+        from: String,
+        /// The responder's machine-readable code (`not_found`, `internal`, ...).
+        code: String,
+        /// The responder's message, for a person.
+        message: String,
+    },
     /// A reply arrived but is not the type the caller asked for.
     #[error("reply to `{event}` from `{from}` is not a `{expected}`: {source}")]
     BadReply {
@@ -61,6 +77,16 @@ pub enum BusError {
         /// What serde said.
         source: serde_json::Error,
     },
+}
+
+impl BusError {
+    /// The responder's error code when this is [`BusError::Replied`], else `None`.
+    pub fn reply_code(&self) -> Option<&str> {
+        match self {
+            Self::Replied { code, .. } => Some(code),
+            _ => None,
+        }
+    }
 }
 
 impl ToolFailure for BusError {

@@ -1,6 +1,7 @@
 //! The `EventBus` handle: shared state, identity stamping and publishing.
 
-use std::collections::BTreeMap;
+use std::any::TypeId;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use microcore_kernel::{Probe, ToolFailure, current_event_id, current_identity};
 
-use crate::driver::{Capabilities, Driver, Support};
+use crate::driver::{Capabilities, Delivery, Driver, Support};
 use crate::envelope::{RawEnvelope, now};
 use crate::error::BusError;
 use crate::event::Event;
@@ -36,7 +37,12 @@ pub(crate) struct Inner {
     pub(crate) trace: Trace,
     pub(crate) subs: Mutex<BTreeMap<u64, Arc<SubEntry>>>,
     pub(crate) next_id: AtomicU64,
+    /// Per `"<plugin>.closure_in_<fn>"`, the closure types seen, in order.
+    pub(crate) closure_names: Mutex<HashMap<String, Vec<TypeId>>>,
     pub(crate) dlq_enabled: bool,
+    /// Set when drain begins: only running deliveries may still publish.
+    pub(crate) draining: AtomicBool,
+    /// Set when drain ends or at shutdown: nothing may publish.
     pub(crate) closed: AtomicBool,
     /// Deliveries queued or running, plus delayed publishes not yet handed over.
     pub(crate) in_flight: AtomicUsize,
@@ -70,7 +76,9 @@ impl EventBus {
                 trace: Trace::new(),
                 subs: Mutex::new(BTreeMap::new()),
                 next_id: AtomicU64::new(1),
+                closure_names: Mutex::new(HashMap::new()),
                 dlq_enabled,
+                draining: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
             }),
@@ -137,14 +145,34 @@ impl EventBus {
 }
 
 impl Inner {
+    /// Refuses a publish once the bus is closed, and during a drain unless it
+    /// comes from a running delivery: that delivery is finishing its work,
+    /// and refusing its follow-up events would fail it (see `Tool::drain`).
     pub(crate) fn ensure_open(&self, event: &str) -> Result<(), BusError> {
-        if self.closed.load(Ordering::Acquire) {
+        let refused = self.closed.load(Ordering::Acquire)
+            || (self.draining() && !crate::delivery::delivering());
+        if refused {
             Err(BusError::Closed {
                 event: event.to_owned(),
             })
         } else {
             Ok(())
         }
+    }
+
+    /// True from the start of a drain on.
+    pub(crate) fn draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// True while draining or after it.
+    pub(crate) fn stopping(&self) -> bool {
+        self.draining() || self.closed.load(Ordering::Acquire)
+    }
+
+    /// True when the transport redelivers what this process hands back.
+    pub(crate) fn durable(&self) -> bool {
+        self.driver.capabilities().delivery == Delivery::AtLeastOnce
     }
 
     /// A new envelope; the parent is whatever the running code is handling.
@@ -209,7 +237,7 @@ impl Inner {
         event: &str,
         payload: serde_json::Value,
         options: PublishOptions,
-    ) {
+    ) -> Result<(), BusError> {
         let envelope = Self::envelope(
             event,
             payload,
@@ -217,9 +245,7 @@ impl Inner {
             options,
             None,
         );
-        if let Err(e) = self.send(envelope).await {
-            tracing::error!(%event, "event bus: could not publish: {e}");
-        }
+        self.send(envelope).await.map(drop)
     }
 
     pub(crate) fn unavailable(&self, reason: String) -> BusError {

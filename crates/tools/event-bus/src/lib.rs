@@ -28,6 +28,7 @@ mod event;
 mod handle;
 mod observe;
 mod options;
+mod reply;
 mod rpc;
 mod subscribe;
 mod tool;
@@ -39,6 +40,7 @@ pub use error::BusError;
 pub use event::{DeadLetter, Event, SubscriberDropped};
 pub use handle::EventBus;
 pub use options::{PublishOptions, SubOptions};
+pub use reply::ReplyError;
 pub use subscribe::{Subscription, SubscriptionInfo};
 pub use trace::{EventStats, ListenerId, TRACE_CAPACITY, TraceKind, TraceNode};
 

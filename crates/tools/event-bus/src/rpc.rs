@@ -18,12 +18,18 @@ use crate::error::BusError;
 use crate::event::Event;
 use crate::handle::{Inner, to_payload};
 use crate::options::PublishOptions;
+use crate::reply::{REPLY_ERROR_HEADER, ReplyError};
 
 #[microcore_kernel::contract]
 impl EventBus {
-    /// Publishes `event` and waits for the first subscriber's return value.
-    /// Times out with [`BusError::Timeout`] when nobody answers, including
-    /// when nobody subscribes.
+    /// Publishes `event` and returns the first subscriber's answer, or the error it replied with.
+    ///
+    /// A handler's `Ok(value)` is the answer; its `Err` answers at once as
+    /// [`BusError::Replied`] (its [`ReplyError`](crate::ReplyError) code, or
+    /// `internal`), never retried or dead-lettered. Times out with
+    /// [`BusError::Timeout`] when nobody answers, including when nobody
+    /// subscribes or the handler returns `()`. Cancelling the call
+    /// (dropping the future) removes its reply subscription.
     pub async fn request<E: Event, R: DeserializeOwned>(
         &self,
         event: E,
@@ -36,6 +42,16 @@ impl EventBus {
                 let payload = to_payload(E::NAME, &event)?;
                 self.inner.ensure_open(E::NAME)?;
                 let reply = self.ask(E::NAME, payload, emitter, timeout).await?;
+                if let Some(code) = reply.headers.get(REPLY_ERROR_HEADER) {
+                    let refusal = serde_json::from_value::<ReplyError>(reply.payload)
+                        .unwrap_or_else(|_| ReplyError::new(code.clone(), "no message"));
+                    return Err(BusError::Replied {
+                        event: E::NAME.to_owned(),
+                        from: reply.emitter,
+                        code: refusal.code,
+                        message: refusal.message,
+                    });
+                }
                 serde_json::from_value(reply.payload).map_err(|source| BusError::BadReply {
                     event: E::NAME.to_owned(),
                     from: reply.emitter,
@@ -67,6 +83,12 @@ impl EventBus {
             async { Settled::Done }.boxed()
         });
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        // Armed before subscribing: a call cancelled at any await below
+        // still removes the reply subscription.
+        let mut guard = ReplySubscription {
+            inner: Arc::clone(&self.inner),
+            id: Some(id),
+        };
         self.inner
             .driver
             .subscribe(id, &reply_event, None, collect)
@@ -77,14 +99,9 @@ impl EventBus {
             ..PublishOptions::default()
         };
         let envelope = Inner::envelope(event, payload, emitter, options, Some(reply_event));
-        let outcome = match self.inner.send(envelope).await {
-            Ok(_) => tokio::time::timeout(timeout, rx).await,
-            Err(e) => {
-                self.inner.driver.unsubscribe(id).await;
-                return Err(e);
-            }
-        };
-        self.inner.driver.unsubscribe(id).await;
+        self.inner.send(envelope).await?;
+        let outcome = tokio::time::timeout(timeout, rx).await;
+        guard.close().await;
         match outcome {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(_)) => Err(self
@@ -94,6 +111,32 @@ impl EventBus {
                 event: event.to_owned(),
                 timeout,
             }),
+        }
+    }
+}
+
+/// The reply subscription of one `request`, removed when the call ends,
+/// however it ends: answered, timed out, failed or cancelled (dropped).
+struct ReplySubscription {
+    inner: Arc<Inner>,
+    id: Option<u64>,
+}
+
+impl ReplySubscription {
+    async fn close(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.inner.driver.unsubscribe(id).await;
+        }
+    }
+}
+
+impl Drop for ReplySubscription {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        // Cancelled mid-call: unsubscribing is async, so it finishes on the runtime.
+        let inner = Arc::clone(&self.inner);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { inner.driver.unsubscribe(id).await });
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Subscribing: a plugin method becomes a named subscriber of one event.
 
+use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::envelope::{Envelope, RawEnvelope, short_type_name};
 use crate::error::BusError;
 use crate::event::Event;
 use crate::options::SubOptions;
+use crate::reply::ReplyError;
 
 /// Why one attempt failed.
 pub(crate) enum Failure {
@@ -26,6 +28,19 @@ pub(crate) enum Failure {
     Decode(String),
     /// The handler returned an error or panicked.
     Failed(String),
+    /// The handler refused with a [`ReplyError`]: the answer to a request,
+    /// an ordinary failure for any other event.
+    Refused(ReplyError),
+}
+
+impl Failure {
+    /// The text the trace, the log and a dead letter show.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Self::Decode(why) | Self::Failed(why) => why.clone(),
+            Self::Refused(refusal) => refusal.to_string(),
+        }
+    }
 }
 
 pub(crate) type Handler = Arc<
@@ -139,7 +154,7 @@ impl EventBus {
             let running = handler(plugin.clone(), envelope);
             async move { reply_value(running.await) }.boxed()
         });
-        self.probed_register::<E>("subscribe", method_name::<F>(), options, erased)
+        self.probed_register::<E>("subscribe", HandlerName::of::<F>(), options, erased)
             .await
     }
 
@@ -174,7 +189,7 @@ impl EventBus {
         F: Fn(Arc<P>, Envelope<E>) -> anyhow::Result<R> + Send + Sync + 'static,
     {
         let plugin = plugin.clone();
-        let method = method_name::<F>();
+        let method = HandlerName::of::<F>();
         let handler = Arc::new(handler);
         let erased: Handler = Arc::new(move |raw, attempt, subscriber| {
             let envelope = match Envelope::<E>::decode(raw, attempt, subscriber) {
@@ -257,7 +272,7 @@ impl EventBus {
     async fn probed_register<E: Event>(
         &self,
         method: &'static str,
-        handler_name: String,
+        handler_name: HandlerName,
         options: SubOptions,
         handler: Handler,
     ) -> Result<Subscription, BusError> {
@@ -269,7 +284,7 @@ impl EventBus {
 
     async fn register<E: Event>(
         &self,
-        handler_name: String,
+        handler_name: HandlerName,
         options: SubOptions,
         handler: Handler,
     ) -> Result<Subscription, BusError> {
@@ -292,7 +307,7 @@ impl EventBus {
             ));
         }
         let identity = self.plugin.clone().unwrap_or_else(current_identity);
-        let subscriber = format!("{identity}.{handler_name}");
+        let subscriber = self.subscriber_name(&identity, handler_name);
         let group = match (options.broadcast, &options.group) {
             (true, _) => None,
             (false, Some(g)) => Some(g.clone()),
@@ -334,6 +349,50 @@ impl EventBus {
     }
 }
 
+/// A handler's name from its type, and the type itself: closures in one
+/// function share a name, and only their type tells them apart.
+pub(crate) struct HandlerName {
+    name: String,
+    ty: TypeId,
+}
+
+impl HandlerName {
+    fn of<F: 'static>() -> Self {
+        Self {
+            name: method_name::<F>(),
+            ty: TypeId::of::<F>(),
+        }
+    }
+}
+
+impl EventBus {
+    /// `"<plugin>.<method>"`. Distinct closures of one function get
+    /// `closure_in_<fn>`, `closure_in_<fn>_2`, ... in the order they first
+    /// subscribe, so each gets its own default group (and every event),
+    /// while the same closure subscribed again (a replica) shares its name.
+    fn subscriber_name(&self, identity: &str, handler: HandlerName) -> String {
+        let base = format!("{identity}.{}", handler.name);
+        if !handler.name.starts_with(CLOSURE_PREFIX) {
+            return base;
+        }
+        let mut names = self.inner.closure_names.lock();
+        let seen = names.entry(base.clone()).or_default();
+        let index = match seen.iter().position(|t| *t == handler.ty) {
+            Some(index) => index,
+            None => {
+                seen.push(handler.ty);
+                seen.len() - 1
+            }
+        };
+        match index {
+            0 => base,
+            n => format!("{base}_{}", n + 1),
+        }
+    }
+}
+
+const CLOSURE_PREFIX: &str = "closure_in_";
+
 fn reply_value<R: Serialize>(result: anyhow::Result<R>) -> Result<serde_json::Value, Failure> {
     match result {
         Ok(reply) => serde_json::to_value(reply).map_err(|e| {
@@ -341,7 +400,10 @@ fn reply_value<R: Serialize>(result: anyhow::Result<R>) -> Result<serde_json::Va
                 "the handler's return value cannot be serialized to JSON: {e}"
             ))
         }),
-        Err(e) => Err(Failure::Failed(format!("{e:#}"))),
+        Err(e) => match e.chain().find_map(|c| c.downcast_ref::<ReplyError>()) {
+            Some(refusal) => Err(Failure::Refused(refusal.clone())),
+            None => Err(Failure::Failed(format!("{e:#}"))),
+        },
     }
 }
 
@@ -370,7 +432,7 @@ pub(crate) fn method_name<F>() -> String {
         .copied()
         .unwrap_or("handler");
     if closures > 0 {
-        format!("closure_in_{named}")
+        format!("{CLOSURE_PREFIX}{named}")
     } else {
         named.to_owned()
     }

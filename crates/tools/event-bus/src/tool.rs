@@ -65,24 +65,19 @@ impl Tool for EventBus {
         }
     }
 
-    /// Refuses new publishes, then waits (up to `grace`) for queued and
-    /// running deliveries and pending delayed events.
+    /// Refuses new publishes (a running delivery may still publish its
+    /// follow-ups), then waits (up to `grace`) for queued and running
+    /// deliveries and pending delayed events. On a durable driver the
+    /// readers stop at once and what has not started is handed back to the
+    /// server for another replica, never run or dead-lettered here.
     async fn drain(&self, grace: Duration) {
-        self.inner.closed.store(true, Ordering::Release);
-        let deadline = tokio::time::Instant::now() + grace;
-        loop {
-            let left = self.inner.in_flight.load(Ordering::Acquire);
-            if left == 0 {
-                return;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                tracing::warn!(
-                    "event bus: {left} deliveries or delayed events still pending after {grace:?}; they are abandoned"
-                );
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        self.inner.draining.store(true, Ordering::Release);
+        if self.inner.durable() {
+            self.inner.driver.stop_reading().await;
+            crate::delivery::release_waiting(&self.inner);
         }
+        self.wait_for_deliveries(grace).await;
+        self.inner.closed.store(true, Ordering::Release);
     }
 
     async fn shutdown(&self) -> Result<(), ToolError> {
@@ -111,6 +106,26 @@ impl Tool for EventBus {
             lines.push(format!("{} -> {}{how}", sub.event, sub.subscriber));
         }
         lines
+    }
+}
+
+impl EventBus {
+    /// Waits up to `grace` for queued and running deliveries and delayed events.
+    async fn wait_for_deliveries(&self, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let left = self.inner.in_flight.load(Ordering::Acquire);
+            if left == 0 {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    "event bus: {left} deliveries or delayed events still pending after {grace:?}; they are abandoned"
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde::Serialize;
 
@@ -115,5 +116,11 @@ pub(crate) trait Driver: Send + Sync + 'static {
         deliver: Deliver,
     ) -> BoxFuture<'a, Result<(), String>>;
     fn unsubscribe(&self, id: u64) -> BoxFuture<'_, ()>;
+    /// Stops taking new envelopes (a drain began) while what was handed over
+    /// settles; subscriptions stay until `shutdown`. Drivers that cannot hand
+    /// an envelope back to another replica keep reading.
+    fn stop_reading(&self) -> BoxFuture<'_, ()> {
+        async {}.boxed()
+    }
     fn shutdown(&self) -> BoxFuture<'_, ()>;
 }

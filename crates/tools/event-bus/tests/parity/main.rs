@@ -13,6 +13,8 @@ mod dropping;
 mod durability;
 mod emitter;
 mod groups;
+#[cfg(feature = "nats")]
+mod handover;
 mod isolation;
 mod ordering;
 mod retries;
