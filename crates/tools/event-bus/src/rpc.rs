@@ -140,3 +140,81 @@ impl Drop for ReplySubscription {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use futures::future::BoxFuture;
+    use microcore_kernel::Probe;
+
+    use super::*;
+    use crate::driver::memory::MemoryDriver;
+    use crate::driver::{Capabilities, Driver};
+
+    /// The in-process driver, keeping the ids of the live subscriptions.
+    #[derive(Default)]
+    struct Watched {
+        memory: MemoryDriver,
+        live: Arc<Mutex<HashSet<u64>>>,
+    }
+
+    impl Driver for Watched {
+        fn name(&self) -> &'static str {
+            self.memory.name()
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.memory.capabilities()
+        }
+        fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), String>> {
+            self.memory.publish(envelope)
+        }
+        fn subscribe<'a>(
+            &'a self,
+            id: u64,
+            event: &'a str,
+            group: Option<&'a str>,
+            deliver: Deliver,
+        ) -> BoxFuture<'a, Result<(), String>> {
+            self.live.lock().insert(id);
+            self.memory.subscribe(id, event, group, deliver)
+        }
+        fn unsubscribe(&self, id: u64) -> BoxFuture<'_, ()> {
+            self.live.lock().remove(&id);
+            self.memory.unsubscribe(id)
+        }
+        fn shutdown(&self) -> BoxFuture<'_, ()> {
+            self.memory.shutdown()
+        }
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    struct Asked {
+        n: u32,
+    }
+
+    impl Event for Asked {
+        const NAME: &'static str = "t.unit.asked";
+    }
+
+    /// Review item 18: a request dropped while waiting kept its reply subscription forever.
+    #[tokio::test]
+    async fn a_cancelled_request_removes_its_reply_subscription() {
+        let driver = Watched::default();
+        let live = driver.live.clone();
+        let bus = EventBus::new(Probe::detached("event_bus"), Box::new(driver), true);
+        let asked = bus.request::<_, serde_json::Value>(Asked { n: 1 }, Duration::from_secs(60));
+        let cancelled = tokio::time::timeout(Duration::from_millis(50), asked).await;
+        assert!(
+            cancelled.is_err(),
+            "nobody answers, so the call was cut short"
+        );
+        for _ in 0..200 {
+            if live.lock().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(live.lock().is_empty(), "left: {:?}", live.lock());
+    }
+}
