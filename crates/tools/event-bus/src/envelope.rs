@@ -47,6 +47,38 @@ pub struct RawEnvelope {
 }
 
 impl RawEnvelope {
+    /// Reads an envelope that came over NATS. The wire is a trust boundary
+    /// only as strong as the NATS credentials: whoever may publish on the
+    /// bus's subjects can send any envelope, so what would let one steer
+    /// this process is checked here. A `reply_to` other than this request's
+    /// own reply event (`_reply.<event>.<8 hex>`) is dropped, so a responder
+    /// cannot be made to publish its answer as an arbitrary event; a TTL or
+    /// delay that is not a positive number is ignored.
+    #[cfg(feature = "nats")]
+    pub(crate) fn from_wire(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        let mut envelope: Self = serde_json::from_slice(bytes)?;
+        if let Some(reply_to) = &envelope.reply_to
+            && !envelope.is_reply_address(reply_to)
+        {
+            tracing::warn!(event = %envelope.event, id = %envelope.id, emitter = %envelope.emitter, %reply_to, "event bus: ignored a reply address that is not a reply subject of this event");
+            envelope.reply_to = None;
+        }
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        envelope.ttl = envelope.ttl.filter(|t| positive(*t));
+        envelope.delay = envelope.delay.filter(|d| positive(*d));
+        Ok(envelope)
+    }
+
+    /// True for `_reply.<this event>.<8 hex digits>`, what `request` makes.
+    #[cfg(feature = "nats")]
+    fn is_reply_address(&self, reply_to: &str) -> bool {
+        reply_to
+            .strip_prefix(crate::REPLY_PREFIX)
+            .and_then(|rest| rest.strip_prefix(self.event.as_str()))
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|id| id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
     /// The unit ordering is kept within: the key, or the event name when unkeyed.
     pub(crate) fn unit(&self) -> &str {
         self.key.as_deref().unwrap_or(&self.event)

@@ -104,7 +104,7 @@ impl Driver for NatsDriver {
                 .map_err(|e| format!("NATS flush failed: {e}"))?;
             let reader = tokio::spawn(async move {
                 while let Some(msg) = sub.next().await {
-                    match serde_json::from_slice::<RawEnvelope>(&msg.payload) {
+                    match RawEnvelope::from_wire(&msg.payload) {
                         Ok(envelope) => drop(deliver(envelope)),
                         Err(e) => tracing::error!(
                             subject = %msg.subject,

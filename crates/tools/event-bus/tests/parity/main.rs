@@ -21,3 +21,5 @@ mod retries;
 mod rpc;
 mod setup;
 mod timing;
+#[cfg(feature = "nats")]
+mod wire;

@@ -135,7 +135,7 @@ fn interrupts(e: &MessagesError) -> bool {
 /// not a MicroCore envelope can never be delivered: it is terminated, so the
 /// server neither redelivers it forever nor lets it hold a slot.
 fn take(message: Message, deliver: &Deliver, progress_every: Duration) -> BoxFuture<'static, ()> {
-    match serde_json::from_slice::<RawEnvelope>(&message.payload) {
+    match RawEnvelope::from_wire(&message.payload) {
         Ok(envelope) => {
             if let Ok(info) = message.info()
                 && info.delivered > 1
