@@ -222,10 +222,13 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             "#[contract] records inherent methods; put it on `impl Type { … }`, not on a trait impl",
         );
     }
-    if !block.generics.params.is_empty() {
+    // A companion type may be generic (`impl<E> Envelope<E>`): the
+    // descriptor names only the tool, never the impl's parameters.
+    if args.of.is_none() && !block.generics.params.is_empty() {
         errors.at(
             &block.generics,
-            "#[contract] goes on a non-generic impl block (a tool handle such as `impl Db`)",
+            "#[contract] goes on a non-generic impl block (a tool handle such as `impl Db`); \
+             a generic companion type names its tool: `#[contract(of = EventBus)]`",
         );
     }
     let type_name = match &*block.self_ty {
@@ -414,6 +417,29 @@ mod tests {
         assert!(
             out.contains("impl < E > Envelope < E >"),
             "the item is still there: {out}"
+        );
+    }
+
+    #[test]
+    fn a_generic_companion_type_is_recorded_under_its_tool() {
+        let out = expand(
+            quote!(of = EventBus),
+            quote!(
+                impl<E> Envelope<E> {
+                    /// Returns header `name`.
+                    pub fn header(&self, name: &str) -> Option<&str> {
+                        None
+                    }
+                }
+            ),
+        )
+        .to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(
+            out.contains("< EventBus as :: microcore_kernel :: Tool > :: NAME")
+                && out.contains("\"Envelope\"")
+                && out.contains("\"header\""),
+            "{out}"
         );
     }
 }
