@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::EventBus;
 use crate::event::Event;
 
 /// An envelope with its payload still as JSON: what drivers carry, what the
@@ -95,26 +96,35 @@ impl RawEnvelope {
 /// envelope field (`id`, `key`, `event`, ...) is reached as `event.payload.id`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Envelope<E> {
-    /// Unique id of the event.
+    /// Unique id of this event (uuid v4), the same on every delivery of it:
+    /// the key for an idempotent handler.
     pub id: String,
-    /// The event name (`E::NAME`).
+    /// The event name, `E::NAME` (`user.created`).
     pub event: String,
-    /// The payload.
+    /// The payload, typed; also reached through deref (`event.email`).
     pub payload: E,
-    /// Identity of the code that published it.
+    /// `"<plugin>.<method>"` (or `system`) that published it, set by the bus, never by the caller.
     pub emitter: String,
-    /// The event (or request) that caused this one.
+    /// Id of the event or HTTP request being handled when this was published; `None` at the top.
     pub parent_id: Option<String>,
-    /// Correlation id, if any.
+    /// Correlation id the publisher set (`PublishOptions::correlation_id`), if any.
     pub correlation_id: Option<String>,
-    /// Ordering key, if any.
+    /// Ordering key the publisher set (`PublishOptions::key`), if any.
     pub key: Option<String>,
-    /// Seconds since the Unix epoch at publish time.
+    /// Publish time in seconds since the Unix epoch.
     pub timestamp: f64,
-    /// Metadata set by the publisher.
+    /// Metadata the publisher set (`PublishOptions::header`).
     pub headers: BTreeMap<String, String>,
-    /// Which attempt this is, from 1.
+    /// Which attempt this is, from 1; above 1 after a failed attempt and a retry.
     pub attempt: u32,
+}
+
+#[microcore_kernel::contract(of = EventBus)]
+impl<E> Envelope<E> {
+    /// Returns the value of metadata header `name` set by the publisher, if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
 }
 
 impl<E: Event> Envelope<E> {

@@ -65,7 +65,7 @@ impl ToolFailure for Never {}
 #[microcore_kernel::contract(
     backends = "in-process (default) | NATS (at-most-once) | JetStream (at-least-once)",
     env = "EVENT_BUS_DRIVER, NATS_URL, EVENT_BUS_NATS_PREFIX, EVENT_BUS_JETSTREAM_*, EVENT_BUS_DLQ_ENABLED",
-    errors = "BusError: Unavailable, Timeout, Closed, InvalidOptions, Serialize, BadReply; a subscriber's Err is retried, then dead-lettered"
+    errors = "BusError: Unavailable, Timeout, Closed, InvalidOptions, Serialize, BadReply, Replied, Full; a subscriber's Err is retried, then dead-lettered; a request handler's Err answers the requester at once as Replied"
 )]
 impl EventBus {
     pub(crate) fn new(probe: Probe, driver: Box<dyn Driver>, dlq_enabled: bool) -> Self {
@@ -86,13 +86,16 @@ impl EventBus {
         }
     }
 
-    /// Publishes `event` and returns its id once the driver has it. Never
-    /// waits for subscribers.
+    /// Publishes `event` to its subscribers and returns its id once the transport has it.
+    ///
+    /// Never waits for subscribers; a failing subscriber does not fail the publish.
     pub async fn publish<E: Event>(&self, event: E) -> Result<String, BusError> {
         self.publish_with(event, PublishOptions::default()).await
     }
 
-    /// [`EventBus::publish`] with a key, delay, TTL, headers or correlation id.
+    /// Publishes `event` with a key, delay, TTL, headers or correlation id and returns its id.
+    ///
+    /// Build the options with `PublishOptions::default().key(k).delay(d)`.
     pub async fn publish_with<E: Event>(
         &self,
         event: E,

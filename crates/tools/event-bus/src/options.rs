@@ -54,7 +54,7 @@ impl Default for SubOptions {
 
 #[microcore_kernel::contract(of = EventBus)]
 impl PublishOptions {
-    /// Returns these options with ordering key `key`: same key, publish order per subscriber.
+    /// Returns these options with ordering key `key`, so same-key events keep publish order.
     #[must_use]
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = Some(key.into());
@@ -82,7 +82,7 @@ impl PublishOptions {
         self
     }
 
-    /// Returns these options tying the event (and its dead letter) to flow `id`.
+    /// Returns these options tying the event and its dead letter to flow `id`.
     #[must_use]
     pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
         self.correlation_id = Some(id.into());
@@ -99,7 +99,7 @@ impl SubOptions {
         self
     }
 
-    /// Returns these options giving every instance every event (no group).
+    /// Returns these options giving every instance every event, with no group.
     #[must_use]
     pub fn broadcast(mut self) -> Self {
         self.broadcast = true;
@@ -113,7 +113,7 @@ impl SubOptions {
         self
     }
 
-    /// Returns these options waiting `backoff × 2^n` before retry n (from 0).
+    /// Returns these options waiting `backoff × 2^n` before retry n, counted from 0.
     #[must_use]
     pub fn backoff(mut self, backoff: Duration) -> Self {
         self.backoff = backoff;

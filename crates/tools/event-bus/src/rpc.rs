@@ -22,7 +22,7 @@ use crate::reply::{REPLY_ERROR_HEADER, ReplyError};
 
 #[microcore_kernel::contract]
 impl EventBus {
-    /// Publishes `event` and returns the first subscriber's answer, or the error it replied with.
+    /// Publishes `event` and returns the first answer, its `BusError::Replied` error or a timeout.
     ///
     /// A handler's `Ok(value)` is the answer; its `Err` answers at once as
     /// [`BusError::Replied`] (its [`ReplyError`](crate::ReplyError) code, or

@@ -112,9 +112,11 @@ pub struct SubscriptionInfo {
 
 #[microcore_kernel::contract]
 impl EventBus {
-    /// Subscribes `handler` (a method of `plugin`, e.g. `Self::on_user_created`)
-    /// to the event its envelope type names. Its return value answers a
-    /// [`request`](EventBus::request); `()` answers nothing.
+    /// Subscribes method `handler` of `plugin` to the event its `Envelope<E>` argument names.
+    ///
+    /// `handler` is e.g. `Self::on_user_created`. Its return value answers a
+    /// [`request`](EventBus::request) (`()` answers nothing), and its `Err`
+    /// answers a request as [`BusError::Replied`]; see [`ReplyError`].
     pub async fn subscribe<P, E, R, F, Fut>(
         &self,
         plugin: &Arc<P>,
@@ -131,7 +133,9 @@ impl EventBus {
             .await
     }
 
-    /// [`EventBus::subscribe`] with a group, broadcast, retries or backoff.
+    /// Subscribes `handler` like `subscribe`, with a group, broadcast, retries or backoff.
+    ///
+    /// Build the options with `SubOptions::default().retries(3).backoff(d)`.
     pub async fn subscribe_with<P, E, R, F, Fut>(
         &self,
         plugin: &Arc<P>,
@@ -158,8 +162,9 @@ impl EventBus {
             .await
     }
 
-    /// Subscribes a synchronous `handler`; it runs on the blocking pool with
-    /// the delivery's context, so it never stalls the async workers.
+    /// Subscribes a synchronous `handler`, run on the blocking pool with the delivery's context.
+    ///
+    /// A blocking handler never stalls the async workers.
     pub async fn subscribe_blocking<P, E, R, F>(
         &self,
         plugin: &Arc<P>,
@@ -175,7 +180,7 @@ impl EventBus {
             .await
     }
 
-    /// [`EventBus::subscribe_blocking`] with options.
+    /// Subscribes a synchronous `handler` like `subscribe_blocking`, with `SubOptions`.
     pub async fn subscribe_blocking_with<P, E, R, F>(
         &self,
         plugin: &Arc<P>,
@@ -209,8 +214,10 @@ impl EventBus {
             .await
     }
 
-    /// Stops a subscription; deliveries already queued for it are not run
-    /// here (a durable driver hands them to another member of the group).
+    /// Stops `subscription`, so its handler receives nothing more.
+    ///
+    /// Deliveries already queued for it are not run here (a durable driver
+    /// hands them to another member of the group).
     pub async fn unsubscribe(&self, subscription: &Subscription) -> Result<(), BusError> {
         self.inner
             .probe
