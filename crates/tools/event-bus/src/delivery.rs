@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use microcore_kernel::{CallContext, in_context};
 
-use crate::driver::Settled;
+use crate::driver::{Full, Settled};
 use crate::envelope::{RawEnvelope, now};
 use crate::event::{DeadLetter, Event, SubscriberDropped};
 use crate::handle::Inner;
@@ -28,17 +28,33 @@ use crate::{DLQ_PREFIX, DROP_THRESHOLD, REPLY_PREFIX};
 /// other keys proceed. The future ends when this delivery is finished, and
 /// says [`Settled::Released`] when this subscription did not handle it (it
 /// ended, or the bus stopped, first), so a durable transport can redeliver.
+/// A subscription holding `EVENT_BUS_MAX_QUEUED` deliveries (running or
+/// waiting) refuses more: memory is bounded, and the refusal reaches the
+/// publisher (in-process) or pauses the reader (NATS), never a silent loss.
 pub(crate) fn enqueue(
     inner: &Weak<Inner>,
     entry: &Arc<SubEntry>,
     envelope: RawEnvelope,
-) -> BoxFuture<'static, Settled> {
-    let released = || async { Settled::Released }.boxed();
+) -> Result<BoxFuture<'static, Settled>, Full> {
+    let released = || Ok(async { Settled::Released }.boxed());
     let Some(inner) = inner.upgrade() else {
         return released();
     };
     if !entry.active.load(Ordering::Acquire) {
         return released();
+    }
+    let limit = inner.limits.max_queued;
+    if entry.queued.fetch_add(1, Ordering::AcqRel) >= limit {
+        entry.queued.fetch_sub(1, Ordering::AcqRel);
+        let reason = format!(
+            "subscriber `{}` already holds {limit} deliveries of `{}` (EVENT_BUS_MAX_QUEUED); \
+             it is slower than its publishers: make it faster, add replicas, or raise the bound",
+            entry.subscriber, entry.event
+        );
+        return Err(Full {
+            envelope: Box::new(envelope),
+            reason,
+        });
     }
     let (done, finished) = oneshot::channel();
     inner.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -61,7 +77,7 @@ pub(crate) fn enqueue(
     }
     // A lane dropped before it ran this job (the runtime shutting down)
     // drops the sender: that delivery did not happen here.
-    async move { finished.await.unwrap_or(Settled::Released) }.boxed()
+    Ok(async move { finished.await.unwrap_or(Settled::Released) }.boxed())
 }
 
 tokio::task_local! {
@@ -88,6 +104,7 @@ pub(crate) fn release_waiting(inner: &Inner) {
             .collect();
         for (_, done) in waiting {
             inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+            entry.queued.fetch_sub(1, Ordering::AcqRel);
             let _ = done.send(Settled::Released);
         }
     }
@@ -98,6 +115,7 @@ async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, mut job
         let (envelope, done) = job;
         let settled = deliver(&inner, &entry, envelope).await;
         inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+        entry.queued.fetch_sub(1, Ordering::AcqRel);
         let _ = done.send(settled);
         let next = {
             let mut lanes = entry.lanes.lock();

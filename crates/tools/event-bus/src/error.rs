@@ -33,6 +33,15 @@ pub enum BusError {
         /// The refused event.
         event: String,
     },
+    /// The bus holds as much as its bounds allow: a subscriber's queue
+    /// (`EVENT_BUS_MAX_QUEUED`) or the delayed events (`EVENT_BUS_MAX_DELAYED`).
+    #[error("`{event}` was not taken in full: {reason}")]
+    Full {
+        /// The refused event.
+        event: String,
+        /// Which bound is reached and what to do.
+        reason: String,
+    },
     /// The options contradict each other.
     #[error("invalid options for `{event}`: {reason}")]
     InvalidOptions {
@@ -94,7 +103,8 @@ impl ToolFailure for BusError {
         matches!(self, Self::Unavailable { .. })
     }
 
+    /// A full bound is the bus's load, not the caller's mistake.
     fn is_caller_error(&self) -> bool {
-        !self.is_unavailable()
+        !matches!(self, Self::Unavailable { .. } | Self::Full { .. })
     }
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use microcore_kernel::{Probe, ToolFailure, current_event_id, current_identity};
 
-use crate::driver::{Capabilities, Delivery, Driver, Support};
+use crate::driver::{Capabilities, Delivery, Driver, DriverError, Support};
 use crate::envelope::{RawEnvelope, now};
 use crate::error::BusError;
 use crate::event::Event;
@@ -31,6 +31,24 @@ pub struct EventBus {
     pub(crate) plugin: Option<Arc<str>>,
 }
 
+/// How much the bus holds in memory before it refuses more.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// `EVENT_BUS_MAX_QUEUED`: deliveries one subscription holds, running or waiting.
+    pub(crate) max_queued: usize,
+    /// `EVENT_BUS_MAX_DELAYED`: delayed events this process holds until due.
+    pub(crate) max_delayed: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_queued: 10_000,
+            max_delayed: 10_000,
+        }
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) probe: Probe,
     pub(crate) driver: Box<dyn Driver>,
@@ -40,6 +58,9 @@ pub(crate) struct Inner {
     /// Per `"<plugin>.closure_in_<fn>"`, the closure types seen, in order.
     pub(crate) closure_names: Mutex<HashMap<String, Vec<TypeId>>>,
     pub(crate) dlq_enabled: bool,
+    pub(crate) limits: Limits,
+    /// Delayed events waiting in this process, bounded by `limits.max_delayed`.
+    pub(crate) delayed: AtomicUsize,
     /// Set when drain begins: only running deliveries may still publish.
     pub(crate) draining: AtomicBool,
     /// Set when drain ends or at shutdown: nothing may publish.
@@ -64,11 +85,16 @@ impl ToolFailure for Never {}
 
 #[microcore_kernel::contract(
     backends = "in-process (default) | NATS (at-most-once) | JetStream (at-least-once)",
-    env = "EVENT_BUS_DRIVER, NATS_URL, EVENT_BUS_NATS_PREFIX, EVENT_BUS_JETSTREAM_*, EVENT_BUS_DLQ_ENABLED",
+    env = "EVENT_BUS_DRIVER, NATS_URL, EVENT_BUS_NATS_PREFIX, EVENT_BUS_JETSTREAM_*, EVENT_BUS_DLQ_ENABLED, EVENT_BUS_MAX_QUEUED, EVENT_BUS_MAX_DELAYED",
     errors = "BusError: Unavailable, Timeout, Closed, InvalidOptions, Serialize, BadReply, Replied, Full; a subscriber's Err is retried, then dead-lettered; a request handler's Err answers the requester at once as Replied"
 )]
 impl EventBus {
-    pub(crate) fn new(probe: Probe, driver: Box<dyn Driver>, dlq_enabled: bool) -> Self {
+    pub(crate) fn new(
+        probe: Probe,
+        driver: Box<dyn Driver>,
+        dlq_enabled: bool,
+        limits: Limits,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 probe,
@@ -78,6 +104,8 @@ impl EventBus {
                 next_id: AtomicU64::new(1),
                 closure_names: Mutex::new(HashMap::new()),
                 dlq_enabled,
+                limits,
+                delayed: AtomicUsize::new(0),
                 draining: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
@@ -213,22 +241,37 @@ impl Inner {
             .map(Duration::from_secs_f64);
         match delay {
             Some(delay) if self.driver.capabilities().delay == Support::InBus => {
+                let limit = self.limits.max_delayed;
+                if self.delayed.fetch_add(1, Ordering::AcqRel) >= limit {
+                    self.delayed.fetch_sub(1, Ordering::AcqRel);
+                    return Err(BusError::Full {
+                        event: envelope.event,
+                        reason: format!(
+                            "{limit} delayed events already wait in this process \
+                             (EVENT_BUS_MAX_DELAYED); publish it later, with a shorter \
+                             delay, or raise the bound"
+                        ),
+                    });
+                }
                 self.in_flight.fetch_add(1, Ordering::AcqRel);
                 let inner = self.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
                     let event = envelope.event.clone();
-                    if let Err(reason) = inner.driver.publish(envelope).await {
-                        tracing::error!(%event, "event bus: a delayed event could not be handed over: {reason}");
+                    if let Err(e) = inner.driver.publish(envelope).await {
+                        tracing::error!(%event, "event bus: a delayed event could not be handed over: {e:?}");
                     }
+                    inner.delayed.fetch_sub(1, Ordering::AcqRel);
                     inner.in_flight.fetch_sub(1, Ordering::AcqRel);
                 });
             }
-            _ => self
-                .driver
-                .publish(envelope)
-                .await
-                .map_err(|reason| self.unavailable(reason))?,
+            _ => {
+                let event = envelope.event.clone();
+                self.driver.publish(envelope).await.map_err(|e| match e {
+                    DriverError::Unavailable(reason) => self.unavailable(reason),
+                    DriverError::Full(reason) => BusError::Full { event, reason },
+                })?;
+            }
         }
         Ok(id)
     }

@@ -80,7 +80,7 @@ impl EventBus {
             {
                 let _ = tx.send(reply);
             }
-            async { Settled::Done }.boxed()
+            Ok(async { Settled::Done }.boxed())
         });
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         // Armed before subscribing: a call cancelled at any await below
@@ -150,7 +150,7 @@ mod tests {
 
     use super::*;
     use crate::driver::memory::MemoryDriver;
-    use crate::driver::{Capabilities, Driver};
+    use crate::driver::{Capabilities, Driver, DriverError};
 
     /// The in-process driver, keeping the ids of the live subscriptions.
     #[derive(Default)]
@@ -166,7 +166,7 @@ mod tests {
         fn capabilities(&self) -> Capabilities {
             self.memory.capabilities()
         }
-        fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), String>> {
+        fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>> {
             self.memory.publish(envelope)
         }
         fn subscribe<'a>(
@@ -202,7 +202,12 @@ mod tests {
     async fn a_cancelled_request_removes_its_reply_subscription() {
         let driver = Watched::default();
         let live = driver.live.clone();
-        let bus = EventBus::new(Probe::detached("event_bus"), Box::new(driver), true);
+        let bus = EventBus::new(
+            Probe::detached("event_bus"),
+            Box::new(driver),
+            true,
+            crate::handle::Limits::default(),
+        );
         let asked = bus.request::<_, serde_json::Value>(Asked { n: 1 }, Duration::from_secs(60));
         let cancelled = tokio::time::timeout(Duration::from_millis(50), asked).await;
         assert!(

@@ -4,7 +4,7 @@ use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -63,6 +63,8 @@ pub(crate) struct SubEntry {
     pub(crate) handler: Handler,
     pub(crate) active: AtomicBool,
     pub(crate) consecutive_failures: AtomicU32,
+    /// Deliveries running or waiting in `lanes`, bounded by `EVENT_BUS_MAX_QUEUED`.
+    pub(crate) queued: AtomicUsize,
     /// Per ordering unit, the deliveries waiting behind the running one.
     pub(crate) lanes: Mutex<HashMap<String, VecDeque<Job>>>,
 }
@@ -332,6 +334,7 @@ impl EventBus {
             handler,
             active: AtomicBool::new(true),
             consecutive_failures: AtomicU32::new(0),
+            queued: AtomicUsize::new(0),
             lanes: Mutex::new(HashMap::new()),
         });
         self.inner.subs.lock().insert(id, entry.clone());

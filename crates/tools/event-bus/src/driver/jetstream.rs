@@ -33,7 +33,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::nats::{NatsDriver, connect_client};
-use super::{Capabilities, Deliver, Delivery, Driver, Support};
+use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Support};
 use crate::REPLY_PREFIX;
 use crate::envelope::RawEnvelope;
 
@@ -269,7 +269,7 @@ impl Driver for JetStreamDriver {
 
     /// Returns once the server has stored the event (its PubAck). The
     /// envelope id is the message id, so a repeated publish is stored once.
-    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), String>> {
+    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>> {
         async move {
             if is_reply(&envelope.event) {
                 return self.replies.publish(envelope).await;

@@ -6,6 +6,7 @@
 mod common;
 
 mod blocking;
+mod bounds;
 mod dlq;
 mod drain;
 mod dropping;
