@@ -8,6 +8,20 @@
 //! let total: Total = self.event_bus.request(PriceQuoted { sku }, Duration::from_secs(2)).await?;
 //! ```
 //!
+//! A responder refuses a request with a code the requester branches on; the
+//! refusal arrives at once (a request is never retried or dead-lettered):
+//!
+//! ```ignore
+//! // responder
+//! if !known { bail_reply!("not_found", "no price for {}", event.sku); }
+//! // requester
+//! match self.event_bus.request::<_, Total>(PriceQuoted { sku }, timeout).await {
+//!     Ok(total) => { /* ... */ }
+//!     Err(BusError::Replied { code, .. }) if code == "not_found" => { /* ... */ }
+//!     Err(e) => return Err(e.into()),
+//! }
+//! ```
+//!
 //! Delivery semantics live here once, whatever the transport: per-key
 //! ordering, retries with exponential backoff, dead letters (`_dlq.<event>`),
 //! TTL, delay, the automatic drop of a subscriber failing
