@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use microcore_kernel::ToolFailure;
 
+use crate::EventBus;
+
 /// An event bus call that did not succeed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -88,8 +90,9 @@ pub enum BusError {
     },
 }
 
+#[microcore_kernel::contract(of = EventBus)]
 impl BusError {
-    /// The responder's error code when this is [`BusError::Replied`], else `None`.
+    /// Returns the responder's error code when this is `BusError::Replied`, else `None`.
     pub fn reply_code(&self) -> Option<&str> {
         match self {
             Self::Replied { code, .. } => Some(code),

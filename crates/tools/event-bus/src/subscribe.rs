@@ -78,16 +78,17 @@ pub struct Subscription {
     group: Option<String>,
 }
 
+#[microcore_kernel::contract(of = EventBus)]
 impl Subscription {
-    /// The event subscribed to.
+    /// Returns the name of the event this subscription receives.
     pub fn event(&self) -> &str {
         &self.event
     }
-    /// `"<plugin>.<method>"`.
+    /// Returns the subscriber's name, `"<plugin>.<method>"`.
     pub fn subscriber(&self) -> &str {
         &self.subscriber
     }
-    /// The group, or `None` for a broadcast subscription.
+    /// Returns the subscription's group, or `None` when it is a broadcast.
     pub fn group(&self) -> Option<&str> {
         self.group.as_deref()
     }
