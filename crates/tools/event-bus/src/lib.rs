@@ -42,6 +42,7 @@ mod event;
 mod handle;
 mod observe;
 mod options;
+mod outcome;
 mod reply;
 mod rpc;
 mod subscribe;
