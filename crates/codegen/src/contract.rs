@@ -434,20 +434,32 @@ mod tests {
             out.contains("compile_error") && out.contains("not on a trait impl"),
             "{out}"
         );
-        assert!(out.contains("impl Tool for Db"), "the item is still there: {out}");
+        assert!(
+            out.contains("impl Tool for Db"),
+            "the item is still there: {out}"
+        );
     }
 
     #[test]
     fn generic_impls_are_recorded_under_the_bare_type_name() {
         let out = expand(
             quote!(of = EventBus),
-            quote!(impl<E> Envelope<E> { /// The payload.
-            pub fn payload(&self) -> &E { &self.payload } }),
+            quote!(
+                impl<E> Envelope<E> {
+                    /// The payload.
+                    pub fn payload(&self) -> &E {
+                        &self.payload
+                    }
+                }
+            ),
         )
         .to_string();
         assert!(!out.contains("compile_error"), "{out}");
         assert!(out.contains("type_name : \"Envelope\""), "{out}");
-        assert!(out.contains("< EventBus as :: microcore_kernel :: Tool > :: NAME"), "{out}");
+        assert!(
+            out.contains("< EventBus as :: microcore_kernel :: Tool > :: NAME"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -482,8 +494,17 @@ mod tests {
 
     #[test]
     fn other_items_are_refused_with_what_to_write() {
-        let out = expand(quote!(), quote!(fn f() {})).to_string();
-        assert!(out.contains("compile_error") && out.contains("impl Db"), "{out}");
+        let out = expand(
+            quote!(),
+            quote!(
+                fn f() {}
+            ),
+        )
+        .to_string();
+        assert!(
+            out.contains("compile_error") && out.contains("impl Db"),
+            "{out}"
+        );
         assert!(out.contains("fn f"), "{out}");
     }
 }

@@ -53,6 +53,7 @@ pub use microcore_auth::{Auth, AuthError};
 pub use microcore_config::{Config, ConfigError};
 pub use microcore_db::{Db, DbError, DbErrorKind, Migration, params};
 pub use microcore_event_bus::{BusError, Envelope, Event, EventBus};
+pub use microcore_event_bus::{PublishOptions, ReplyError, SubOptions, Subscription, bail_reply};
 pub use microcore_http::{Cookie, Ctx, Empty, Http, HttpError, HttpResult, Route};
 pub use microcore_kernel::{
     BootOptions, BootReport, BootResult, CallContext, Claims, Env, Kernel, Plugin, PluginId,

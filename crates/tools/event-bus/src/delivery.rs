@@ -13,31 +13,46 @@ use tokio::sync::oneshot;
 
 use microcore_kernel::{CallContext, in_context};
 
-use crate::driver::Settled;
+use crate::driver::{Full, Settled};
 use crate::envelope::{RawEnvelope, now};
-use crate::event::{DeadLetter, Event, SubscriberDropped};
 use crate::handle::Inner;
 use crate::options::PublishOptions;
+use crate::outcome::{answer_with_error, final_failure};
 use crate::subscribe::{Failure, Job, SubEntry};
 use crate::trace::{TraceKind, TraceNode};
-use crate::{DLQ_PREFIX, DROP_THRESHOLD, REPLY_PREFIX};
 
 /// Queues `envelope` on its ordering lane (key, or event name); one lane runs
 /// one delivery at a time, so a key's events arrive in publish order while
 /// other keys proceed. The future ends when this delivery is finished, and
 /// says [`Settled::Released`] when this subscription did not handle it (it
 /// ended, or the bus stopped, first), so a durable transport can redeliver.
+/// A subscription holding `EVENT_BUS_MAX_QUEUED` deliveries (running or
+/// waiting) refuses more: memory is bounded, and the refusal reaches the
+/// publisher (in-process) or pauses the reader (NATS), never a silent loss.
 pub(crate) fn enqueue(
     inner: &Weak<Inner>,
     entry: &Arc<SubEntry>,
     envelope: RawEnvelope,
-) -> BoxFuture<'static, Settled> {
-    let released = || async { Settled::Released }.boxed();
+) -> Result<BoxFuture<'static, Settled>, Full> {
+    let released = || Ok(async { Settled::Released }.boxed());
     let Some(inner) = inner.upgrade() else {
         return released();
     };
     if !entry.active.load(Ordering::Acquire) {
         return released();
+    }
+    let limit = inner.limits.max_queued;
+    if entry.queued.fetch_add(1, Ordering::AcqRel) >= limit {
+        entry.queued.fetch_sub(1, Ordering::AcqRel);
+        let reason = format!(
+            "subscriber `{}` already holds {limit} deliveries of `{}` (EVENT_BUS_MAX_QUEUED); \
+             it is slower than its publishers: make it faster, add replicas, or raise the bound",
+            entry.subscriber, entry.event
+        );
+        return Err(Full {
+            envelope: Box::new(envelope),
+            reason,
+        });
     }
     let (done, finished) = oneshot::channel();
     inner.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -60,7 +75,37 @@ pub(crate) fn enqueue(
     }
     // A lane dropped before it ran this job (the runtime shutting down)
     // drops the sender: that delivery did not happen here.
-    async move { finished.await.unwrap_or(Settled::Released) }.boxed()
+    Ok(async move { finished.await.unwrap_or(Settled::Released) }.boxed())
+}
+
+tokio::task_local! {
+    /// Set while a handler runs: its publishes still work while the bus drains.
+    static DELIVERING: ();
+}
+
+/// True inside a running delivery (a handler and what it awaits).
+pub(crate) fn delivering() -> bool {
+    DELIVERING.try_with(|()| ()).is_ok()
+}
+
+/// Hands every delivery waiting behind a running one back to the transport
+/// ([`Settled::Released`]): a draining durable bus lets another replica take
+/// what this one has not started.
+pub(crate) fn release_waiting(inner: &Inner) {
+    let subs: Vec<Arc<SubEntry>> = inner.subs.lock().values().cloned().collect();
+    for entry in subs {
+        let waiting: Vec<Job> = entry
+            .lanes
+            .lock()
+            .values_mut()
+            .flat_map(std::mem::take)
+            .collect();
+        for (_, done) in waiting {
+            inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+            entry.queued.fetch_sub(1, Ordering::AcqRel);
+            let _ = done.send(Settled::Released);
+        }
+    }
 }
 
 async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, mut job: Job) {
@@ -68,6 +113,7 @@ async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, mut job
         let (envelope, done) = job;
         let settled = deliver(&inner, &entry, envelope).await;
         inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+        entry.queued.fetch_sub(1, Ordering::AcqRel);
         let _ = done.send(settled);
         let next = {
             let mut lanes = entry.lanes.lock();
@@ -95,6 +141,10 @@ async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelop
         );
         return Settled::Released;
     }
+    if inner.draining() && inner.durable() {
+        // Not started: another replica takes it while this one stops.
+        return Settled::Released;
+    }
     if envelope.expired(now()) {
         record(inner, entry, envelope, Some("ttl_expired".into()), 0);
         return Settled::Done;
@@ -103,20 +153,27 @@ async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelop
         entry.subscriber.as_str(),
         Some(Arc::from(envelope.id.as_str())),
     );
-    in_context(ctx, attempt_all(inner, entry, envelope)).await;
-    Settled::Done
+    in_context(ctx, attempt_all(inner, entry, envelope)).await
 }
 
 /// Up to `retries + 1` attempts, waiting `backoff × 2^n` between them; a
 /// panic counts as a failure; a payload of the wrong shape is final at once.
-async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelope) {
-    let attempts_allowed = entry.options.retries.saturating_add(1);
+/// A request (an envelope with a reply address) gets one attempt: its
+/// requester is waiting, so any failure answers it at once, never retried
+/// and never dead-lettered.
+async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelope) -> Settled {
+    let request = envelope.reply_to.is_some();
+    let attempts_allowed = if request {
+        1
+    } else {
+        entry.options.retries.saturating_add(1)
+    };
     let mut attempt = 0;
     let outcome = loop {
         attempt += 1;
-        let call = AssertUnwindSafe(async {
+        let call = AssertUnwindSafe(DELIVERING.scope((), async {
             (entry.handler)(&envelope, attempt, &entry.subscriber).await
-        });
+        }));
         let result = match call.catch_unwind().await {
             Ok(result) => result,
             Err(panic) => Err(Failure::Failed(format!(
@@ -126,12 +183,13 @@ async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnv
         };
         match result {
             Ok(reply) => break Ok(reply),
-            Err(Failure::Decode(why)) => break Err(why),
-            Err(Failure::Failed(why)) if attempt < attempts_allowed => {
+            Err(decode @ Failure::Decode(_)) => break Err(decode),
+            Err(failure) if attempt < attempts_allowed => {
+                let why = failure.text();
                 tracing::warn!(event = %envelope.event, subscriber = %entry.subscriber, attempt, "handler failed, retrying: {why}");
                 tokio::time::sleep(entry.options.backoff_after(attempt)).await;
             }
-            Err(Failure::Failed(why)) => break Err(why),
+            Err(failure) => break Err(failure),
         }
     };
     match outcome {
@@ -147,61 +205,37 @@ async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnv
                 };
                 // Boxed, like the failure path below: rare, large futures
                 // would otherwise be part of every spawned delivery task.
-                Box::pin(inner.publish_internal(&reply_to, reply, options)).await;
+                if let Err(e) = Box::pin(inner.publish_internal(&reply_to, reply, options)).await {
+                    tracing::error!(event = %entry.event, subscriber = %entry.subscriber, "event bus: could not send the reply: {e}");
+                }
+            }
+            Settled::Done
+        }
+        Err(failure) => {
+            record(
+                inner,
+                entry,
+                envelope.clone(),
+                Some(failure.text()),
+                attempt,
+            );
+            match envelope.reply_to.clone() {
+                Some(reply_to) => {
+                    Box::pin(answer_with_error(inner, entry, envelope, reply_to, failure)).await;
+                    Settled::Done
+                }
+                None => {
+                    Box::pin(final_failure(
+                        inner,
+                        entry,
+                        envelope,
+                        failure.text(),
+                        attempt,
+                    ))
+                    .await
+                }
             }
         }
-        Err(error) => {
-            record(inner, entry, envelope.clone(), Some(error.clone()), attempt);
-            Box::pin(final_failure(inner, entry, envelope, error, attempt)).await;
-        }
-    }
-}
-
-/// Counts the failure, drops a subscriber that keeps failing, dead-letters the event.
-async fn final_failure(
-    inner: &Arc<Inner>,
-    entry: &Arc<SubEntry>,
-    envelope: RawEnvelope,
-    error: String,
-    attempts: u32,
-) {
-    tracing::error!(event = %envelope.event, subscriber = %entry.subscriber, attempts, "event handler failed: {error}");
-    let streak = entry.consecutive_failures.fetch_add(1, Ordering::AcqRel) + 1;
-    if streak >= DROP_THRESHOLD && entry.active.swap(false, Ordering::AcqRel) {
-        inner.subs.lock().remove(&entry.id);
-        inner.driver.unsubscribe(entry.id).await;
-        tracing::error!(event = %entry.event, subscriber = %entry.subscriber, "subscriber dropped after {streak} consecutive failures");
-        // A failing subscriber of the drop notice itself must not announce its own drop.
-        if entry.event != SubscriberDropped::NAME {
-            let dropped = SubscriberDropped {
-                event: entry.event.clone(),
-                subscriber: entry.subscriber.clone(),
-                error: error.clone(),
-                consecutive_failures: streak,
-            };
-            let payload = serde_json::to_value(dropped).unwrap_or_default();
-            inner
-                .publish_internal(SubscriberDropped::NAME, payload, PublishOptions::default())
-                .await;
-        }
-    }
-    let internal =
-        envelope.event.starts_with(DLQ_PREFIX) || envelope.event.starts_with(REPLY_PREFIX);
-    if inner.dlq_enabled && !internal {
-        let dlq_event = format!("{DLQ_PREFIX}{}", envelope.event);
-        let options = PublishOptions {
-            correlation_id: envelope.correlation_id.clone(),
-            ..PublishOptions::default()
-        };
-        let letter = DeadLetter {
-            original: serde_json::to_value(&envelope).unwrap_or_default(),
-            subscriber: entry.subscriber.clone(),
-            error,
-            attempts,
-            failed_at: now(),
-        };
-        let payload = serde_json::to_value(letter).unwrap_or_default();
-        inner.publish_internal(&dlq_event, payload, options).await;
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::EventBus;
 use crate::event::Event;
 
 /// An envelope with its payload still as JSON: what drivers carry, what the
@@ -47,6 +48,38 @@ pub struct RawEnvelope {
 }
 
 impl RawEnvelope {
+    /// Reads an envelope that came over NATS. The wire is a trust boundary
+    /// only as strong as the NATS credentials: whoever may publish on the
+    /// bus's subjects can send any envelope, so what would let one steer
+    /// this process is checked here. A `reply_to` other than this request's
+    /// own reply event (`_reply.<event>.<8 hex>`) is dropped, so a responder
+    /// cannot be made to publish its answer as an arbitrary event; a TTL or
+    /// delay that is not a positive number is ignored.
+    #[cfg(feature = "nats")]
+    pub(crate) fn from_wire(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        let mut envelope: Self = serde_json::from_slice(bytes)?;
+        if let Some(reply_to) = &envelope.reply_to
+            && !envelope.is_reply_address(reply_to)
+        {
+            tracing::warn!(event = %envelope.event, id = %envelope.id, emitter = %envelope.emitter, %reply_to, "event bus: ignored a reply address that is not a reply subject of this event");
+            envelope.reply_to = None;
+        }
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        envelope.ttl = envelope.ttl.filter(|t| positive(*t));
+        envelope.delay = envelope.delay.filter(|d| positive(*d));
+        Ok(envelope)
+    }
+
+    /// True for `_reply.<this event>.<8 hex digits>`, what `request` makes.
+    #[cfg(feature = "nats")]
+    fn is_reply_address(&self, reply_to: &str) -> bool {
+        reply_to
+            .strip_prefix(crate::REPLY_PREFIX)
+            .and_then(|rest| rest.strip_prefix(self.event.as_str()))
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|id| id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
     /// The unit ordering is kept within: the key, or the event name when unkeyed.
     pub(crate) fn unit(&self) -> &str {
         self.key.as_deref().unwrap_or(&self.event)
@@ -63,26 +96,35 @@ impl RawEnvelope {
 /// envelope field (`id`, `key`, `event`, ...) is reached as `event.payload.id`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Envelope<E> {
-    /// Unique id of the event.
+    /// Unique id of this event (uuid v4), the same on every delivery of it:
+    /// the key for an idempotent handler.
     pub id: String,
-    /// The event name (`E::NAME`).
+    /// The event name, `E::NAME` (`user.created`).
     pub event: String,
-    /// The payload.
+    /// The payload, typed; also reached through deref (`event.email`).
     pub payload: E,
-    /// Identity of the code that published it.
+    /// `"<plugin>.<method>"` (or `system`) that published it, set by the bus, never by the caller.
     pub emitter: String,
-    /// The event (or request) that caused this one.
+    /// Id of the event or HTTP request being handled when this was published; `None` at the top.
     pub parent_id: Option<String>,
-    /// Correlation id, if any.
+    /// Correlation id the publisher set (`PublishOptions::correlation_id`), if any.
     pub correlation_id: Option<String>,
-    /// Ordering key, if any.
+    /// Ordering key the publisher set (`PublishOptions::key`), if any.
     pub key: Option<String>,
-    /// Seconds since the Unix epoch at publish time.
+    /// Publish time in seconds since the Unix epoch.
     pub timestamp: f64,
-    /// Metadata set by the publisher.
+    /// Metadata the publisher set (`PublishOptions::header`).
     pub headers: BTreeMap<String, String>,
-    /// Which attempt this is, from 1.
+    /// Which attempt this is, from 1; above 1 after a failed attempt and a retry.
     pub attempt: u32,
+}
+
+#[microcore_kernel::contract(of = EventBus)]
+impl<E> Envelope<E> {
+    /// Returns the value of metadata header `name` set by the publisher, if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
 }
 
 impl<E: Event> Envelope<E> {

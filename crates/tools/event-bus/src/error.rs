@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use microcore_kernel::ToolFailure;
 
+use crate::EventBus;
+
 /// An event bus call that did not succeed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -33,6 +35,15 @@ pub enum BusError {
         /// The refused event.
         event: String,
     },
+    /// The bus holds as much as its bounds allow: a subscriber's queue
+    /// (`EVENT_BUS_MAX_QUEUED`) or the delayed events (`EVENT_BUS_MAX_DELAYED`).
+    #[error("`{event}` was not taken in full: {reason}")]
+    Full {
+        /// The refused event.
+        event: String,
+        /// Which bound is reached and what to do.
+        reason: String,
+    },
     /// The options contradict each other.
     #[error("invalid options for `{event}`: {reason}")]
     InvalidOptions {
@@ -49,6 +60,22 @@ pub enum BusError {
         /// What serde said.
         source: serde_json::Error,
     },
+    /// The responder answered the request with an error: branch on `code`.
+    ///
+    /// A handler refuses with [`ReplyError`](crate::ReplyError) (or
+    /// [`bail_reply!`](crate::bail_reply)); any other handler error arrives
+    /// as code [`ReplyError::INTERNAL`](crate::ReplyError::INTERNAL).
+    #[error("`{from}` answered `{event}` with error `{code}`: {message}")]
+    Replied {
+        /// The requested event.
+        event: String,
+        /// The replying subscriber (`"<plugin>.<method>"`).
+        from: String,
+        /// The responder's machine-readable code (`not_found`, `internal`, ...).
+        code: String,
+        /// The responder's message, for a person.
+        message: String,
+    },
     /// A reply arrived but is not the type the caller asked for.
     #[error("reply to `{event}` from `{from}` is not a `{expected}`: {source}")]
     BadReply {
@@ -63,12 +90,24 @@ pub enum BusError {
     },
 }
 
+#[microcore_kernel::contract(of = EventBus)]
+impl BusError {
+    /// Returns the responder's error code when this is `BusError::Replied`, else `None`.
+    pub fn reply_code(&self) -> Option<&str> {
+        match self {
+            Self::Replied { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
 impl ToolFailure for BusError {
     fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable { .. })
     }
 
+    /// A full bound is the bus's load, not the caller's mistake.
     fn is_caller_error(&self) -> bool {
-        !self.is_unavailable()
+        !matches!(self, Self::Unavailable { .. } | Self::Full { .. })
     }
 }

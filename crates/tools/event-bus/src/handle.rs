@@ -1,6 +1,7 @@
 //! The `EventBus` handle: shared state, identity stamping and publishing.
 
-use std::collections::BTreeMap;
+use std::any::TypeId;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use microcore_kernel::{Probe, ToolFailure, current_event_id, current_identity};
 
-use crate::driver::{Capabilities, Driver, Support};
+use crate::driver::{Capabilities, Delivery, Driver, DriverError, Support};
 use crate::envelope::{RawEnvelope, now};
 use crate::error::BusError;
 use crate::event::Event;
@@ -30,13 +31,39 @@ pub struct EventBus {
     pub(crate) plugin: Option<Arc<str>>,
 }
 
+/// How much the bus holds in memory before it refuses more.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// `EVENT_BUS_MAX_QUEUED`: deliveries one subscription holds, running or waiting.
+    pub(crate) max_queued: usize,
+    /// `EVENT_BUS_MAX_DELAYED`: delayed events this process holds until due.
+    pub(crate) max_delayed: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_queued: 10_000,
+            max_delayed: 10_000,
+        }
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) probe: Probe,
     pub(crate) driver: Box<dyn Driver>,
     pub(crate) trace: Trace,
     pub(crate) subs: Mutex<BTreeMap<u64, Arc<SubEntry>>>,
     pub(crate) next_id: AtomicU64,
+    /// Per `"<plugin>.closure_in_<fn>"`, the closure types seen, in order.
+    pub(crate) closure_names: Mutex<HashMap<String, Vec<TypeId>>>,
     pub(crate) dlq_enabled: bool,
+    pub(crate) limits: Limits,
+    /// Delayed events waiting in this process, bounded by `limits.max_delayed`.
+    pub(crate) delayed: AtomicUsize,
+    /// Set when drain begins: only running deliveries may still publish.
+    pub(crate) draining: AtomicBool,
+    /// Set when drain ends or at shutdown: nothing may publish.
     pub(crate) closed: AtomicBool,
     /// Deliveries queued or running, plus delayed publishes not yet handed over.
     pub(crate) in_flight: AtomicUsize,
@@ -58,11 +85,16 @@ impl ToolFailure for Never {}
 
 #[microcore_kernel::contract(
     backends = "in-process (default) | NATS (at-most-once) | JetStream (at-least-once)",
-    env = "EVENT_BUS_DRIVER, NATS_URL, EVENT_BUS_NATS_PREFIX, EVENT_BUS_JETSTREAM_*, EVENT_BUS_DLQ_ENABLED",
-    errors = "BusError: Unavailable, Timeout, Closed, InvalidOptions, Serialize, BadReply; a subscriber's Err is retried, then dead-lettered"
+    env = "EVENT_BUS_DRIVER, NATS_URL, EVENT_BUS_NATS_PREFIX, EVENT_BUS_JETSTREAM_*, EVENT_BUS_DLQ_ENABLED, EVENT_BUS_MAX_QUEUED, EVENT_BUS_MAX_DELAYED",
+    errors = "BusError: Unavailable, Timeout, Closed, InvalidOptions, Serialize, BadReply, Replied, Full; a subscriber's Err is retried, then dead-lettered; a request handler's Err answers the requester at once as Replied"
 )]
 impl EventBus {
-    pub(crate) fn new(probe: Probe, driver: Box<dyn Driver>, dlq_enabled: bool) -> Self {
+    pub(crate) fn new(
+        probe: Probe,
+        driver: Box<dyn Driver>,
+        dlq_enabled: bool,
+        limits: Limits,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 probe,
@@ -70,7 +102,11 @@ impl EventBus {
                 trace: Trace::new(),
                 subs: Mutex::new(BTreeMap::new()),
                 next_id: AtomicU64::new(1),
+                closure_names: Mutex::new(HashMap::new()),
                 dlq_enabled,
+                limits,
+                delayed: AtomicUsize::new(0),
+                draining: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
             }),
@@ -78,13 +114,16 @@ impl EventBus {
         }
     }
 
-    /// Publishes `event` and returns its id once the driver has it. Never
-    /// waits for subscribers.
+    /// Publishes `event` to its subscribers and returns its id once the transport has it.
+    ///
+    /// Never waits for subscribers; a failing subscriber does not fail the publish.
     pub async fn publish<E: Event>(&self, event: E) -> Result<String, BusError> {
         self.publish_with(event, PublishOptions::default()).await
     }
 
-    /// [`EventBus::publish`] with a key, delay, TTL, headers or correlation id.
+    /// Publishes `event` with a key, delay, TTL, headers or correlation id and returns its id.
+    ///
+    /// Build the options with `PublishOptions::default().key(k).delay(d)`.
     pub async fn publish_with<E: Event>(
         &self,
         event: E,
@@ -137,14 +176,34 @@ impl EventBus {
 }
 
 impl Inner {
+    /// Refuses a publish once the bus is closed, and during a drain unless it
+    /// comes from a running delivery: that delivery is finishing its work,
+    /// and refusing its follow-up events would fail it (see `Tool::drain`).
     pub(crate) fn ensure_open(&self, event: &str) -> Result<(), BusError> {
-        if self.closed.load(Ordering::Acquire) {
+        let refused = self.closed.load(Ordering::Acquire)
+            || (self.draining() && !crate::delivery::delivering());
+        if refused {
             Err(BusError::Closed {
                 event: event.to_owned(),
             })
         } else {
             Ok(())
         }
+    }
+
+    /// True from the start of a drain on.
+    pub(crate) fn draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// True while draining or after it.
+    pub(crate) fn stopping(&self) -> bool {
+        self.draining() || self.closed.load(Ordering::Acquire)
+    }
+
+    /// True when the transport redelivers what this process hands back.
+    pub(crate) fn durable(&self) -> bool {
+        self.driver.capabilities().delivery == Delivery::AtLeastOnce
     }
 
     /// A new envelope; the parent is whatever the running code is handling.
@@ -182,22 +241,37 @@ impl Inner {
             .map(Duration::from_secs_f64);
         match delay {
             Some(delay) if self.driver.capabilities().delay == Support::InBus => {
+                let limit = self.limits.max_delayed;
+                if self.delayed.fetch_add(1, Ordering::AcqRel) >= limit {
+                    self.delayed.fetch_sub(1, Ordering::AcqRel);
+                    return Err(BusError::Full {
+                        event: envelope.event,
+                        reason: format!(
+                            "{limit} delayed events already wait in this process \
+                             (EVENT_BUS_MAX_DELAYED); publish it later, with a shorter \
+                             delay, or raise the bound"
+                        ),
+                    });
+                }
                 self.in_flight.fetch_add(1, Ordering::AcqRel);
                 let inner = self.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
                     let event = envelope.event.clone();
-                    if let Err(reason) = inner.driver.publish(envelope).await {
-                        tracing::error!(%event, "event bus: a delayed event could not be handed over: {reason}");
+                    if let Err(e) = inner.driver.publish(envelope).await {
+                        tracing::error!(%event, "event bus: a delayed event could not be handed over: {e:?}");
                     }
+                    inner.delayed.fetch_sub(1, Ordering::AcqRel);
                     inner.in_flight.fetch_sub(1, Ordering::AcqRel);
                 });
             }
-            _ => self
-                .driver
-                .publish(envelope)
-                .await
-                .map_err(|reason| self.unavailable(reason))?,
+            _ => {
+                let event = envelope.event.clone();
+                self.driver.publish(envelope).await.map_err(|e| match e {
+                    DriverError::Unavailable(reason) => self.unavailable(reason),
+                    DriverError::Full(reason) => BusError::Full { event, reason },
+                })?;
+            }
         }
         Ok(id)
     }
@@ -209,7 +283,7 @@ impl Inner {
         event: &str,
         payload: serde_json::Value,
         options: PublishOptions,
-    ) {
+    ) -> Result<(), BusError> {
         let envelope = Self::envelope(
             event,
             payload,
@@ -217,9 +291,7 @@ impl Inner {
             options,
             None,
         );
-        if let Err(e) = self.send(envelope).await {
-            tracing::error!(%event, "event bus: could not publish: {e}");
-        }
+        self.send(envelope).await.map(drop)
     }
 
     pub(crate) fn unavailable(&self, reason: String) -> BusError {

@@ -8,6 +8,20 @@
 //! let total: Total = self.event_bus.request(PriceQuoted { sku }, Duration::from_secs(2)).await?;
 //! ```
 //!
+//! A responder refuses a request with a code the requester branches on; the
+//! refusal arrives at once (a request is never retried or dead-lettered):
+//!
+//! ```ignore
+//! // responder
+//! if !known { bail_reply!("not_found", "no price for {}", event.sku); }
+//! // requester
+//! match self.event_bus.request::<_, Total>(PriceQuoted { sku }, timeout).await {
+//!     Ok(total) => { /* ... */ }
+//!     Err(BusError::Replied { code, .. }) if code == "not_found" => { /* ... */ }
+//!     Err(e) => return Err(e.into()),
+//! }
+//! ```
+//!
 //! Delivery semantics live here once, whatever the transport: per-key
 //! ordering, retries with exponential backoff, dead letters (`_dlq.<event>`),
 //! TTL, delay, the automatic drop of a subscriber failing
@@ -28,6 +42,8 @@ mod event;
 mod handle;
 mod observe;
 mod options;
+mod outcome;
+mod reply;
 mod rpc;
 mod subscribe;
 mod tool;
@@ -39,6 +55,7 @@ pub use error::BusError;
 pub use event::{DeadLetter, Event, SubscriberDropped};
 pub use handle::EventBus;
 pub use options::{PublishOptions, SubOptions};
+pub use reply::ReplyError;
 pub use subscribe::{Subscription, SubscriptionInfo};
 pub use trace::{EventStats, ListenerId, TRACE_CAPACITY, TraceKind, TraceNode};
 

@@ -10,12 +10,14 @@ use crate::trace::{EventStats, ListenerId, TraceKind, TraceNode};
 
 #[microcore_kernel::contract]
 impl EventBus {
-    /// The last [`TRACE_CAPACITY`](crate::TRACE_CAPACITY) published and delivered records, oldest first.
+    /// Returns the last 500 published and delivered trace records, oldest first.
+    ///
+    /// The bound is [`TRACE_CAPACITY`](crate::TRACE_CAPACITY).
     pub fn trace_history(&self) -> Vec<TraceNode> {
         self.read("trace_history", || self.inner.trace.history())
     }
 
-    /// For every event seen or subscribed here: times published, emitters, subscribers.
+    /// Returns, per event seen or subscribed here, its publish count, emitters and subscribers.
     pub fn event_stats(&self) -> BTreeMap<String, EventStats> {
         self.read("event_stats", || {
             let mut stats = self.inner.trace.stats();

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Options of [`EventBus::publish_with`](crate::EventBus::publish_with).
+use crate::EventBus;
+
+/// Options of [`EventBus::publish_with`]: build them with
+/// `PublishOptions::default().key(k).delay(d)`, or set the fields.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PublishOptions {
     /// Ordering key: events with the same key reach each subscriber in publish
@@ -20,7 +23,8 @@ pub struct PublishOptions {
     pub correlation_id: Option<String>,
 }
 
-/// Options of [`EventBus::subscribe_with`](crate::EventBus::subscribe_with).
+/// Options of [`EventBus::subscribe_with`]: build them with
+/// `SubOptions::default().retries(3).backoff(d)`, or set the fields.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SubOptions {
     /// A worker pool: each event goes to one member of the group. Unset, the
@@ -30,6 +34,8 @@ pub struct SubOptions {
     /// Every instance gets every event (no group). Cannot be combined with `group`.
     pub broadcast: bool,
     /// Extra attempts after a failure before the event is dead-lettered.
+    /// A request (see [`EventBus::request`]) is never retried: its failure
+    /// answers the requester at once.
     pub retries: u32,
     /// Wait before retry n (from 0): `backoff × 2^n`.
     pub backoff: Duration,
@@ -46,6 +52,75 @@ impl Default for SubOptions {
     }
 }
 
+#[microcore_kernel::contract(of = EventBus)]
+impl PublishOptions {
+    /// Returns these options with ordering key `key`, so same-key events keep publish order.
+    #[must_use]
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Returns these options delaying delivery by at least `delay`.
+    #[must_use]
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// Returns these options dropping the event if it is older than `ttl` at delivery.
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Returns these options with metadata header `name` set to `value`.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    /// Returns these options tying the event and its dead letter to flow `id`.
+    #[must_use]
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = Some(id.into());
+        self
+    }
+}
+
+#[microcore_kernel::contract(of = EventBus)]
+impl SubOptions {
+    /// Returns these options sharing events among the members of worker pool `group`.
+    #[must_use]
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
+        self
+    }
+
+    /// Returns these options giving every instance every event, with no group.
+    #[must_use]
+    pub fn broadcast(mut self) -> Self {
+        self.broadcast = true;
+        self
+    }
+
+    /// Returns these options with `retries` extra attempts before a dead letter.
+    #[must_use]
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Returns these options waiting `backoff × 2^n` before retry n, counted from 0.
+    #[must_use]
+    pub fn backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+}
+
 impl SubOptions {
     /// The wait before the attempt following failed attempt `attempt` (from 1).
     pub(crate) fn backoff_after(&self, attempt: u32) -> Duration {
@@ -57,6 +132,30 @@ impl SubOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builders_set_the_fields_they_name() {
+        let p = PublishOptions::default()
+            .key("k")
+            .delay(Duration::from_secs(1))
+            .ttl(Duration::from_secs(2))
+            .header("h", "v")
+            .correlation_id("c");
+        assert_eq!(p.key.as_deref(), Some("k"));
+        assert_eq!(p.delay, Some(Duration::from_secs(1)));
+        assert_eq!(p.ttl, Some(Duration::from_secs(2)));
+        assert_eq!(p.headers["h"], "v");
+        assert_eq!(p.correlation_id.as_deref(), Some("c"));
+        let s = SubOptions::default()
+            .group("g")
+            .retries(3)
+            .backoff(Duration::from_millis(7));
+        assert_eq!(
+            (s.group.as_deref(), s.broadcast, s.retries, s.backoff),
+            (Some("g"), false, 3, Duration::from_millis(7))
+        );
+        assert!(SubOptions::default().broadcast().broadcast);
+    }
 
     #[test]
     fn backoff_doubles_from_the_base_and_never_overflows() {

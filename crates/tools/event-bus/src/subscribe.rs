@@ -1,9 +1,10 @@
 //! Subscribing: a plugin method becomes a named subscriber of one event.
 
+use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -19,6 +20,7 @@ use crate::envelope::{Envelope, RawEnvelope, short_type_name};
 use crate::error::BusError;
 use crate::event::Event;
 use crate::options::SubOptions;
+use crate::reply::ReplyError;
 
 /// Why one attempt failed.
 pub(crate) enum Failure {
@@ -26,6 +28,19 @@ pub(crate) enum Failure {
     Decode(String),
     /// The handler returned an error or panicked.
     Failed(String),
+    /// The handler refused with a [`ReplyError`]: the answer to a request,
+    /// an ordinary failure for any other event.
+    Refused(ReplyError),
+}
+
+impl Failure {
+    /// The text the trace, the log and a dead letter show.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Self::Decode(why) | Self::Failed(why) => why.clone(),
+            Self::Refused(refusal) => refusal.to_string(),
+        }
+    }
 }
 
 pub(crate) type Handler = Arc<
@@ -48,6 +63,8 @@ pub(crate) struct SubEntry {
     pub(crate) handler: Handler,
     pub(crate) active: AtomicBool,
     pub(crate) consecutive_failures: AtomicU32,
+    /// Deliveries running or waiting in `lanes`, bounded by `EVENT_BUS_MAX_QUEUED`.
+    pub(crate) queued: AtomicUsize,
     /// Per ordering unit, the deliveries waiting behind the running one.
     pub(crate) lanes: Mutex<HashMap<String, VecDeque<Job>>>,
 }
@@ -61,16 +78,17 @@ pub struct Subscription {
     group: Option<String>,
 }
 
+#[microcore_kernel::contract(of = EventBus)]
 impl Subscription {
-    /// The event subscribed to.
+    /// Returns the name of the event this subscription receives.
     pub fn event(&self) -> &str {
         &self.event
     }
-    /// `"<plugin>.<method>"`.
+    /// Returns the subscriber's name, `"<plugin>.<method>"`.
     pub fn subscriber(&self) -> &str {
         &self.subscriber
     }
-    /// The group, or `None` for a broadcast subscription.
+    /// Returns the subscription's group, or `None` when it is a broadcast.
     pub fn group(&self) -> Option<&str> {
         self.group.as_deref()
     }
@@ -97,9 +115,11 @@ pub struct SubscriptionInfo {
 
 #[microcore_kernel::contract]
 impl EventBus {
-    /// Subscribes `handler` (a method of `plugin`, e.g. `Self::on_user_created`)
-    /// to the event its envelope type names. Its return value answers a
-    /// [`request`](EventBus::request); `()` answers nothing.
+    /// Subscribes method `handler` of `plugin` to the event its `Envelope<E>` argument names.
+    ///
+    /// `handler` is e.g. `Self::on_user_created`. Its return value answers a
+    /// [`request`](EventBus::request) (`()` answers nothing), and its `Err`
+    /// answers a request as [`BusError::Replied`]; see [`ReplyError`].
     pub async fn subscribe<P, E, R, F, Fut>(
         &self,
         plugin: &Arc<P>,
@@ -116,7 +136,9 @@ impl EventBus {
             .await
     }
 
-    /// [`EventBus::subscribe`] with a group, broadcast, retries or backoff.
+    /// Subscribes `handler` like `subscribe`, with a group, broadcast, retries or backoff.
+    ///
+    /// Build the options with `SubOptions::default().retries(3).backoff(d)`.
     pub async fn subscribe_with<P, E, R, F, Fut>(
         &self,
         plugin: &Arc<P>,
@@ -139,12 +161,13 @@ impl EventBus {
             let running = handler(plugin.clone(), envelope);
             async move { reply_value(running.await) }.boxed()
         });
-        self.probed_register::<E>("subscribe", method_name::<F>(), options, erased)
+        self.probed_register::<E>("subscribe", HandlerName::of::<F>(), options, erased)
             .await
     }
 
-    /// Subscribes a synchronous `handler`; it runs on the blocking pool with
-    /// the delivery's context, so it never stalls the async workers.
+    /// Subscribes a synchronous `handler`, run on the blocking pool with the delivery's context.
+    ///
+    /// A blocking handler never stalls the async workers.
     pub async fn subscribe_blocking<P, E, R, F>(
         &self,
         plugin: &Arc<P>,
@@ -160,7 +183,7 @@ impl EventBus {
             .await
     }
 
-    /// [`EventBus::subscribe_blocking`] with options.
+    /// Subscribes a synchronous `handler` like `subscribe_blocking`, with `SubOptions`.
     pub async fn subscribe_blocking_with<P, E, R, F>(
         &self,
         plugin: &Arc<P>,
@@ -174,7 +197,7 @@ impl EventBus {
         F: Fn(Arc<P>, Envelope<E>) -> anyhow::Result<R> + Send + Sync + 'static,
     {
         let plugin = plugin.clone();
-        let method = method_name::<F>();
+        let method = HandlerName::of::<F>();
         let handler = Arc::new(handler);
         let erased: Handler = Arc::new(move |raw, attempt, subscriber| {
             let envelope = match Envelope::<E>::decode(raw, attempt, subscriber) {
@@ -194,8 +217,10 @@ impl EventBus {
             .await
     }
 
-    /// Stops a subscription; deliveries already queued for it are not run
-    /// here (a durable driver hands them to another member of the group).
+    /// Stops `subscription`, so its handler receives nothing more.
+    ///
+    /// Deliveries already queued for it are not run here (a durable driver
+    /// hands them to another member of the group).
     pub async fn unsubscribe(&self, subscription: &Subscription) -> Result<(), BusError> {
         self.inner
             .probe
@@ -257,7 +282,7 @@ impl EventBus {
     async fn probed_register<E: Event>(
         &self,
         method: &'static str,
-        handler_name: String,
+        handler_name: HandlerName,
         options: SubOptions,
         handler: Handler,
     ) -> Result<Subscription, BusError> {
@@ -269,7 +294,7 @@ impl EventBus {
 
     async fn register<E: Event>(
         &self,
-        handler_name: String,
+        handler_name: HandlerName,
         options: SubOptions,
         handler: Handler,
     ) -> Result<Subscription, BusError> {
@@ -292,7 +317,7 @@ impl EventBus {
             ));
         }
         let identity = self.plugin.clone().unwrap_or_else(current_identity);
-        let subscriber = format!("{identity}.{handler_name}");
+        let subscriber = self.subscriber_name(&identity, handler_name);
         let group = match (options.broadcast, &options.group) {
             (true, _) => None,
             (false, Some(g)) => Some(g.clone()),
@@ -310,6 +335,7 @@ impl EventBus {
             handler,
             active: AtomicBool::new(true),
             consecutive_failures: AtomicU32::new(0),
+            queued: AtomicUsize::new(0),
             lanes: Mutex::new(HashMap::new()),
         });
         self.inner.subs.lock().insert(id, entry.clone());
@@ -334,6 +360,50 @@ impl EventBus {
     }
 }
 
+/// A handler's name from its type, and the type itself: closures in one
+/// function share a name, and only their type tells them apart.
+pub(crate) struct HandlerName {
+    name: String,
+    ty: TypeId,
+}
+
+impl HandlerName {
+    fn of<F: 'static>() -> Self {
+        Self {
+            name: method_name::<F>(),
+            ty: TypeId::of::<F>(),
+        }
+    }
+}
+
+impl EventBus {
+    /// `"<plugin>.<method>"`. Distinct closures of one function get
+    /// `closure_in_<fn>`, `closure_in_<fn>_2`, ... in the order they first
+    /// subscribe, so each gets its own default group (and every event),
+    /// while the same closure subscribed again (a replica) shares its name.
+    fn subscriber_name(&self, identity: &str, handler: HandlerName) -> String {
+        let base = format!("{identity}.{}", handler.name);
+        if !handler.name.starts_with(CLOSURE_PREFIX) {
+            return base;
+        }
+        let mut names = self.inner.closure_names.lock();
+        let seen = names.entry(base.clone()).or_default();
+        let index = match seen.iter().position(|t| *t == handler.ty) {
+            Some(index) => index,
+            None => {
+                seen.push(handler.ty);
+                seen.len() - 1
+            }
+        };
+        match index {
+            0 => base,
+            n => format!("{base}_{}", n + 1),
+        }
+    }
+}
+
+const CLOSURE_PREFIX: &str = "closure_in_";
+
 fn reply_value<R: Serialize>(result: anyhow::Result<R>) -> Result<serde_json::Value, Failure> {
     match result {
         Ok(reply) => serde_json::to_value(reply).map_err(|e| {
@@ -341,7 +411,10 @@ fn reply_value<R: Serialize>(result: anyhow::Result<R>) -> Result<serde_json::Va
                 "the handler's return value cannot be serialized to JSON: {e}"
             ))
         }),
-        Err(e) => Err(Failure::Failed(format!("{e:#}"))),
+        Err(e) => match e.chain().find_map(|c| c.downcast_ref::<ReplyError>()) {
+            Some(refusal) => Err(Failure::Refused(refusal.clone())),
+            None => Err(Failure::Failed(format!("{e:#}"))),
+        },
     }
 }
 
@@ -370,7 +443,7 @@ pub(crate) fn method_name<F>() -> String {
         .copied()
         .unwrap_or("handler");
     if closures > 0 {
-        format!("closure_in_{named}")
+        format!("{CLOSURE_PREFIX}{named}")
     } else {
         named.to_owned()
     }

@@ -8,7 +8,9 @@
 //! (how long the stream keeps an event, default 604800 = 7 days),
 //! `EVENT_BUS_JETSTREAM_ACK_WAIT_SECS` (how long an unacknowledged delivery
 //! waits before another replica gets it, default 30), `EVENT_BUS_DLQ_ENABLED`
-//! (default true).
+//! (default true), `EVENT_BUS_MAX_QUEUED` (deliveries one subscription holds
+//! in memory, running or waiting, default 10000) and `EVENT_BUS_MAX_DELAYED`
+//! (delayed events one process holds until due, default 10000).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -18,6 +20,7 @@ use microcore_kernel::{PluginId, Tool, ToolError, ToolSetup};
 use crate::EventBus;
 use crate::driver::Driver;
 use crate::driver::memory::MemoryDriver;
+use crate::handle::Limits;
 
 impl Tool for EventBus {
     const NAME: &'static str = "event_bus";
@@ -43,7 +46,8 @@ impl Tool for EventBus {
                 )));
             }
         };
-        Ok(Self::new(setup.probe, driver, dlq))
+        let limits = limits(&setup)?;
+        Ok(Self::new(setup.probe, driver, dlq, limits))
     }
 
     async fn setup_for_tests(setup: ToolSetup) -> Result<Self, ToolError> {
@@ -51,10 +55,12 @@ impl Tool for EventBus {
             .env
             .flag("EVENT_BUS_DLQ_ENABLED", true)
             .map_err(ToolError::new)?;
+        let limits = limits(&setup)?;
         Ok(Self::new(
             setup.probe,
             Box::new(MemoryDriver::default()),
             dlq,
+            limits,
         ))
     }
 
@@ -65,24 +71,19 @@ impl Tool for EventBus {
         }
     }
 
-    /// Refuses new publishes, then waits (up to `grace`) for queued and
-    /// running deliveries and pending delayed events.
+    /// Refuses new publishes (a running delivery may still publish its
+    /// follow-ups), then waits (up to `grace`) for queued and running
+    /// deliveries and pending delayed events. On a durable driver the
+    /// readers stop at once and what has not started is handed back to the
+    /// server for another replica, never run or dead-lettered here.
     async fn drain(&self, grace: Duration) {
-        self.inner.closed.store(true, Ordering::Release);
-        let deadline = tokio::time::Instant::now() + grace;
-        loop {
-            let left = self.inner.in_flight.load(Ordering::Acquire);
-            if left == 0 {
-                return;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                tracing::warn!(
-                    "event bus: {left} deliveries or delayed events still pending after {grace:?}; they are abandoned"
-                );
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        self.inner.draining.store(true, Ordering::Release);
+        if self.inner.durable() {
+            self.inner.driver.stop_reading().await;
+            crate::delivery::release_waiting(&self.inner);
         }
+        self.wait_for_deliveries(grace).await;
+        self.inner.closed.store(true, Ordering::Release);
     }
 
     async fn shutdown(&self) -> Result<(), ToolError> {
@@ -112,6 +113,45 @@ impl Tool for EventBus {
         }
         lines
     }
+}
+
+impl EventBus {
+    /// Waits up to `grace` for queued and running deliveries and delayed events.
+    async fn wait_for_deliveries(&self, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let left = self.inner.in_flight.load(Ordering::Acquire);
+            if left == 0 {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    "event bus: {left} deliveries or delayed events still pending after {grace:?}; they are abandoned"
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// `EVENT_BUS_MAX_QUEUED` and `EVENT_BUS_MAX_DELAYED`, each at least one.
+fn limits(setup: &ToolSetup) -> Result<Limits, ToolError> {
+    let defaults = Limits::default();
+    let read = |key: &str, default: usize| match setup
+        .env
+        .parse_or::<usize>(key, default)
+        .map_err(ToolError::new)?
+    {
+        0 => Err(ToolError::new(format!(
+            "setting {key}=0 is not allowed; use a count of at least 1, or unset it for {default}"
+        ))),
+        n => Ok(n),
+    };
+    Ok(Limits {
+        max_queued: read("EVENT_BUS_MAX_QUEUED", defaults.max_queued)?,
+        max_delayed: read("EVENT_BUS_MAX_DELAYED", defaults.max_delayed)?,
+    })
 }
 
 #[cfg(feature = "nats")]

@@ -81,8 +81,11 @@ impl Trace {
         }
     }
 
+    /// Records a publication. A reply's event name is unique to its request,
+    /// so replies stay out of the per-event statistics (which would grow
+    /// with every request) and only enter the bounded history.
     pub(crate) fn published(&self, envelope: &RawEnvelope) {
-        {
+        if !envelope.event.starts_with(crate::REPLY_PREFIX) {
             let mut stats = self.stats.lock();
             let entry = stats.entry(envelope.event.clone()).or_default();
             entry.published += 1;

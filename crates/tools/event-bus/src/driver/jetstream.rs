@@ -33,7 +33,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::nats::{NatsDriver, connect_client};
-use super::{Capabilities, Deliver, Delivery, Driver, Support};
+use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Support};
 use crate::REPLY_PREFIX;
 use crate::envelope::RawEnvelope;
 
@@ -62,8 +62,8 @@ pub(crate) struct JetStreamSettings {
 
 struct Reader {
     task: JoinHandle<()>,
-    /// Tells the reader to stop pulling and settle what it holds.
-    stop: oneshot::Sender<()>,
+    /// Tells the reader to stop pulling and settle what it holds; taken once sent.
+    stop: Option<oneshot::Sender<()>>,
     /// The broadcast consumer to delete on unsubscribe; a group's durable stays.
     ephemeral: Option<String>,
 }
@@ -79,7 +79,9 @@ impl Reader {
             stop,
             ephemeral,
         } = self;
-        let _ = stop.send(());
+        if let Some(stop) = stop {
+            let _ = stop.send(());
+        }
         if tokio::time::timeout(limit, &mut task).await.is_err() {
             task.abort();
         }
@@ -267,7 +269,7 @@ impl Driver for JetStreamDriver {
 
     /// Returns once the server has stored the event (its PubAck). The
     /// envelope id is the message id, so a repeated publish is stored once.
-    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), String>> {
+    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>> {
         async move {
             if is_reply(&envelope.event) {
                 return self.replies.publish(envelope).await;
@@ -327,7 +329,7 @@ impl Driver for JetStreamDriver {
                 id,
                 Reader {
                     task,
-                    stop,
+                    stop: Some(stop),
                     ephemeral,
                 },
             );
@@ -344,6 +346,17 @@ impl Driver for JetStreamDriver {
             tokio::spawn(reader.close(self.js.clone(), self.stream.clone(), self.ack_wait));
         }
         async move { self.replies.unsubscribe(id).await }.boxed()
+    }
+
+    /// Tells every reader to pull nothing more and to settle what it holds;
+    /// the readers stay registered, so `shutdown` still waits for them.
+    fn stop_reading(&self) -> BoxFuture<'_, ()> {
+        for reader in self.readers.lock().values_mut() {
+            if let Some(stop) = reader.stop.take() {
+                let _ = stop.send(());
+            }
+        }
+        async {}.boxed()
     }
 
     /// Closes every reader with a short grace to settle what it holds (the

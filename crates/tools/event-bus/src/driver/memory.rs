@@ -7,7 +7,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
 
-use super::{Capabilities, Deliver, Delivery, Driver, Support};
+use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Support};
 use crate::envelope::RawEnvelope;
 
 struct Member {
@@ -41,13 +41,24 @@ impl Driver for MemoryDriver {
         }
     }
 
-    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), String>> {
+    /// Enqueues for every target. A full subscription does not get it and
+    /// the publisher is told which (the others have it).
+    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>> {
         let targets = self.targets(&envelope.event);
+        let mut full = Vec::new();
         for deliver in targets {
             // Enqueuing happens in the call; the completion future is not needed here.
-            drop(deliver(envelope.clone()));
+            match deliver(envelope.clone()) {
+                Ok(done) => drop(done),
+                Err(refused) => full.push(refused.reason),
+            }
         }
-        async { Ok(()) }.boxed()
+        let result = if full.is_empty() {
+            Ok(())
+        } else {
+            Err(DriverError::Full(full.join("; ")))
+        };
+        async move { result }.boxed()
     }
 
     fn subscribe<'a>(

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde::Serialize;
 
@@ -94,19 +95,68 @@ pub(crate) enum Settled {
     Released,
 }
 
+/// Why a driver did not take a published envelope.
+#[derive(Debug)]
+pub(crate) enum DriverError {
+    /// The transport is not reachable or refused it.
+    Unavailable(String),
+    /// A subscription already holds as many deliveries as its bound.
+    Full(String),
+}
+
+impl From<String> for DriverError {
+    fn from(reason: String) -> Self {
+        Self::Unavailable(reason)
+    }
+}
+
+/// A delivery the bus did not take: the subscription holds as many as
+/// `EVENT_BUS_MAX_QUEUED`. The envelope comes back, to be offered again.
+pub(crate) struct Full {
+    pub(crate) envelope: Box<RawEnvelope>,
+    pub(crate) reason: String,
+}
+
+/// Offers `envelope` until the bus takes it, waiting while the subscription
+/// is full: a reader that cannot refuse its sender pushes back instead of
+/// dropping (core NATS then buffers, and reports a slow consumer).
+pub(crate) async fn hand_over(
+    deliver: &Deliver,
+    mut envelope: RawEnvelope,
+) -> BoxFuture<'static, Settled> {
+    let mut warned = false;
+    loop {
+        match deliver(envelope) {
+            Ok(done) => return done,
+            Err(full) => {
+                if !warned {
+                    tracing::warn!(
+                        "event bus: {}; reading pauses until it has room",
+                        full.reason
+                    );
+                    warned = true;
+                }
+                envelope = *full.envelope;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
 /// Hands one envelope to the bus. The bus fixes the delivery order when it is
 /// called, so a driver calls it in arrival order; the returned future ends
 /// when the delivery (with its retries and dead letter) is finished and says
 /// whether it was handled, for drivers that acknowledge; drivers that do not
-/// may drop it.
-pub(crate) type Deliver = Arc<dyn Fn(RawEnvelope) -> BoxFuture<'static, Settled> + Send + Sync>;
+/// may drop it. It refuses ([`Full`]) when the subscription is at its bound.
+pub(crate) type Deliver =
+    Arc<dyn Fn(RawEnvelope) -> Result<BoxFuture<'static, Settled>, Full> + Send + Sync>;
 
 /// A transport. `group: None` is a broadcast subscription.
 pub(crate) trait Driver: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn capabilities(&self) -> Capabilities;
     /// Hands the envelope over; returns once the transport has it.
-    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), String>>;
+    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>>;
     fn subscribe<'a>(
         &'a self,
         id: u64,
@@ -115,5 +165,11 @@ pub(crate) trait Driver: Send + Sync + 'static {
         deliver: Deliver,
     ) -> BoxFuture<'a, Result<(), String>>;
     fn unsubscribe(&self, id: u64) -> BoxFuture<'_, ()>;
+    /// Stops taking new envelopes (a drain began) while what was handed over
+    /// settles; subscriptions stay until `shutdown`. Drivers that cannot hand
+    /// an envelope back to another replica keep reading.
+    fn stop_reading(&self) -> BoxFuture<'_, ()> {
+        async {}.boxed()
+    }
     fn shutdown(&self) -> BoxFuture<'_, ()>;
 }

@@ -12,7 +12,7 @@ use futures::{FutureExt, StreamExt};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
-use super::{Capabilities, Deliver, Delivery, Driver, Support};
+use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Support, hand_over};
 use crate::envelope::RawEnvelope;
 
 pub(crate) struct NatsDriver {
@@ -71,13 +71,14 @@ impl Driver for NatsDriver {
         }
     }
 
-    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), String>> {
+    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>> {
         async move {
             let body = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
             self.client
                 .publish(self.subject(&envelope.event), Bytes::from(body))
                 .await
-                .map_err(|e| format!("NATS publish failed: {e}"))
+                .map_err(|e| format!("NATS publish failed: {e}"))?;
+            Ok(())
         }
         .boxed()
     }
@@ -104,8 +105,8 @@ impl Driver for NatsDriver {
                 .map_err(|e| format!("NATS flush failed: {e}"))?;
             let reader = tokio::spawn(async move {
                 while let Some(msg) = sub.next().await {
-                    match serde_json::from_slice::<RawEnvelope>(&msg.payload) {
-                        Ok(envelope) => drop(deliver(envelope)),
+                    match RawEnvelope::from_wire(&msg.payload) {
+                        Ok(envelope) => drop(hand_over(&deliver, envelope).await),
                         Err(e) => tracing::error!(
                             subject = %msg.subject,
                             "event bus: a NATS message is not a MicroCore envelope and was not delivered: {e}"

@@ -127,3 +127,63 @@ async fn dlq_can_be_switched_off(backend: Backend) {
         .collect();
     assert!(letters.is_empty(), "{letters:?}");
 }
+
+test_event!(Logged, "t.dlq.logged", { n: u32 });
+
+/// What a log line collector keeps: every formatted line.
+#[derive(Clone, Default)]
+struct Lines(Arc<parking_lot::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Item 4: an operator sees each dead letter in the log, with the event,
+/// the subscriber, the reason and the attempts, at ERROR.
+#[tokio::test]
+async fn a_dead_letter_is_logged_with_event_subscriber_reason_and_attempts() {
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // The test runs on one thread, so every delivery task logs here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let bus = Backend::InProcess.bus().await;
+    let options = SubOptions::default()
+        .retries(1)
+        .backoff(Duration::from_millis(1));
+    bus.for_plugin(&plugin("Grumpy"))
+        .subscribe_with(
+            &Arc::new(Nobody),
+            |_, _: Envelope<Logged>| async { anyhow::bail!("disk full") as anyhow::Result<()> },
+            options,
+        )
+        .await
+        .unwrap();
+    bus.publish(Logged { n: 1 }).await.unwrap();
+    let letters = || nodes(&bus, TraceKind::Published, "_dlq.t.dlq.logged");
+    assert!(eventually(WAIT, || !letters().is_empty()).await);
+    let text = String::from_utf8(lines.0.lock().clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("dead-lettered"))
+        .unwrap_or_else(|| panic!("no dead-letter line in:\n{text}"));
+    for part in [
+        "ERROR",
+        "event=t.dlq.logged",
+        "subscriber=tests.Grumpy.",
+        "attempts=2",
+        "disk full",
+        "_dlq.t.dlq.logged",
+    ] {
+        assert!(line.contains(part), "`{part}` missing from: {line}");
+    }
+}

@@ -22,11 +22,11 @@ test_event!(Crate, "t.durable.crate", { n: u32 });
 test_event!(Doomed, "t.durable.doomed", { n: u32 });
 
 /// Long enough to see a missing acknowledgement, short enough for a test.
-const ACK_WAIT: [(&str, &str); 1] = [("EVENT_BUS_JETSTREAM_ACK_WAIT_SECS", "1")];
+pub(crate) const ACK_WAIT: [(&str, &str); 1] = [("EVENT_BUS_JETSTREAM_ACK_WAIT_SECS", "1")];
 
 /// Subscribes `handler` as plugin `name` with `options` (a plugin with no
 /// state: the handlers here only record what they see).
-async fn subscribe_as<E, F, Fut>(
+pub(crate) async fn subscribe_as<E, F, Fut>(
     bus: &EventBus,
     name: &str,
     options: SubOptions,
@@ -44,7 +44,7 @@ where
 }
 
 /// Subscribes a recorder of each event's `n` in `group`.
-async fn record<E: Event + Clone>(
+pub(crate) async fn record<E: Event + Clone>(
     bus: &EventBus,
     group: &str,
     seen: &Seen<u32>,
@@ -66,7 +66,7 @@ async fn record<E: Event + Clone>(
 }
 
 /// What the server knows of the one consumer reading `event` in this test's stream.
-async fn consumer_of(backend: &Backend, event: &str) -> consumer::Info {
+pub(crate) async fn consumer_of(backend: &Backend, event: &str) -> consumer::Info {
     let client = async_nats::connect(nats_url()).await.unwrap();
     let stream = async_nats::jetstream::new(client)
         .get_stream(backend.stream())
@@ -87,7 +87,7 @@ async fn consumer_of(backend: &Backend, event: &str) -> consumer::Info {
 }
 
 /// Polls an async condition every 20 ms for up to `within`.
-async fn eventually_async<F: Future<Output = bool>>(
+pub(crate) async fn eventually_async<F: Future<Output = bool>>(
     within: Duration,
     mut done: impl FnMut() -> F,
 ) -> bool {

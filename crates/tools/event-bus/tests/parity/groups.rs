@@ -206,3 +206,55 @@ async fn replicas_on_separate_connections_share_one_copy_per_event(backend: Back
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_split(&ws, 8);
 }
+
+test_event!(Twice, "t.groups.twice", { n: u32 });
+
+parity!(two_closures_of_one_plugin_each_get_every_event);
+
+/// Review item 20: closures in one function used to share the name
+/// `closure_in_<fn>`, so one default group, so each event reached only one.
+async fn two_closures_of_one_plugin_each_get_every_event(backend: Backend) {
+    let bus = backend.bus().await;
+    let handle = bus.for_plugin(&plugin("Twins"));
+    let (first, second) = (Seen::default(), Seen::default());
+    let (f, s) = (first.clone(), second.clone());
+    let a = handle
+        .subscribe(&Arc::new(Nobody), move |_, e: Envelope<Twice>| {
+            let f = f.clone();
+            async move {
+                f.push(e.n);
+                Ok(())
+            }
+        })
+        .await
+        .unwrap();
+    let b = handle
+        .subscribe(&Arc::new(Nobody), move |_, e: Envelope<Twice>| {
+            let s = s.clone();
+            async move {
+                s.push(e.n);
+                Ok(())
+            }
+        })
+        .await
+        .unwrap();
+    assert_ne!(
+        a.subscriber(),
+        b.subscriber(),
+        "each closure is named apart"
+    );
+    assert_ne!(
+        a.group(),
+        b.group(),
+        "each closure has its own default group"
+    );
+    for n in 0..4 {
+        bus.publish(Twice { n }).await.unwrap();
+    }
+    assert!(
+        eventually(WAIT, || first.len() == 4 && second.len() == 4).await,
+        "first {:?}, second {:?}",
+        first.get(),
+        second.get()
+    );
+}

@@ -6,6 +6,7 @@
 mod common;
 
 mod blocking;
+mod bounds;
 mod dlq;
 mod drain;
 mod dropping;
@@ -13,9 +14,13 @@ mod dropping;
 mod durability;
 mod emitter;
 mod groups;
+#[cfg(feature = "nats")]
+mod handover;
 mod isolation;
 mod ordering;
 mod retries;
 mod rpc;
 mod setup;
 mod timing;
+#[cfg(feature = "nats")]
+mod wire;

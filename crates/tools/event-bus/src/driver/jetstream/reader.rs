@@ -20,7 +20,7 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::driver::{Deliver, Settled};
+use crate::driver::{Deliver, Settled, hand_over};
 use crate::envelope::RawEnvelope;
 
 /// How long a reader waits before reopening a consumer it lost.
@@ -79,7 +79,19 @@ pub(crate) async fn read(
                         _ = &mut stop => break true,
                         Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
                         next = messages.next() => match next {
-                            Some(Ok(message)) => in_flight.push(take(message, &deliver, progress_every)),
+                            Some(Ok(message)) => {
+                                // Taking waits while the subscription is full
+                                // (keeping arrival order); the rest settle meanwhile.
+                                let taking = take(message, &deliver, progress_every);
+                                tokio::pin!(taking);
+                                let settling = loop {
+                                    tokio::select! {
+                                        settling = &mut taking => break settling,
+                                        Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+                                    }
+                                };
+                                in_flight.push(settling);
+                            }
                             Some(Err(e)) if interrupts(&e) => {
                                 tracing::warn!(consumer = source.consumer_name(), "event bus: JetStream consumer interrupted ({e}); reopening it");
                                 break false;
@@ -134,15 +146,22 @@ fn interrupts(e: &MessagesError) -> bool {
 /// Hands a message to the bus, returning what settles it. A message that is
 /// not a MicroCore envelope can never be delivered: it is terminated, so the
 /// server neither redelivers it forever nor lets it hold a slot.
-fn take(message: Message, deliver: &Deliver, progress_every: Duration) -> BoxFuture<'static, ()> {
-    match serde_json::from_slice::<RawEnvelope>(&message.payload) {
+async fn take(
+    message: Message,
+    deliver: &Deliver,
+    progress_every: Duration,
+) -> BoxFuture<'static, ()> {
+    match RawEnvelope::from_wire(&message.payload) {
         Ok(envelope) => {
             if let Ok(info) = message.info()
                 && info.delivered > 1
             {
                 tracing::debug!(event = %envelope.event, id = %envelope.id, attempt = info.delivered, "event bus: JetStream redelivery");
             }
-            settle(message, deliver(envelope), progress_every).boxed()
+            // Past its bound the bus takes it once it has room;
+            // max_ack_pending (1000) keeps a default-sized bus from it.
+            let done = hand_over(deliver, envelope).await;
+            settle(message, done, progress_every).boxed()
         }
         Err(e) => {
             tracing::error!(
