@@ -33,11 +33,16 @@ pub fn exported_names(source: &str) -> Vec<String> {
 
 /// `pub type X = …`, `pub fn x(…)`, `pub struct X`, `pub mod x`: the item's name.
 fn item_name(statement: &str) -> Option<String> {
-    let last_line = statement.lines().rev().find(|l| l.trim_start().starts_with("pub "))?;
+    let last_line = statement
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("pub "))?;
     let rest = last_line.trim_start().strip_prefix("pub ")?;
-    let rest = ["type ", "fn ", "struct ", "enum ", "trait ", "mod ", "const "]
-        .iter()
-        .find_map(|kw| rest.strip_prefix(kw))?;
+    let rest = [
+        "type ", "fn ", "struct ", "enum ", "trait ", "mod ", "const ",
+    ]
+    .iter()
+    .find_map(|kw| rest.strip_prefix(kw))?;
     let name: String = rest
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
@@ -101,15 +106,31 @@ mod tests {
                    pub use glob::*;\n/// What a subscriber returns.\npub type HandlerResult<T = ()> = anyhow::Result<T>;\n";
         assert_eq!(
             exported_names(src),
-            ["Arc", "anyhow", "bail", "event", "model", "B", "c", "D", "F", "HandlerResult"]
+            [
+                "Arc",
+                "anyhow",
+                "bail",
+                "event",
+                "model",
+                "B",
+                "c",
+                "D",
+                "F",
+                "HandlerResult"
+            ]
         );
     }
 
     #[test]
     fn the_real_prelude_exports_what_plugins_use() {
         let names = exported_names(PRELUDE_RS);
-        for expected in ["Arc", "Duration", "plugin", "model", "Http", "Db", "Route", "Ctx"] {
-            assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+        for expected in [
+            "Arc", "Duration", "plugin", "model", "Http", "Db", "Route", "Ctx",
+        ] {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} missing from {names:?}"
+            );
         }
     }
 }

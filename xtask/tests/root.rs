@@ -22,7 +22,11 @@ fn new_domain_writes_into_the_workspace_of_the_current_directory() {
         .current_dir(&inside)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         other.join("domains/gadgets/migrations").is_dir(),
         "the domain was not written into the copy: {}",
