@@ -15,7 +15,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::de::DeserializeOwned;
 
@@ -44,6 +44,11 @@ pub struct Tx {
     shared: Arc<Shared>,
     depth: u32,
     alive: Arc<AtomicBool>,
+    /// Held by a nested transaction of this one while it runs, so sibling
+    /// savepoints (two `tx.transaction` joined in one task) take turns: a
+    /// savepoint is a stack entry, and interleaved siblings would roll back
+    /// or release each other's work.
+    children: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Tx {
@@ -55,12 +60,16 @@ impl std::fmt::Debug for Tx {
 struct Shared {
     conn: tokio::sync::Mutex<Option<Box<dyn Conn>>>,
     /// The shallowest savepoint whose closure was dropped mid-way: rolled back
-    /// before the next statement runs.
-    pending: parking_lot::Mutex<Option<u32>>,
+    /// before the next statement runs. Savepoints nest strictly (siblings take
+    /// turns), so the lowest number is the shallowest.
+    pending: parking_lot::Mutex<Option<u64>>,
+    /// The number of the next savepoint: every savepoint of a transaction has
+    /// its own name, never one shared by siblings.
+    next: AtomicU64,
 }
 
-fn rollback_to(depth: u32) -> String {
-    format!("ROLLBACK TO SAVEPOINT sp_{depth}; RELEASE SAVEPOINT sp_{depth}")
+fn rollback_to(id: u64) -> String {
+    format!("ROLLBACK TO SAVEPOINT sp_{id}; RELEASE SAVEPOINT sp_{id}")
 }
 
 /// On drop, releases the connection of a transaction whose future was
@@ -78,7 +87,7 @@ impl Drop for Abandon {
 /// On drop while armed, marks a savepoint for rollback.
 struct Unfinished {
     shared: Arc<Shared>,
-    depth: u32,
+    id: u64,
     armed: bool,
 }
 
@@ -86,7 +95,7 @@ impl Drop for Unfinished {
     fn drop(&mut self) {
         if self.armed {
             let mut pending = self.shared.pending.lock();
-            *pending = Some(pending.map_or(self.depth, |d| d.min(self.depth)));
+            *pending = Some(pending.map_or(self.id, |d| d.min(self.id)));
         }
     }
 }
@@ -107,6 +116,7 @@ where
     let shared = Arc::new(Shared {
         conn: tokio::sync::Mutex::new(Some(conn)),
         pending: parking_lot::Mutex::new(None),
+        next: AtomicU64::new(1),
     });
     let _abandon = Abandon(shared.clone());
     let tx = Tx {
@@ -114,6 +124,7 @@ where
         shared: shared.clone(),
         depth: 0,
         alive: Arc::new(AtomicBool::new(true)),
+        children: Arc::default(),
     };
     let alive = tx.alive.clone();
     let result = CURRENT.scope(tx.clone(), f(tx)).await;
@@ -125,8 +136,8 @@ where
         Ok(value) => {
             let commit = async move {
                 let pending = shared.pending.lock().take();
-                if let Some(depth) = pending {
-                    conn.script(&rollback_to(depth)).await?;
+                if let Some(id) = pending {
+                    conn.script(&rollback_to(id)).await?;
                 }
                 conn.commit().await
             };
@@ -150,30 +161,40 @@ impl Tx {
         T: Send,
         E: From<DbError> + Send,
     {
-        let depth = self.depth + 1;
-        self.script(format!("SAVEPOINT sp_{depth}")).await?;
+        // A closure that nests through a captured outer `Tx` nests under the
+        // innermost open savepoint of the task instead, so it never waits for
+        // its own ancestor's turn.
+        let parent = CURRENT
+            .try_with(Tx::clone)
+            .ok()
+            .filter(|c| Arc::ptr_eq(&c.shared, &self.shared) && c.depth > self.depth)
+            .unwrap_or_else(|| self.clone());
+        let _turn = parent.children.lock().await;
+        let id = parent.shared.next.fetch_add(1, Ordering::Relaxed);
+        parent.script(format!("SAVEPOINT sp_{id}")).await?;
         let mut unfinished = Unfinished {
-            shared: self.shared.clone(),
-            depth,
+            shared: parent.shared.clone(),
+            id,
             armed: true,
         };
         let inner = Tx {
-            db: self.db.clone(),
-            shared: self.shared.clone(),
-            depth,
+            db: parent.db.clone(),
+            shared: parent.shared.clone(),
+            depth: parent.depth + 1,
             alive: Arc::new(AtomicBool::new(true)),
+            children: Arc::default(),
         };
         let alive = inner.alive.clone();
         let result = CURRENT.scope(inner.clone(), f(inner)).await;
         alive.store(false, Ordering::Release);
         match result {
             Ok(value) => {
-                self.script(format!("RELEASE SAVEPOINT sp_{depth}")).await?;
+                parent.script(format!("RELEASE SAVEPOINT sp_{id}")).await?;
                 unfinished.armed = false;
                 Ok(value)
             }
             Err(e) => {
-                if self.script(rollback_to(depth)).await.is_ok() {
+                if parent.script(rollback_to(id)).await.is_ok() {
                     unfinished.armed = false;
                 }
                 Err(e)
@@ -298,7 +319,7 @@ fn ended() -> DbError {
 async fn settle(shared: &Shared, conn: &mut dyn Conn) -> Result<(), DbError> {
     let pending = shared.pending.lock().take();
     match pending {
-        Some(depth) => conn.script(&rollback_to(depth)).await,
+        Some(id) => conn.script(&rollback_to(id)).await,
         None => Ok(()),
     }
 }
