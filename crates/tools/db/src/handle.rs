@@ -267,8 +267,10 @@ impl Db {
     /// `<name>.sql` on that engine, for the DDL that cannot be portable
     /// (auto-numbered keys); other SQL is never translated.
     pub async fn apply_migrations(&self, list: &[Migration]) -> Result<Vec<String>, DbError> {
-        let list = migrate::for_engine(list, self.engine());
-        let applied = self.observe("migrate", migrate::apply(self, &list)).await?;
+        let on_engine = migrate::for_engine(list, self.engine());
+        let applied = self
+            .observe("migrate", migrate::apply(self, &on_engine, list))
+            .await?;
         *self.inner.migrations.lock() = match applied.len() {
             0 => "up to date".to_owned(),
             n => format!("{n} applied ({})", applied.join(", ")),

@@ -13,6 +13,7 @@
 
 mod error;
 mod exec;
+mod migration;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -143,6 +144,13 @@ impl Backend for SqliteBackend {
                 .await
                 .map_err(classify)?;
             Ok(Box::new(SqliteTx(tx)) as Box<dyn Conn>)
+        })
+    }
+
+    fn begin_migration(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>> {
+        Box::pin(async move {
+            let conn = migration::begin(&self.pool).await?;
+            Ok(Box::new(conn) as Box<dyn Conn>)
         })
     }
 

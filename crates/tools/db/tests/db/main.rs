@@ -5,5 +5,8 @@
 mod support;
 
 mod contract;
+mod migration_history;
 mod migrations;
 mod schema;
+mod sqlite_rebuild;
+mod transactions;
