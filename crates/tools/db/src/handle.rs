@@ -126,7 +126,7 @@ impl Db {
 
     /// One statement: inside the task's open transaction if there is one.
     pub(crate) async fn run(&self, sql: &str, params: &[Value]) -> Result<Output, DbError> {
-        check_arity(sql, params.len())?;
+        check_arity(sql, params.len(), self.inner.backend.engine())?;
         match tx::current(self) {
             Some(tx) => tx.run(sql, params).await,
             None => self.inner.backend.run(sql, params).await,

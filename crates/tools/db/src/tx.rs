@@ -234,7 +234,7 @@ impl Tx {
         let sql = sql.into();
         self.db
             .observe("query", async {
-                check_arity(sql.as_str(), params.len())?;
+                check_arity(sql.as_str(), params.len(), self.db.backend().engine())?;
                 ops::rows(self.run(sql.as_str(), &params).await?)
             })
             .await
@@ -249,7 +249,7 @@ impl Tx {
         let sql = sql.into();
         self.db
             .observe("query_one", async {
-                check_arity(sql.as_str(), params.len())?;
+                check_arity(sql.as_str(), params.len(), self.db.backend().engine())?;
                 ops::first(self.run(sql.as_str(), &params).await?)
             })
             .await
@@ -260,7 +260,7 @@ impl Tx {
         let sql = sql.into();
         self.db
             .observe("execute", async {
-                check_arity(sql.as_str(), params.len())?;
+                check_arity(sql.as_str(), params.len(), self.db.backend().engine())?;
                 ops::execute_result(self.run(sql.as_str(), &params).await?)
             })
             .await
@@ -277,7 +277,7 @@ impl Tx {
             .observe("execute_many", async {
                 let mut total = 0;
                 for params in &rows {
-                    check_arity(sql.as_str(), params.len())?;
+                    check_arity(sql.as_str(), params.len(), self.db.backend().engine())?;
                     total += self.run(sql.as_str(), params).await?.rows_affected;
                 }
                 Ok(total)
