@@ -79,7 +79,7 @@ impl Db {
     /// A fresh, private, empty in-memory SQLite database (tests). Apply a
     /// schema with [`Db::migrate`] or [`Db::apply_migrations`].
     pub async fn sqlite_memory() -> Result<Db, DbError> {
-        let backend = sqlite::open_memory().await?;
+        let backend = sqlite::open_memory(sqlite::DEFAULT_BUSY_TIMEOUT).await?;
         Ok(Self::from_backend(Box::new(backend), Probe::detached("db")))
     }
 
@@ -318,7 +318,8 @@ impl Tool for Db {
     }
 
     async fn setup_for_tests(setup: ToolSetup) -> Result<Self, ToolError> {
-        let backend = sqlite::open_memory()
+        let busy_timeout = sqlite::busy_timeout(&setup.env).map_err(ToolError::new)?;
+        let backend = sqlite::open_memory(busy_timeout)
             .await
             .map_err(|e| ToolError::new(e.message))?;
         let db = Self::from_backend(Box::new(backend), setup.probe);

@@ -10,7 +10,7 @@
 
 use futures::future::BoxFuture;
 use sqlx::pool::PoolConnection;
-use sqlx::{AssertSqlSafe, Executor, Sqlite, SqlitePool};
+use sqlx::{AssertSqlSafe, Executor, Sqlite};
 
 use super::{classify, exec};
 use crate::backend::{Conn, Output};
@@ -35,8 +35,7 @@ impl Drop for MigrationConn {
 }
 
 /// Foreign keys off, then `BEGIN IMMEDIATE` (the write lock, as for transactions).
-pub(super) async fn begin(pool: &SqlitePool) -> Result<MigrationConn, DbError> {
-    let mut conn = pool.acquire().await.map_err(classify)?;
+pub(super) async fn begin(mut conn: PoolConnection<Sqlite>) -> Result<MigrationConn, DbError> {
     conn.execute("PRAGMA foreign_keys = OFF")
         .await
         .map_err(classify)?;
