@@ -2,22 +2,20 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use microcore_kernel::{Probe, Tool, ToolError, ToolSetup};
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Backend, Output};
+use crate::backend::{Backend, Engine, Output};
+use crate::core::Core;
 use crate::error::DbError;
 use crate::migrate::{self, MIGRATIONS, Migration};
 use crate::schema::{self, Schema};
-use crate::sql::{Sql, check_arity};
+use crate::sql::Sql;
 use crate::tx::{self, Tx};
 use crate::value::{Params, Value};
 use crate::{ops, postgres, sqlite};
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The database. Cheap to clone; every clone shares one pool.
 ///
@@ -26,21 +24,13 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// (even through another clone of this handle) joins that transaction.
 #[derive(Clone)]
 pub struct Db {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    id: u64,
-    backend: Box<dyn Backend>,
-    probe: Probe,
-    gate: Arc<tokio::sync::Mutex<()>>,
-    migrations: parking_lot::Mutex<String>,
+    inner: Arc<Core>,
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Db")
-            .field("backend", &self.inner.backend.location())
+            .field("backend", &self.inner.backend().location())
             .finish()
     }
 }
@@ -53,13 +43,7 @@ impl std::fmt::Debug for Db {
 impl Db {
     fn from_backend(backend: Box<dyn Backend>, probe: Probe) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-                backend,
-                probe,
-                gate: Arc::new(tokio::sync::Mutex::new(())),
-                migrations: parking_lot::Mutex::new("not run".to_owned()),
-            }),
+            inner: Arc::new(Core::new(backend, probe)),
         }
     }
 
@@ -104,33 +88,17 @@ impl Db {
         Ok(Self::from_backend(backend, probe))
     }
 
-    pub(crate) fn same(&self, other: &Db) -> bool {
-        self.inner.id == other.inner.id
-    }
-
-    pub(crate) fn backend(&self) -> &dyn Backend {
-        &*self.inner.backend
-    }
-
-    pub(crate) fn gate(&self) -> Arc<tokio::sync::Mutex<()>> {
-        self.inner.gate.clone()
-    }
-
-    pub(crate) async fn observe<T>(
+    async fn observe<T>(
         &self,
         method: &'static str,
         call: impl Future<Output = Result<T, DbError>>,
     ) -> Result<T, DbError> {
-        self.inner.probe.observe(method, call).await
+        self.inner.observe(method, call).await
     }
 
     /// One statement: inside the task's open transaction if there is one.
-    pub(crate) async fn run(&self, sql: &str, params: &[Value]) -> Result<Output, DbError> {
-        check_arity(sql, params.len(), self.inner.backend.engine())?;
-        match tx::current(self) {
-            Some(tx) => tx.run(sql, params).await,
-            None => self.inner.backend.run(sql, params).await,
-        }
+    async fn run(&self, sql: &str, params: &[Value]) -> Result<Output, DbError> {
+        tx::statement(&self.inner, sql, params).await
     }
 
     /// Every row, each as a `T` (a struct with `Deserialize` whose fields are
@@ -228,7 +196,7 @@ impl Db {
         Fut: Future<Output = Result<T, DbError>> + Send,
         T: Send,
     {
-        tx::run(self, f).await
+        tx::run(&self.inner, f).await
     }
 
     /// [`Db::transaction`] whose closure fails with your own error type `E`
@@ -241,7 +209,7 @@ impl Db {
         T: Send,
         E: From<DbError> + Send,
     {
-        tx::run(self, f).await
+        tx::run(&self.inner, f).await
     }
 }
 
@@ -252,7 +220,7 @@ impl Db {
     /// The tables of the database (engine tables excluded), with normalised
     /// column types, for tools and agents that need to see the schema.
     pub async fn describe_schema(&self) -> Result<Schema, DbError> {
-        self.observe("describe_schema", schema::describe(self))
+        self.observe("describe_schema", schema::describe(&self.inner))
             .await
     }
 
@@ -269,7 +237,7 @@ impl Db {
     pub async fn apply_migrations(&self, list: &[Migration]) -> Result<Vec<String>, DbError> {
         let on_engine = migrate::for_engine(list, self.engine());
         let applied = self
-            .observe("migrate", migrate::apply(self, &on_engine, list))
+            .observe("migrate", migrate::apply(&self.inner, &on_engine, list))
             .await?;
         *self.inner.migrations.lock() = match applied.len() {
             0 => "up to date".to_owned(),
@@ -280,15 +248,15 @@ impl Db {
 
     /// `"sqlite"` or `"postgres"`.
     pub fn engine(&self) -> &'static str {
-        match self.inner.backend.engine() {
-            crate::backend::Engine::Sqlite => "sqlite",
-            crate::backend::Engine::Postgres => "postgres",
+        match self.inner.engine() {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
         }
     }
 
     /// Closes the pool; later calls fail as `unavailable`.
     pub async fn close(&self) {
-        self.inner.backend.close().await;
+        self.inner.backend().close().await;
     }
 }
 
@@ -334,7 +302,7 @@ impl Tool for Db {
 
     fn report(&self) -> Vec<String> {
         vec![
-            format!("backend: {}", self.inner.backend.location()),
+            format!("backend: {}", self.inner.backend().location()),
             format!("migrations: {}", self.inner.migrations.lock()),
         ]
     }

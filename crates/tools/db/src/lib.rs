@@ -35,6 +35,7 @@
 //! [`DbErrorKind::Busy`] having written nothing.
 
 mod backend;
+mod core;
 mod error;
 mod handle;
 mod migrate;

@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::backend::{Conn, Engine};
+use crate::core::Core;
 use crate::error::DbError;
-use crate::handle::Db;
 use crate::value::Value;
 
 /// One migration file, registered at link time by the application's
@@ -164,7 +164,7 @@ fn history_ddl(engine: Engine) -> &'static str {
 /// columns to one made before checksums existed. Runs under the write lock (the advisory lock on
 /// PostgreSQL): replicas booting together on a fresh database would otherwise
 /// race on `CREATE TABLE IF NOT EXISTS`, which is not atomic in PostgreSQL.
-async fn ensure_history(db: &Db) -> Result<(), DbError> {
+async fn ensure_history(db: &Core) -> Result<(), DbError> {
     let engine = db.backend().engine();
     let _turn = db.gate().lock_owned().await;
     let mut conn = db.backend().begin().await?;
@@ -210,7 +210,7 @@ async fn ensure_history(db: &Db) -> Result<(), DbError> {
 /// checked against the checksum recorded when it ran, and an engine twin
 /// added or removed since is not taken for an edit.
 pub(crate) async fn apply(
-    db: &Db,
+    db: &Core,
     list: &[Migration],
     variants: &[Migration],
 ) -> Result<Vec<String>, DbError> {

@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use serde::de::DeserializeOwned;
 
 use crate::backend::{Conn, Output};
+use crate::core::Core;
 use crate::error::DbError;
-use crate::handle::Db;
 use crate::ops;
 use crate::sql::{Sql, check_arity};
 use crate::value::{Params, Value};
@@ -30,9 +30,22 @@ tokio::task_local! {
     static CURRENT: Tx;
 }
 
-/// The open transaction of the current task on `db`, if any.
-pub(crate) fn current(db: &Db) -> Option<Tx> {
-    CURRENT.try_with(Tx::clone).ok().filter(|tx| tx.db.same(db))
+/// The open transaction of the current task on `core`, if any.
+pub(crate) fn current(core: &Core) -> Option<Tx> {
+    CURRENT
+        .try_with(Tx::clone)
+        .ok()
+        .filter(|tx| tx.core.same(core))
+}
+
+/// One statement: inside the task's open transaction if there is one, else
+/// on its own pooled connection.
+pub(crate) async fn statement(core: &Core, sql: &str, params: &[Value]) -> Result<Output, DbError> {
+    check_arity(sql, params.len(), core.engine())?;
+    match current(core) {
+        Some(tx) => tx.run(sql, params).await,
+        None => core.backend().run(sql, params).await,
+    }
 }
 
 /// A handle on an open transaction (or savepoint), given to the closure of
@@ -40,7 +53,7 @@ pub(crate) fn current(db: &Db) -> Option<Tx> {
 /// used afterwards, every call fails.
 #[derive(Clone)]
 pub struct Tx {
-    db: Db,
+    core: Arc<Core>,
     shared: Arc<Shared>,
     depth: u32,
     alive: Arc<AtomicBool>,
@@ -101,18 +114,18 @@ impl Drop for Unfinished {
 }
 
 /// Runs `f` in a transaction on `db`: a savepoint when the task already has one open.
-pub(crate) async fn run<T, E, F, Fut>(db: &Db, f: F) -> Result<T, E>
+pub(crate) async fn run<T, E, F, Fut>(core: &Arc<Core>, f: F) -> Result<T, E>
 where
     F: FnOnce(Tx) -> Fut + Send,
     Fut: Future<Output = Result<T, E>> + Send,
     T: Send,
     E: From<DbError> + Send,
 {
-    if let Some(outer) = current(db) {
+    if let Some(outer) = current(core) {
         return outer.savepoint(f).await;
     }
-    let _turn = db.gate().lock_owned().await;
-    let conn = db.observe("transaction", db.backend().begin()).await?;
+    let _turn = core.gate().lock_owned().await;
+    let conn = core.observe("transaction", core.backend().begin()).await?;
     let shared = Arc::new(Shared {
         conn: tokio::sync::Mutex::new(Some(conn)),
         pending: parking_lot::Mutex::new(None),
@@ -120,7 +133,7 @@ where
     });
     let _abandon = Abandon(shared.clone());
     let tx = Tx {
-        db: db.clone(),
+        core: core.clone(),
         shared: shared.clone(),
         depth: 0,
         alive: Arc::new(AtomicBool::new(true)),
@@ -141,7 +154,7 @@ where
                 }
                 conn.commit().await
             };
-            db.observe("commit", commit).await?;
+            core.observe("commit", commit).await?;
             Ok(value)
         }
         Err(e) => {
@@ -178,7 +191,7 @@ impl Tx {
             armed: true,
         };
         let inner = Tx {
-            db: parent.db.clone(),
+            core: parent.core.clone(),
             shared: parent.shared.clone(),
             depth: parent.depth + 1,
             alive: Arc::new(AtomicBool::new(true)),
@@ -232,9 +245,9 @@ impl Tx {
         params: Params,
     ) -> Result<Vec<T>, DbError> {
         let sql = sql.into();
-        self.db
+        self.core
             .observe("query", async {
-                check_arity(sql.as_str(), params.len(), self.db.backend().engine())?;
+                check_arity(sql.as_str(), params.len(), self.core.engine())?;
                 ops::rows(self.run(sql.as_str(), &params).await?)
             })
             .await
@@ -247,9 +260,9 @@ impl Tx {
         params: Params,
     ) -> Result<Option<T>, DbError> {
         let sql = sql.into();
-        self.db
+        self.core
             .observe("query_one", async {
-                check_arity(sql.as_str(), params.len(), self.db.backend().engine())?;
+                check_arity(sql.as_str(), params.len(), self.core.engine())?;
                 ops::first(self.run(sql.as_str(), &params).await?)
             })
             .await
@@ -258,9 +271,9 @@ impl Tx {
     /// Like [`Db::execute`], inside this transaction.
     pub async fn execute(&self, sql: impl Into<Sql>, params: Params) -> Result<i64, DbError> {
         let sql = sql.into();
-        self.db
+        self.core
             .observe("execute", async {
-                check_arity(sql.as_str(), params.len(), self.db.backend().engine())?;
+                check_arity(sql.as_str(), params.len(), self.core.engine())?;
                 ops::execute_result(self.run(sql.as_str(), &params).await?)
             })
             .await
@@ -273,11 +286,11 @@ impl Tx {
         rows: Vec<Params>,
     ) -> Result<u64, DbError> {
         let sql = sql.into();
-        self.db
+        self.core
             .observe("execute_many", async {
                 let mut total = 0;
                 for params in &rows {
-                    check_arity(sql.as_str(), params.len(), self.db.backend().engine())?;
+                    check_arity(sql.as_str(), params.len(), self.core.engine())?;
                     total += self.run(sql.as_str(), params).await?.rows_affected;
                 }
                 Ok(total)
