@@ -36,7 +36,7 @@ impl std::fmt::Debug for Db {
 }
 
 #[microcore_kernel::contract(
-    backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory",
+    backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory; SQL is never translated, so write what both accept: `$1..$n` placeholders, RETURNING, INTEGER/TEXT/REAL/BOOLEAN columns, JSON as TEXT; engine-only DDL goes in `<name>.postgres.sql`/`<name>.sqlite.sql` twins",
     env = "DATABASE_URL, DB_AUTO_MIGRATE, DB_BUSY_TIMEOUT_MS",
     errors = "DbError; branch on `e.kind`: DbErrorKind::{UniqueViolation, ForeignKeyViolation, NotNullViolation, CheckViolation, Busy, Unavailable, Unknown}"
 )]
@@ -101,8 +101,10 @@ impl Db {
         tx::statement(&self.inner, sql, params).await
     }
 
-    /// Every row, each as a `T` (a struct with `Deserialize` whose fields are
-    /// named like the columns, or `serde_json::Value`). No rows → `[]`.
+    /// Runs a statement and returns every row it yields as a `T`, none as an empty Vec.
+    ///
+    /// `T` is a struct with `Deserialize` whose fields are named like the
+    /// columns, or `serde_json::Value`.
     ///
     /// Column values: integers and reals as JSON numbers, text as strings,
     /// blobs as base64 strings, booleans as `true/false` (SQLite columns
@@ -120,7 +122,11 @@ impl Db {
         .await
     }
 
-    /// The first row as a `T`, or `None` when nothing matches.
+    /// Runs a statement, INSERT … RETURNING included, and returns its first row as a `T` if any.
+    ///
+    /// `None` when the statement yields no rows. Any statement that returns
+    /// rows works: a `SELECT`, or a write with `RETURNING *` whose row you
+    /// want whole.
     pub async fn query_one<T: DeserializeOwned>(
         &self,
         sql: impl Into<Sql>,
@@ -133,8 +139,9 @@ impl Db {
         .await
     }
 
-    /// Runs a statement that changes data and returns one number, the same
-    /// on every backend:
+    /// Runs a statement and returns its RETURNING integer, else the number of rows it changed.
+    ///
+    /// The number is the same on every backend:
     ///
     /// - when the statement returns rows (`... RETURNING id`), the first column
     ///   of the first row, which must be an integer (`INSERT ... RETURNING id`
@@ -151,8 +158,10 @@ impl Db {
         .await
     }
 
-    /// Runs one statement once per parameter list, all in one transaction
-    /// (all or nothing). Returns the total rows affected; an empty list does nothing.
+    /// Runs one statement per parameter list in one transaction and returns the rows changed in all.
+    ///
+    /// All or nothing: the first failing list rolls back every one. An empty
+    /// list does nothing.
     pub async fn execute_many(
         &self,
         sql: impl Into<Sql>,
@@ -166,8 +175,12 @@ impl Db {
             .await
     }
 
-    /// Runs `f` in a transaction: `Ok` commits, `Err` rolls back, and so does
-    /// dropping the returned future (cancellation, timeout, panic).
+    /// Runs `f` in a transaction that commits when it returns Ok and rolls back on Err or drop.
+    ///
+    /// Dropping the returned future (cancellation, timeout, panic) rolls back.
+    /// A statement that fails inside `f` undoes only itself on both engines:
+    /// if `f` catches the error and returns `Ok`, the rest commits (on
+    /// PostgreSQL each statement runs under its own savepoint for this).
     ///
     /// ```no_run
     /// # use microcore_db::{Db, DbError, params};
@@ -199,9 +212,9 @@ impl Db {
         tx::run(&self.inner, f).await
     }
 
-    /// [`Db::transaction`] whose closure fails with your own error type `E`
-    /// (any `E: From<DbError>`, e.g. an HTTP error). Annotate the success:
-    /// `Ok::<_, MyError>(value)`.
+    /// Runs `f` in a transaction like [`Db::transaction`], with your own error type `E: From<DbError>`.
+    ///
+    /// `E` is e.g. an HTTP error. Annotate the success: `Ok::<_, MyError>(value)`.
     pub async fn try_transaction<T, E, F, Fut>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(Tx) -> Fut + Send,

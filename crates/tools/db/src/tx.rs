@@ -49,7 +49,7 @@ pub(crate) async fn statement(core: &Core, sql: &str, params: &[Value]) -> Resul
 }
 
 /// A handle on an open transaction (or savepoint), given to the closure of
-/// [`Db::transaction`]. Cheap to clone. It is only valid inside that closure:
+/// [`Db::transaction`](crate::Db::transaction). Cheap to clone. It is only valid inside that closure:
 /// used afterwards, every call fails.
 #[derive(Clone)]
 pub struct Tx {
@@ -166,6 +166,7 @@ where
     }
 }
 
+#[microcore_kernel::contract(of = crate::Db)]
 impl Tx {
     async fn savepoint<T, E, F, Fut>(&self, f: F) -> Result<T, E>
     where
@@ -238,7 +239,9 @@ impl Tx {
         Ok(self.shared.conn.lock().await)
     }
 
-    /// Like [`Db::query`], inside this transaction.
+    /// Runs a statement inside this transaction and returns every row as a `T`.
+    ///
+    /// As [`Db::query`](crate::Db::query).
     pub async fn query<T: DeserializeOwned>(
         &self,
         sql: impl Into<Sql>,
@@ -253,7 +256,9 @@ impl Tx {
             .await
     }
 
-    /// Like [`Db::query_one`], inside this transaction.
+    /// Runs a statement inside this transaction and returns its first row as a `T` if any.
+    ///
+    /// As [`Db::query_one`](crate::Db::query_one); `INSERT … RETURNING *` included.
     pub async fn query_one<T: DeserializeOwned>(
         &self,
         sql: impl Into<Sql>,
@@ -268,7 +273,10 @@ impl Tx {
             .await
     }
 
-    /// Like [`Db::execute`], inside this transaction.
+    /// Runs a statement inside this transaction and returns its RETURNING integer, else rows changed.
+    ///
+    /// As [`Db::execute`](crate::Db::execute). A failed statement undoes only
+    /// itself; the transaction stays usable on both engines.
     pub async fn execute(&self, sql: impl Into<Sql>, params: Params) -> Result<i64, DbError> {
         let sql = sql.into();
         self.core
@@ -279,7 +287,9 @@ impl Tx {
             .await
     }
 
-    /// Like [`Db::execute_many`], inside this transaction.
+    /// Runs one statement per parameter list inside this transaction and returns the rows changed.
+    ///
+    /// As [`Db::execute_many`](crate::Db::execute_many).
     pub async fn execute_many(
         &self,
         sql: impl Into<Sql>,
@@ -298,8 +308,10 @@ impl Tx {
             .await
     }
 
-    /// A nested transaction (a savepoint): `Err` rolls back only what the
-    /// inner closure did; the outer transaction continues.
+    /// Runs `f` in a savepoint whose Err or drop undoes only what `f` did, then the outer goes on.
+    ///
+    /// Every savepoint has its own name; nested transactions joined in one
+    /// task (`tokio::join!`) take turns, each keeping or losing only its own work.
     pub async fn transaction<T, F, Fut>(&self, f: F) -> Result<T, DbError>
     where
         F: FnOnce(Tx) -> Fut + Send,
@@ -309,7 +321,9 @@ impl Tx {
         self.savepoint(f).await
     }
 
-    /// [`Tx::transaction`] with your own error type (see [`Db::try_transaction`]).
+    /// Runs `f` in a savepoint like [`Tx::transaction`], with your own error type `E: From<DbError>`.
+    ///
+    /// See [`Db::try_transaction`](crate::Db::try_transaction).
     pub async fn try_transaction<T, E, F, Fut>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(Tx) -> Fut + Send,
