@@ -11,6 +11,7 @@ use crate::backend::{Backend, Engine, Output};
 use crate::core::Core;
 use crate::error::DbError;
 use crate::migrate::{self, MIGRATIONS, Migration};
+use crate::migration_status::{self, MigrationStatus};
 use crate::schema::{self, Schema};
 use crate::sql::Sql;
 use crate::tx::{self, Tx};
@@ -257,6 +258,27 @@ impl Db {
             n => format!("{n} applied ({})", applied.join(", ")),
         };
         Ok(applied)
+    }
+
+    /// Where every registered migration stands on this database, without changing anything.
+    ///
+    /// In the order they apply, then history rows whose file is gone; for an
+    /// operator's `migrate --status`. See [`MigrationState`](crate::MigrationState).
+    pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, DbError> {
+        self.migration_status_of(&MIGRATIONS).await
+    }
+
+    /// [`Db::migration_status`] of an explicit list of migrations (tests, tools).
+    pub async fn migration_status_of(
+        &self,
+        list: &[Migration],
+    ) -> Result<Vec<MigrationStatus>, DbError> {
+        let on_engine = migrate::for_engine(list, self.engine());
+        self.observe(
+            "migration_status",
+            migration_status::status(&self.inner, &on_engine, list),
+        )
+        .await
     }
 
     /// `"sqlite"` or `"postgres"`.

@@ -4,7 +4,7 @@
 use crate::contract;
 use crate::support;
 
-use microcore_db::{Db, Migration, Sql, params};
+use microcore_db::{Db, Migration, MigrationState, MigrationStatus, Sql, params};
 use serde_json::Value;
 
 contract!(
@@ -12,6 +12,7 @@ contract!(
     a_twin_recorded_under_its_own_name_is_not_run_again,
     an_edited_applied_migration_fails_naming_the_file,
     rows_recorded_without_a_checksum_get_one,
+    status_lists_pending_applied_edited_and_missing_without_writing,
 );
 
 const BASE: Migration = Migration {
@@ -140,6 +141,54 @@ async fn rows_recorded_without_a_checksum_get_one(db: Db) {
         "{row}"
     );
     assert!(db.apply_migrations(&[OTHER_EDITED]).await.is_err());
+}
+
+fn states(list: &[MigrationStatus]) -> Vec<(String, String, MigrationState)> {
+    list.iter()
+        .map(|s| (s.key.clone(), s.file.clone(), s.state))
+        .collect()
+}
+
+async fn status_lists_pending_applied_edited_and_missing_without_writing(db: Db) {
+    use MigrationState::*;
+    let twin = format!("001_t.{}.sql", db.engine());
+    let all = [BASE, ON_POSTGRES, ON_SQLITE, OTHER];
+    let fresh = db.migration_status_of(&all).await.unwrap();
+    let expected = |other| {
+        vec![
+            ("other/001_o.sql".to_owned(), "001_o.sql".to_owned(), other),
+            ("twins/001_t.sql".to_owned(), twin.clone(), Pending),
+        ]
+    };
+    assert_eq!(states(&fresh), expected(Pending));
+    assert!(
+        !has_table(&db, "_migrations_history").await,
+        "asking for the status writes nothing"
+    );
+    db.apply_migrations(&[OTHER]).await.unwrap();
+    let applied = db.migration_status_of(&all).await.unwrap();
+    assert_eq!(states(&applied), expected(Applied));
+    assert!(applied[0].applied_at.is_some() && applied[1].applied_at.is_none());
+    let edited = db
+        .migration_status_of(&[BASE, ON_POSTGRES, ON_SQLITE, OTHER_EDITED])
+        .await
+        .unwrap();
+    assert_eq!(states(&edited), expected(Edited));
+    let gone = db
+        .migration_status_of(&[BASE, ON_POSTGRES, ON_SQLITE])
+        .await
+        .unwrap();
+    assert_eq!(
+        states(&gone),
+        [
+            ("twins/001_t.sql".to_owned(), twin.clone(), Pending),
+            (
+                "other/001_o.sql".to_owned(),
+                "001_o.sql".to_owned(),
+                Missing
+            ),
+        ]
+    );
 }
 
 /// A history table made before checksums existed gains the column.
