@@ -108,6 +108,15 @@ async fn apply_one(
     m: &Migration,
     known: &[(&str, String)],
 ) -> Result<bool, DbError> {
+    /// What one file's transaction did.
+    enum Outcome {
+        /// Ran the file and recorded it.
+        Ran,
+        /// Gave an old history row its checksum.
+        Filled,
+        /// Found it recorded and unchanged: nothing to commit.
+        Unchanged,
+    }
     let sum = checksum(m.sql);
     let names = [
         Value::Text(m.domain.into()),
@@ -135,7 +144,7 @@ async fn apply_one(
                 ],
             )
             .await?;
-            return Ok(true);
+            return Ok(Outcome::Ran);
         };
         let field = |name: &str| {
             row.iter()
@@ -153,6 +162,7 @@ async fn apply_one(
                     &params,
                 )
                 .await?;
+                return Ok(Outcome::Filled);
             }
             Some(recorded) => {
                 let ran = field("applied_file").unwrap_or_else(|| m.file.to_owned());
@@ -164,11 +174,14 @@ async fn apply_one(
                 }
             }
         }
-        Ok(false)
+        Ok(Outcome::Unchanged)
     }
     .await;
     match result {
-        Ok(ran) => conn.commit().await.map(|()| ran),
+        Ok(Outcome::Ran) => conn.commit().await.map(|()| true),
+        Ok(Outcome::Filled) => conn.commit().await.map(|()| false),
+        // a rollback ends it without SQLite's foreign-key check of the whole database
+        Ok(Outcome::Unchanged) => conn.rollback().await.map(|()| false),
         Err(e) => {
             let _ = conn.rollback().await;
             Err(e)
