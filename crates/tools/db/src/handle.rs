@@ -37,7 +37,7 @@ impl std::fmt::Debug for Db {
 }
 
 #[microcore_kernel::contract(
-    backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory; SQL is never translated, so write what both accept: `$1..$n` placeholders, RETURNING, INTEGER/TEXT/REAL/BOOLEAN columns, JSON as TEXT; engine-only DDL goes in `<name>.postgres.sql`/`<name>.sqlite.sql` twins",
+    backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory; SQL is not translated: write `$n` placeholders, RETURNING and types both accept",
     env = "DATABASE_URL, DB_AUTO_MIGRATE, DB_BUSY_TIMEOUT_MS",
     errors = "DbError; branch on `e.kind`: DbErrorKind::{UniqueViolation, ForeignKeyViolation, NotNullViolation, CheckViolation, Busy, Unavailable, Unknown}"
 )]
