@@ -204,7 +204,9 @@ impl Conn for PgTx {
 /// The error of a commit that PostgreSQL would have turned into a rollback.
 fn aborted_error(reason: &str) -> DbError {
     DbError::caller(format!(
-        "the transaction was rolled back, not committed: PostgreSQL aborted it when a command          failed ({reason}); nothing it wrote was kept. Return that error from the closure, or          retry the transaction"
+        "the transaction was rolled back, not committed: PostgreSQL aborted it when a command \
+         failed ({reason}); nothing it wrote was kept. Return that error from the closure, or \
+         retry the transaction"
     ))
 }
 
@@ -229,7 +231,9 @@ mod tests {
         assert!(conn.script("SELECT 1/0").await.is_err());
         let e = conn.commit().await.unwrap_err();
         assert!(
-            e.message.contains("rolled back, not committed") && e.message.contains("division"),
+            e.message.contains("rolled back, not committed")
+                && e.message
+                    .contains("when a command failed (division by zero)"),
             "{e}"
         );
         backend.close().await;
