@@ -13,22 +13,23 @@ fn history_ddl(engine: Engine) -> &'static str {
         Engine::Sqlite => {
             "CREATE TABLE IF NOT EXISTS _migrations_history (\
              id INTEGER PRIMARY KEY AUTOINCREMENT, domain TEXT NOT NULL, filename TEXT NOT NULL, \
-             applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, checksum TEXT, \
+             applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, checksum TEXT, applied_file TEXT, \
              UNIQUE (domain, filename))"
         }
         Engine::Postgres => {
             "CREATE TABLE IF NOT EXISTS _migrations_history (\
              id BIGSERIAL PRIMARY KEY, domain TEXT NOT NULL, filename TEXT NOT NULL, \
              applied_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP, checksum TEXT, \
-             UNIQUE (domain, filename))"
+             applied_file TEXT, UNIQUE (domain, filename))"
         }
     }
 }
 
 /// Creates the history table, or adds the `checksum` and `applied_file`
-/// columns to one made before checksums existed. Runs under the write lock (the advisory lock on
-/// PostgreSQL): replicas booting together on a fresh database would otherwise
-/// race on `CREATE TABLE IF NOT EXISTS`, which is not atomic in PostgreSQL.
+/// columns to one made before checksums existed. Runs under the write lock
+/// (the advisory lock on PostgreSQL): replicas booting together on a fresh
+/// database would otherwise race on `CREATE TABLE IF NOT EXISTS`, which is
+/// not atomic in PostgreSQL.
 async fn ensure_history(db: &Core) -> Result<(), DbError> {
     let engine = db.backend().engine();
     let _turn = db.gate().lock_owned().await;
