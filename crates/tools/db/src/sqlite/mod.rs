@@ -14,19 +14,21 @@
 mod error;
 mod exec;
 mod migration;
+mod tx;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, SqlStr, Sqlite, Transaction};
+use sqlx::{SqlStr, Sqlite, Transaction};
 
 use microcore_kernel::Env;
 
 use crate::backend::{Backend, Conn, Engine, Output};
 use crate::error::DbError;
 use crate::value::Value;
+use tx::SqliteTx;
 
 pub(crate) use error::classify;
 
@@ -175,7 +177,7 @@ impl Backend for SqliteBackend {
             let tx = Transaction::begin(conn, Some(SqlStr::from_static("BEGIN IMMEDIATE")))
                 .await
                 .map_err(classify)?;
-            Ok(Box::new(SqliteTx(tx)) as Box<dyn Conn>)
+            Ok(Box::new(SqliteTx::new(tx)) as Box<dyn Conn>)
         })
     }
 
@@ -188,40 +190,5 @@ impl Backend for SqliteBackend {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.pool.close())
-    }
-}
-
-struct SqliteTx(Transaction<'static, Sqlite>);
-
-impl Conn for SqliteTx {
-    fn run<'a>(
-        &'a mut self,
-        sql: &'a str,
-        params: &'a [Value],
-    ) -> BoxFuture<'a, Result<Output, DbError>> {
-        Box::pin(async move {
-            let (rows, affected) = exec::fetch(&mut self.0, sql, params)
-                .await
-                .map_err(classify)?;
-            exec::output(rows, affected)
-        })
-    }
-
-    fn script<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), DbError>> {
-        Box::pin(async move {
-            sqlx::raw_sql(AssertSqlSafe(sql))
-                .execute(&mut *self.0)
-                .await
-                .map(drop)
-                .map_err(classify)
-        })
-    }
-
-    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>> {
-        Box::pin(async move { self.0.commit().await.map_err(classify) })
-    }
-
-    fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>> {
-        Box::pin(async move { self.0.rollback().await.map_err(classify) })
     }
 }

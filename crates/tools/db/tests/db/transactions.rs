@@ -105,3 +105,52 @@ async fn concurrent_sibling_savepoints_each_keep_or_lose_only_their_own_work(db:
         ]
     );
 }
+
+/// A trigger's `RAISE(ROLLBACK, …)` makes SQLite end the whole transaction.
+/// The statements the closure runs after it used to commit one by one (the
+/// connection was back in autocommit) while `transaction()` failed at COMMIT;
+/// now they fail too and nothing is written.
+#[tokio::test]
+async fn after_sqlite_ends_a_transaction_later_statements_fail_instead_of_committing_alone() {
+    let db = crate::support::sqlite().await;
+    table(&db).await;
+    db.execute(
+        "CREATE TRIGGER no_negative BEFORE INSERT ON _tx WHEN NEW.id < 0 \
+         BEGIN SELECT RAISE(ROLLBACK, 'negative ids roll back everything'); END",
+        params![],
+    )
+    .await
+    .unwrap();
+    let result = db
+        .transaction(|tx| async move {
+            tx.execute("INSERT INTO _tx (id, name) VALUES (1, 'before')", params![])
+                .await?;
+            let e = tx
+                .execute("INSERT INTO _tx (id, name) VALUES (-1, 'bad')", params![])
+                .await
+                .unwrap_err();
+            assert!(e.message.contains("negative ids"), "{e}");
+            let after = tx
+                .execute("INSERT INTO _tx (id, name) VALUES (2, 'after')", params![])
+                .await;
+            assert!(
+                after
+                    .as_ref()
+                    .is_err_and(|e| e.message.contains("rolled back, not committed")),
+                "{after:?}"
+            );
+            Ok(())
+        })
+        .await;
+    let e = result.unwrap_err();
+    assert!(e.message.contains("rolled back, not committed"), "{e}");
+    assert_eq!(names(&db).await, Vec::<Value>::new());
+    // the connection is usable again
+    db.transaction(|tx| async move {
+        tx.execute("INSERT INTO _tx (id, name) VALUES (3, 'next')", params![])
+            .await
+    })
+    .await
+    .unwrap();
+    assert_eq!(names(&db).await, vec![json!({"id": 3, "name": "next"})]);
+}
