@@ -58,6 +58,13 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Opens a transaction that holds the database's write lock until it ends
     /// (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock).
     fn begin(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>>;
+    /// Opens the transaction of one migration file. Like [`Backend::begin`],
+    /// and on SQLite with foreign keys off until it ends (a pragma SQLite
+    /// ignores inside a transaction), checked before it commits, so the
+    /// documented table-rebuild recipe does not cascade into child tables.
+    fn begin_migration(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>> {
+        self.begin()
+    }
     /// Closes the pool.
     fn close(&self) -> BoxFuture<'_, ()>;
 }

@@ -87,6 +87,12 @@ impl DbError {
         Self::new(DbErrorKind::Busy, Fault::Tool, message)
     }
 
+    /// A `busy` error the caller caused (waiting on itself), which does not
+    /// count against the tool's health.
+    pub(crate) fn busy_caller(message: impl Into<String>) -> Self {
+        Self::new(DbErrorKind::Busy, Fault::Caller, message)
+    }
+
     /// An `unavailable` error.
     pub(crate) fn unavailable(message: impl Into<String>) -> Self {
         Self::new(DbErrorKind::Unavailable, Fault::Unavailable, message)

@@ -2,22 +2,21 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use microcore_kernel::{Probe, Tool, ToolError, ToolSetup};
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Backend, Output};
+use crate::backend::{Backend, Engine, Output};
+use crate::core::Core;
 use crate::error::DbError;
 use crate::migrate::{self, MIGRATIONS, Migration};
+use crate::migration_status::{self, MigrationStatus};
 use crate::schema::{self, Schema};
-use crate::sql::{Sql, check_arity};
+use crate::sql::Sql;
 use crate::tx::{self, Tx};
 use crate::value::{Params, Value};
 use crate::{ops, postgres, sqlite};
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The database. Cheap to clone; every clone shares one pool.
 ///
@@ -26,40 +25,26 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// (even through another clone of this handle) joins that transaction.
 #[derive(Clone)]
 pub struct Db {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    id: u64,
-    backend: Box<dyn Backend>,
-    probe: Probe,
-    gate: Arc<tokio::sync::Mutex<()>>,
-    migrations: parking_lot::Mutex<String>,
+    inner: Arc<Core>,
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Db")
-            .field("backend", &self.inner.backend.location())
+            .field("backend", &self.inner.backend().location())
             .finish()
     }
 }
 
 #[microcore_kernel::contract(
-    backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory",
+    backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory; SQL is not translated: write `$n` placeholders, RETURNING and types both accept",
     env = "DATABASE_URL, DB_AUTO_MIGRATE, DB_BUSY_TIMEOUT_MS",
     errors = "DbError; branch on `e.kind`: DbErrorKind::{UniqueViolation, ForeignKeyViolation, NotNullViolation, CheckViolation, Busy, Unavailable, Unknown}"
 )]
 impl Db {
     fn from_backend(backend: Box<dyn Backend>, probe: Probe) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-                backend,
-                probe,
-                gate: Arc::new(tokio::sync::Mutex::new(())),
-                migrations: parking_lot::Mutex::new("not run".to_owned()),
-            }),
+            inner: Arc::new(Core::new(backend, probe)),
         }
     }
 
@@ -79,7 +64,7 @@ impl Db {
     /// A fresh, private, empty in-memory SQLite database (tests). Apply a
     /// schema with [`Db::migrate`] or [`Db::apply_migrations`].
     pub async fn sqlite_memory() -> Result<Db, DbError> {
-        let backend = sqlite::open_memory().await?;
+        let backend = sqlite::open_memory(sqlite::DEFAULT_BUSY_TIMEOUT).await?;
         Ok(Self::from_backend(Box::new(backend), Probe::detached("db")))
     }
 
@@ -104,37 +89,23 @@ impl Db {
         Ok(Self::from_backend(backend, probe))
     }
 
-    pub(crate) fn same(&self, other: &Db) -> bool {
-        self.inner.id == other.inner.id
-    }
-
-    pub(crate) fn backend(&self) -> &dyn Backend {
-        &*self.inner.backend
-    }
-
-    pub(crate) fn gate(&self) -> Arc<tokio::sync::Mutex<()>> {
-        self.inner.gate.clone()
-    }
-
-    pub(crate) async fn observe<T>(
+    async fn observe<T>(
         &self,
         method: &'static str,
         call: impl Future<Output = Result<T, DbError>>,
     ) -> Result<T, DbError> {
-        self.inner.probe.observe(method, call).await
+        self.inner.observe(method, call).await
     }
 
     /// One statement: inside the task's open transaction if there is one.
-    pub(crate) async fn run(&self, sql: &str, params: &[Value]) -> Result<Output, DbError> {
-        check_arity(sql, params.len())?;
-        match tx::current(self) {
-            Some(tx) => tx.run(sql, params).await,
-            None => self.inner.backend.run(sql, params).await,
-        }
+    async fn run(&self, sql: &str, params: &[Value]) -> Result<Output, DbError> {
+        tx::statement(&self.inner, sql, params).await
     }
 
-    /// Every row, each as a `T` (a struct with `Deserialize` whose fields are
-    /// named like the columns, or `serde_json::Value`). No rows → `[]`.
+    /// Runs a statement and returns every row it yields as a `T`, none as an empty Vec.
+    ///
+    /// `T` is a struct with `Deserialize` whose fields are named like the
+    /// columns, or `serde_json::Value`.
     ///
     /// Column values: integers and reals as JSON numbers, text as strings,
     /// blobs as base64 strings, booleans as `true/false` (SQLite columns
@@ -152,7 +123,11 @@ impl Db {
         .await
     }
 
-    /// The first row as a `T`, or `None` when nothing matches.
+    /// Runs a statement, INSERT … RETURNING included, and returns its first row as a `T` if any.
+    ///
+    /// `None` when the statement yields no rows. Any statement that returns
+    /// rows works: a `SELECT`, or a write with `RETURNING *` whose row you
+    /// want whole.
     pub async fn query_one<T: DeserializeOwned>(
         &self,
         sql: impl Into<Sql>,
@@ -165,8 +140,9 @@ impl Db {
         .await
     }
 
-    /// Runs a statement that changes data and returns one number, the same
-    /// on every backend:
+    /// Runs a statement and returns its RETURNING integer, else the number of rows it changed.
+    ///
+    /// The number is the same on every backend:
     ///
     /// - when the statement returns rows (`... RETURNING id`), the first column
     ///   of the first row, which must be an integer (`INSERT ... RETURNING id`
@@ -183,8 +159,10 @@ impl Db {
         .await
     }
 
-    /// Runs one statement once per parameter list, all in one transaction
-    /// (all or nothing). Returns the total rows affected; an empty list does nothing.
+    /// Runs one statement per parameter list in one transaction and returns the rows changed in all.
+    ///
+    /// All or nothing: the first failing list rolls back every one. An empty
+    /// list does nothing.
     pub async fn execute_many(
         &self,
         sql: impl Into<Sql>,
@@ -198,8 +176,12 @@ impl Db {
             .await
     }
 
-    /// Runs `f` in a transaction: `Ok` commits, `Err` rolls back, and so does
-    /// dropping the returned future (cancellation, timeout, panic).
+    /// Runs `f` in a transaction that commits when it returns Ok and rolls back on Err or drop.
+    ///
+    /// Dropping the returned future (cancellation, timeout, panic) rolls back.
+    /// A statement that fails inside `f` undoes only itself on both engines:
+    /// if `f` catches the error and returns `Ok`, the rest commits (on
+    /// PostgreSQL each statement runs under its own savepoint for this).
     ///
     /// ```no_run
     /// # use microcore_db::{Db, DbError, params};
@@ -228,12 +210,12 @@ impl Db {
         Fut: Future<Output = Result<T, DbError>> + Send,
         T: Send,
     {
-        tx::run(self, f).await
+        tx::run(&self.inner, f).await
     }
 
-    /// [`Db::transaction`] whose closure fails with your own error type `E`
-    /// (any `E: From<DbError>`, e.g. an HTTP error). Annotate the success:
-    /// `Ok::<_, MyError>(value)`.
+    /// Runs `f` in a transaction like [`Db::transaction`], with your own error type `E: From<DbError>`.
+    ///
+    /// `E` is e.g. an HTTP error. Annotate the success: `Ok::<_, MyError>(value)`.
     pub async fn try_transaction<T, E, F, Fut>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(Tx) -> Fut + Send,
@@ -241,7 +223,7 @@ impl Db {
         T: Send,
         E: From<DbError> + Send,
     {
-        tx::run(self, f).await
+        tx::run(&self.inner, f).await
     }
 }
 
@@ -252,7 +234,7 @@ impl Db {
     /// The tables of the database (engine tables excluded), with normalised
     /// column types, for tools and agents that need to see the schema.
     pub async fn describe_schema(&self) -> Result<Schema, DbError> {
-        self.observe("describe_schema", schema::describe(self))
+        self.observe("describe_schema", schema::describe(&self.inner))
             .await
     }
 
@@ -267,8 +249,10 @@ impl Db {
     /// `<name>.sql` on that engine, for the DDL that cannot be portable
     /// (auto-numbered keys); other SQL is never translated.
     pub async fn apply_migrations(&self, list: &[Migration]) -> Result<Vec<String>, DbError> {
-        let list = migrate::for_engine(list, self.engine());
-        let applied = self.observe("migrate", migrate::apply(self, &list)).await?;
+        let on_engine = migrate::for_engine(list, self.engine());
+        let applied = self
+            .observe("migrate", migrate::apply(&self.inner, &on_engine, list))
+            .await?;
         *self.inner.migrations.lock() = match applied.len() {
             0 => "up to date".to_owned(),
             n => format!("{n} applied ({})", applied.join(", ")),
@@ -276,17 +260,38 @@ impl Db {
         Ok(applied)
     }
 
+    /// Where every registered migration stands on this database, without changing anything.
+    ///
+    /// In the order they apply, then history rows whose file is gone; for an
+    /// operator's `migrate --status`. See [`MigrationState`](crate::MigrationState).
+    pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, DbError> {
+        self.migration_status_of(&MIGRATIONS).await
+    }
+
+    /// [`Db::migration_status`] of an explicit list of migrations (tests, tools).
+    pub async fn migration_status_of(
+        &self,
+        list: &[Migration],
+    ) -> Result<Vec<MigrationStatus>, DbError> {
+        let on_engine = migrate::for_engine(list, self.engine());
+        self.observe(
+            "migration_status",
+            migration_status::status(&self.inner, &on_engine, list),
+        )
+        .await
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn engine(&self) -> &'static str {
-        match self.inner.backend.engine() {
-            crate::backend::Engine::Sqlite => "sqlite",
-            crate::backend::Engine::Postgres => "postgres",
+        match self.inner.engine() {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
         }
     }
 
     /// Closes the pool; later calls fail as `unavailable`.
     pub async fn close(&self) {
-        self.inner.backend.close().await;
+        self.inner.backend().close().await;
     }
 }
 
@@ -316,7 +321,8 @@ impl Tool for Db {
     }
 
     async fn setup_for_tests(setup: ToolSetup) -> Result<Self, ToolError> {
-        let backend = sqlite::open_memory()
+        let busy_timeout = sqlite::busy_timeout(&setup.env).map_err(ToolError::new)?;
+        let backend = sqlite::open_memory(busy_timeout)
             .await
             .map_err(|e| ToolError::new(e.message))?;
         let db = Self::from_backend(Box::new(backend), setup.probe);
@@ -331,7 +337,7 @@ impl Tool for Db {
 
     fn report(&self) -> Vec<String> {
         vec![
-            format!("backend: {}", self.inner.backend.location()),
+            format!("backend: {}", self.inner.backend().location()),
             format!("migrations: {}", self.inner.migrations.lock()),
         ]
     }

@@ -35,9 +35,11 @@
 //! [`DbErrorKind::Busy`] having written nothing.
 
 mod backend;
+mod core;
 mod error;
 mod handle;
 mod migrate;
+mod migration_status;
 mod ops;
 mod postgres;
 mod schema;
@@ -49,6 +51,7 @@ mod value;
 pub use error::{DbError, DbErrorKind};
 pub use handle::Db;
 pub use migrate::{MIGRATIONS, Migration};
+pub use migration_status::{MigrationState, MigrationStatus};
 pub use schema::{Column, ColumnType, ForeignKey, Schema, Table};
 pub use sql::Sql;
 pub use tx::Tx;

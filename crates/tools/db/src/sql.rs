@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 
+use crate::backend::Engine;
 use crate::error::DbError;
 
 /// The text of one statement.
@@ -41,8 +42,8 @@ impl From<&'static str> for Sql {
 }
 
 /// Checks that `params` has exactly one value per `$n` the statement uses.
-pub(crate) fn check_arity(sql: &str, given: usize) -> Result<(), DbError> {
-    let wanted = max_placeholder(sql)?;
+pub(crate) fn check_arity(sql: &str, given: usize, engine: Engine) -> Result<(), DbError> {
+    let wanted = max_placeholder(sql, engine)?;
     if wanted == given {
         return Ok(());
     }
@@ -68,23 +69,37 @@ pub(crate) fn abbreviate(sql: &str) -> String {
     }
 }
 
-/// The highest `$n` outside literals, quoted identifiers and comments.
-pub(crate) fn max_placeholder(sql: &str) -> Result<usize, DbError> {
+/// The highest `$n` outside literals, quoted identifiers and comments, read
+/// the way `engine` reads them: SQLite quotes identifiers in `[brackets]` too
+/// (on PostgreSQL `a[$1]` subscripts an array), PostgreSQL has `E'\''`
+/// escape strings and nested `/* /* */ */` comments (SQLite ends a comment
+/// at the first `*/`).
+pub(crate) fn max_placeholder(sql: &str, engine: Engine) -> Result<usize, DbError> {
     let b = sql.as_bytes();
     let mut i = 0;
     let mut max = 0usize;
     while i < b.len() {
+        let after_word = i > 0 && is_word(b[i - 1]);
         match b[i] {
+            b'\'' if engine == Engine::Postgres && escape_string(b, i) => {
+                i = skip_escape_string(b, i);
+            }
             q @ (b'\'' | b'"' | b'`') => i = skip_quoted(b, i, q),
+            b'[' if engine == Engine::Sqlite => {
+                i = b[i..]
+                    .iter()
+                    .position(|&c| c == b']')
+                    .map_or(b.len(), |p| i + p + 1);
+            }
             b'-' if b.get(i + 1) == Some(&b'-') => {
                 i = b[i..]
                     .iter()
                     .position(|&c| c == b'\n')
                     .map_or(b.len(), |p| i + p);
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2);
-            }
+            b'/' if b.get(i + 1) == Some(&b'*') => i = skip_comment(b, i, engine),
+            // `$` inside an identifier (`price$1`) is part of the name
+            b'$' if after_word => i += 1,
             b'$' => {
                 let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
                 if digits > 0 {
@@ -104,6 +119,52 @@ pub(crate) fn max_placeholder(sql: &str) -> Result<usize, DbError> {
         }
     }
     Ok(max)
+}
+
+fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// Whether the quote at `i` opens a PostgreSQL escape string (`E'...'`).
+fn escape_string(b: &[u8], i: usize) -> bool {
+    i > 0 && matches!(b[i - 1], b'E' | b'e') && (i < 2 || !is_word(b[i - 2]))
+}
+
+/// Past an `E'...'` literal, where a backslash escapes the next character.
+fn skip_escape_string(b: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'\'' if b.get(i + 1) == Some(&b'\'') => i += 2,
+            b'\'' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+/// Past a `/* ... */` comment; nested on PostgreSQL, not on SQLite.
+fn skip_comment(b: &[u8], start: usize, engine: Engine) -> usize {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i + 1 < b.len() {
+        match (b[i], b[i + 1]) {
+            (b'/', b'*') if depth == 0 || engine == Engine::Postgres => {
+                depth += 1;
+                i += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    b.len()
 }
 
 /// Past a `'...'`-style literal; a doubled quote inside is an escaped quote.
@@ -149,29 +210,57 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
+    use Engine::{Postgres, Sqlite};
+
     #[test]
     fn counts_placeholders_outside_literals_and_comments() {
-        assert_eq!(max_placeholder("SELECT $2, $1, $1").unwrap(), 2);
+        for engine in [Sqlite, Postgres] {
+            let max = |sql| max_placeholder(sql, engine).unwrap();
+            assert_eq!(max("SELECT $2, $1, $1"), 2);
+            assert_eq!(max("SELECT '$5', \"$6\" -- $7\n, $1 /* $9 */"), 1);
+            assert_eq!(max("SELECT 'it''s $3', $2"), 2);
+            assert_eq!(max("SELECT $$ $4 $$, $tag$ $8 $tag$, $1"), 1);
+            assert_eq!(max("SELECT 1"), 0);
+            assert_eq!(max("SELECT price$1 FROM t WHERE a = $1"), 1);
+            assert!(max_placeholder("SELECT $0", engine).is_err());
+        }
+    }
+
+    #[test]
+    fn sqlite_bracketed_identifiers_hide_dollars_and_postgres_subscripts_do_not() {
         assert_eq!(
-            max_placeholder("SELECT '$5', \"$6\" -- $7\n, $1 /* $9 */").unwrap(),
+            max_placeholder("SELECT [a$3] FROM t WHERE x = $1", Sqlite).unwrap(),
             1
         );
-        assert_eq!(max_placeholder("SELECT 'it''s $3', $2").unwrap(), 2);
         assert_eq!(
-            max_placeholder("SELECT $$ $4 $$, $tag$ $8 $tag$, $1").unwrap(),
-            1
+            max_placeholder("SELECT arr[$2] FROM t WHERE x = $1", Postgres).unwrap(),
+            2
         );
-        assert_eq!(max_placeholder("SELECT 1").unwrap(), 0);
-        assert!(max_placeholder("SELECT $0").is_err());
+    }
+
+    #[test]
+    fn postgres_escape_strings_end_at_the_unescaped_quote() {
+        let sql = "SELECT E'it\\'s $7', $1";
+        assert_eq!(max_placeholder(sql, Postgres).unwrap(), 1);
+        assert_eq!(max_placeholder("SELECT e'\\\\', $2", Postgres).unwrap(), 2);
+        // a word ending in e is no escape-string prefix
+        assert_eq!(max_placeholder("SELECT name'x', $1", Postgres).unwrap(), 1);
+    }
+
+    #[test]
+    fn comments_nest_on_postgres_only() {
+        let sql = "SELECT /* a /* b */ $5 */ $1";
+        assert_eq!(max_placeholder(sql, Postgres).unwrap(), 1);
+        assert_eq!(max_placeholder(sql, Sqlite).unwrap(), 5);
     }
 
     #[test]
     fn arity_mismatch_names_both_counts() {
-        let e = check_arity("SELECT $1, $2", 1).unwrap_err();
+        let e = check_arity("SELECT $1, $2", 1, Sqlite).unwrap_err();
         assert!(
             e.message.contains("$1..$2") && e.message.contains("1 parameter"),
             "{e}"
         );
-        assert!(check_arity("SELECT $1, $1", 1).is_ok());
+        assert!(check_arity("SELECT $1, $1", 1, Postgres).is_ok());
     }
 }

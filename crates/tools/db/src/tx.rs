@@ -15,13 +15,13 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::de::DeserializeOwned;
 
 use crate::backend::{Conn, Output};
+use crate::core::Core;
 use crate::error::DbError;
-use crate::handle::Db;
 use crate::ops;
 use crate::sql::{Sql, check_arity};
 use crate::value::{Params, Value};
@@ -30,20 +30,38 @@ tokio::task_local! {
     static CURRENT: Tx;
 }
 
-/// The open transaction of the current task on `db`, if any.
-pub(crate) fn current(db: &Db) -> Option<Tx> {
-    CURRENT.try_with(Tx::clone).ok().filter(|tx| tx.db.same(db))
+/// The open transaction of the current task on `core`, if any.
+pub(crate) fn current(core: &Core) -> Option<Tx> {
+    CURRENT
+        .try_with(Tx::clone)
+        .ok()
+        .filter(|tx| tx.core.same(core))
+}
+
+/// One statement: inside the task's open transaction if there is one, else
+/// on its own pooled connection.
+pub(crate) async fn statement(core: &Core, sql: &str, params: &[Value]) -> Result<Output, DbError> {
+    check_arity(sql, params.len(), core.engine())?;
+    match current(core) {
+        Some(tx) => tx.run(sql, params).await,
+        None => core.backend().run(sql, params).await,
+    }
 }
 
 /// A handle on an open transaction (or savepoint), given to the closure of
-/// [`Db::transaction`]. Cheap to clone. It is only valid inside that closure:
+/// [`Db::transaction`](crate::Db::transaction). Cheap to clone. It is only valid inside that closure:
 /// used afterwards, every call fails.
 #[derive(Clone)]
 pub struct Tx {
-    db: Db,
+    core: Arc<Core>,
     shared: Arc<Shared>,
     depth: u32,
     alive: Arc<AtomicBool>,
+    /// Held by a nested transaction of this one while it runs, so sibling
+    /// savepoints (two `tx.transaction` joined in one task) take turns: a
+    /// savepoint is a stack entry, and interleaved siblings would roll back
+    /// or release each other's work.
+    children: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Tx {
@@ -55,12 +73,16 @@ impl std::fmt::Debug for Tx {
 struct Shared {
     conn: tokio::sync::Mutex<Option<Box<dyn Conn>>>,
     /// The shallowest savepoint whose closure was dropped mid-way: rolled back
-    /// before the next statement runs.
-    pending: parking_lot::Mutex<Option<u32>>,
+    /// before the next statement runs. Savepoints nest strictly (siblings take
+    /// turns), so the lowest number is the shallowest.
+    pending: parking_lot::Mutex<Option<u64>>,
+    /// The number of the next savepoint: every savepoint of a transaction has
+    /// its own name, never one shared by siblings.
+    next: AtomicU64,
 }
 
-fn rollback_to(depth: u32) -> String {
-    format!("ROLLBACK TO SAVEPOINT sp_{depth}; RELEASE SAVEPOINT sp_{depth}")
+fn rollback_to(id: u64) -> String {
+    format!("ROLLBACK TO SAVEPOINT sp_{id}; RELEASE SAVEPOINT sp_{id}")
 }
 
 /// On drop, releases the connection of a transaction whose future was
@@ -78,7 +100,7 @@ impl Drop for Abandon {
 /// On drop while armed, marks a savepoint for rollback.
 struct Unfinished {
     shared: Arc<Shared>,
-    depth: u32,
+    id: u64,
     armed: bool,
 }
 
@@ -86,34 +108,36 @@ impl Drop for Unfinished {
     fn drop(&mut self) {
         if self.armed {
             let mut pending = self.shared.pending.lock();
-            *pending = Some(pending.map_or(self.depth, |d| d.min(self.depth)));
+            *pending = Some(pending.map_or(self.id, |d| d.min(self.id)));
         }
     }
 }
 
 /// Runs `f` in a transaction on `db`: a savepoint when the task already has one open.
-pub(crate) async fn run<T, E, F, Fut>(db: &Db, f: F) -> Result<T, E>
+pub(crate) async fn run<T, E, F, Fut>(core: &Arc<Core>, f: F) -> Result<T, E>
 where
     F: FnOnce(Tx) -> Fut + Send,
     Fut: Future<Output = Result<T, E>> + Send,
     T: Send,
     E: From<DbError> + Send,
 {
-    if let Some(outer) = current(db) {
+    if let Some(outer) = current(core) {
         return outer.savepoint(f).await;
     }
-    let _turn = db.gate().lock_owned().await;
-    let conn = db.observe("transaction", db.backend().begin()).await?;
+    let _turn = core.gate().lock_owned().await;
+    let conn = core.observe("transaction", core.backend().begin()).await?;
     let shared = Arc::new(Shared {
         conn: tokio::sync::Mutex::new(Some(conn)),
         pending: parking_lot::Mutex::new(None),
+        next: AtomicU64::new(1),
     });
     let _abandon = Abandon(shared.clone());
     let tx = Tx {
-        db: db.clone(),
+        core: core.clone(),
         shared: shared.clone(),
         depth: 0,
         alive: Arc::new(AtomicBool::new(true)),
+        children: Arc::default(),
     };
     let alive = tx.alive.clone();
     let result = CURRENT.scope(tx.clone(), f(tx)).await;
@@ -125,12 +149,12 @@ where
         Ok(value) => {
             let commit = async move {
                 let pending = shared.pending.lock().take();
-                if let Some(depth) = pending {
-                    conn.script(&rollback_to(depth)).await?;
+                if let Some(id) = pending {
+                    conn.script(&rollback_to(id)).await?;
                 }
                 conn.commit().await
             };
-            db.observe("commit", commit).await?;
+            core.observe("commit", commit).await?;
             Ok(value)
         }
         Err(e) => {
@@ -142,6 +166,7 @@ where
     }
 }
 
+#[microcore_kernel::contract(of = crate::Db)]
 impl Tx {
     async fn savepoint<T, E, F, Fut>(&self, f: F) -> Result<T, E>
     where
@@ -150,30 +175,40 @@ impl Tx {
         T: Send,
         E: From<DbError> + Send,
     {
-        let depth = self.depth + 1;
-        self.script(format!("SAVEPOINT sp_{depth}")).await?;
+        // A closure that nests through a captured outer `Tx` nests under the
+        // innermost open savepoint of the task instead, so it never waits for
+        // its own ancestor's turn.
+        let parent = CURRENT
+            .try_with(Tx::clone)
+            .ok()
+            .filter(|c| Arc::ptr_eq(&c.shared, &self.shared) && c.depth > self.depth)
+            .unwrap_or_else(|| self.clone());
+        let _turn = parent.children.lock().await;
+        let id = parent.shared.next.fetch_add(1, Ordering::Relaxed);
+        parent.script(format!("SAVEPOINT sp_{id}")).await?;
         let mut unfinished = Unfinished {
-            shared: self.shared.clone(),
-            depth,
+            shared: parent.shared.clone(),
+            id,
             armed: true,
         };
         let inner = Tx {
-            db: self.db.clone(),
-            shared: self.shared.clone(),
-            depth,
+            core: parent.core.clone(),
+            shared: parent.shared.clone(),
+            depth: parent.depth + 1,
             alive: Arc::new(AtomicBool::new(true)),
+            children: Arc::default(),
         };
         let alive = inner.alive.clone();
         let result = CURRENT.scope(inner.clone(), f(inner)).await;
         alive.store(false, Ordering::Release);
         match result {
             Ok(value) => {
-                self.script(format!("RELEASE SAVEPOINT sp_{depth}")).await?;
+                parent.script(format!("RELEASE SAVEPOINT sp_{id}")).await?;
                 unfinished.armed = false;
                 Ok(value)
             }
             Err(e) => {
-                if self.script(rollback_to(depth)).await.is_ok() {
+                if parent.script(rollback_to(id)).await.is_ok() {
                     unfinished.armed = false;
                 }
                 Err(e)
@@ -204,59 +239,68 @@ impl Tx {
         Ok(self.shared.conn.lock().await)
     }
 
-    /// Like [`Db::query`], inside this transaction.
+    /// Runs a statement inside this transaction and returns every row as a `T`.
+    ///
+    /// As [`Db::query`](crate::Db::query).
     pub async fn query<T: DeserializeOwned>(
         &self,
         sql: impl Into<Sql>,
         params: Params,
     ) -> Result<Vec<T>, DbError> {
         let sql = sql.into();
-        self.db
+        self.core
             .observe("query", async {
-                check_arity(sql.as_str(), params.len())?;
+                check_arity(sql.as_str(), params.len(), self.core.engine())?;
                 ops::rows(self.run(sql.as_str(), &params).await?)
             })
             .await
     }
 
-    /// Like [`Db::query_one`], inside this transaction.
+    /// Runs a statement inside this transaction and returns its first row as a `T` if any.
+    ///
+    /// As [`Db::query_one`](crate::Db::query_one); `INSERT … RETURNING *` included.
     pub async fn query_one<T: DeserializeOwned>(
         &self,
         sql: impl Into<Sql>,
         params: Params,
     ) -> Result<Option<T>, DbError> {
         let sql = sql.into();
-        self.db
+        self.core
             .observe("query_one", async {
-                check_arity(sql.as_str(), params.len())?;
+                check_arity(sql.as_str(), params.len(), self.core.engine())?;
                 ops::first(self.run(sql.as_str(), &params).await?)
             })
             .await
     }
 
-    /// Like [`Db::execute`], inside this transaction.
+    /// Runs a statement inside this transaction and returns its RETURNING integer, else rows changed.
+    ///
+    /// As [`Db::execute`](crate::Db::execute). A failed statement undoes only
+    /// itself; the transaction stays usable on both engines.
     pub async fn execute(&self, sql: impl Into<Sql>, params: Params) -> Result<i64, DbError> {
         let sql = sql.into();
-        self.db
+        self.core
             .observe("execute", async {
-                check_arity(sql.as_str(), params.len())?;
+                check_arity(sql.as_str(), params.len(), self.core.engine())?;
                 ops::execute_result(self.run(sql.as_str(), &params).await?)
             })
             .await
     }
 
-    /// Like [`Db::execute_many`], inside this transaction.
+    /// Runs one statement per parameter list inside this transaction and returns the rows changed.
+    ///
+    /// As [`Db::execute_many`](crate::Db::execute_many).
     pub async fn execute_many(
         &self,
         sql: impl Into<Sql>,
         rows: Vec<Params>,
     ) -> Result<u64, DbError> {
         let sql = sql.into();
-        self.db
+        self.core
             .observe("execute_many", async {
                 let mut total = 0;
                 for params in &rows {
-                    check_arity(sql.as_str(), params.len())?;
+                    check_arity(sql.as_str(), params.len(), self.core.engine())?;
                     total += self.run(sql.as_str(), params).await?.rows_affected;
                 }
                 Ok(total)
@@ -264,8 +308,10 @@ impl Tx {
             .await
     }
 
-    /// A nested transaction (a savepoint): `Err` rolls back only what the
-    /// inner closure did; the outer transaction continues.
+    /// Runs `f` in a savepoint whose Err or drop undoes only what `f` did, then the outer goes on.
+    ///
+    /// Every savepoint has its own name; nested transactions joined in one
+    /// task (`tokio::join!`) take turns, each keeping or losing only its own work.
     pub async fn transaction<T, F, Fut>(&self, f: F) -> Result<T, DbError>
     where
         F: FnOnce(Tx) -> Fut + Send,
@@ -275,7 +321,9 @@ impl Tx {
         self.savepoint(f).await
     }
 
-    /// [`Tx::transaction`] with your own error type (see [`Db::try_transaction`]).
+    /// Runs `f` in a savepoint like [`Tx::transaction`], with your own error type `E: From<DbError>`.
+    ///
+    /// See [`Db::try_transaction`](crate::Db::try_transaction).
     pub async fn try_transaction<T, E, F, Fut>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(Tx) -> Fut + Send,
@@ -298,7 +346,7 @@ fn ended() -> DbError {
 async fn settle(shared: &Shared, conn: &mut dyn Conn) -> Result<(), DbError> {
     let pending = shared.pending.lock().take();
     match pending {
-        Some(depth) => conn.script(&rollback_to(depth)).await,
+        Some(id) => conn.script(&rollback_to(id)).await,
         None => Ok(()),
     }
 }

@@ -158,6 +158,39 @@ async fn constraint_errors_keep_the_tool_healthy_and_a_closed_pool_marks_it_dead
     assert_eq!(registry.tool("db").unwrap().status, ToolStatus::Dead);
 }
 
+/// The in-memory database has one connection: a statement that waits for it
+/// behind a transaction that awaits it gives up after DB_BUSY_TIMEOUT_MS with
+/// an error saying why, and the tool stays healthy (it waited 30 s and then
+/// marked the tool dead).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_waiting_behind_a_transaction_on_the_memory_db_fails_fast_and_clearly() {
+    let (s, registry) = setup(Env::from_pairs([("DB_BUSY_TIMEOUT_MS", "200")]));
+    let db = Db::setup_for_tests(s).await.unwrap();
+    let outside = db.clone();
+    let e = db
+        .transaction(|tx| async move {
+            tx.execute("INSERT INTO notes (body) VALUES ('in tx')", params![])
+                .await?;
+            let spawned = tokio::spawn(async move {
+                outside
+                    .query::<Value>("SELECT body FROM notes", params![])
+                    .await
+            });
+            Ok(spawned.await.expect("the spawned task ran").unwrap_err())
+        })
+        .await
+        .unwrap();
+    assert_eq!(e.kind, DbErrorKind::Busy, "{e}");
+    assert!(
+        e.message
+            .contains("in-memory SQLite database has one connection")
+            && e.message.contains("spawned"),
+        "{e}"
+    );
+    assert_eq!(registry.tool("db").unwrap().status, ToolStatus::Ok);
+    assert_eq!(bodies(&db).await, ["in tx"], "the transaction committed");
+}
+
 #[tokio::test]
 async fn the_postgres_report_never_shows_the_password() {
     let url = support::pg_url().replacen("postgres@", "postgres:s3cret@", 1);

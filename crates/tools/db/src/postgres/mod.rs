@@ -113,7 +113,7 @@ impl Backend for PgBackend {
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
-            Ok(Box::new(PgTx(tx)) as Box<dyn Conn>)
+            Ok(Box::new(PgTx { tx, aborted: None }) as Box<dyn Conn>)
         })
     }
 
@@ -122,7 +122,41 @@ impl Backend for PgBackend {
     }
 }
 
-struct PgTx(Transaction<'static, Postgres>);
+/// An open PostgreSQL transaction.
+///
+/// PostgreSQL aborts the whole transaction at the first failed statement and
+/// then turns `COMMIT` into `ROLLBACK` (sqlx does not read the tag), so a
+/// closure that caught a failed statement and returned `Ok` would "commit"
+/// nothing and report success. SQLite undoes only the failed statement. To
+/// behave the same, each statement runs under a savepoint that is rolled
+/// back when it fails, which leaves the transaction usable; and should the
+/// transaction be aborted anyway (a failed savepoint command), `commit`
+/// rolls back and fails instead of reporting success.
+struct PgTx {
+    tx: Transaction<'static, Postgres>,
+    /// Why the server aborted the transaction, once it has.
+    aborted: Option<String>,
+}
+
+/// The savepoint around one statement; released at once, so one name does.
+const STATEMENT: &str = "SAVEPOINT mc_stmt";
+const STATEMENT_OK: &str = "RELEASE SAVEPOINT mc_stmt";
+const STATEMENT_FAILED: &str = "ROLLBACK TO SAVEPOINT mc_stmt; RELEASE SAVEPOINT mc_stmt";
+
+impl PgTx {
+    /// A parameterless command; a failure marks the transaction aborted.
+    async fn command(&mut self, sql: &str) -> Result<(), DbError> {
+        let result = sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut *self.tx)
+            .await
+            .map(drop)
+            .map_err(classify);
+        if let Err(e) = &result {
+            self.aborted.get_or_insert_with(|| e.message.clone());
+        }
+        result
+    }
+}
 
 impl Conn for PgTx {
     fn run<'a>(
@@ -130,24 +164,78 @@ impl Conn for PgTx {
         sql: &'a str,
         params: &'a [Value],
     ) -> BoxFuture<'a, Result<Output, DbError>> {
-        Box::pin(run_on(&mut self.0, sql, params))
-    }
-
-    fn script<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), DbError>> {
         Box::pin(async move {
-            sqlx::raw_sql(AssertSqlSafe(sql))
-                .execute(&mut *self.0)
-                .await
-                .map(drop)
-                .map_err(classify)
+            self.command(STATEMENT).await?;
+            match run_on(&mut self.tx, sql, params).await {
+                Ok(out) => {
+                    self.command(STATEMENT_OK).await?;
+                    Ok(out)
+                }
+                Err(e) => {
+                    let _ = self.command(STATEMENT_FAILED).await;
+                    Err(e)
+                }
+            }
         })
     }
 
+    fn script<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), DbError>> {
+        Box::pin(self.command(sql))
+    }
+
     fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>> {
-        Box::pin(async move { self.0.commit().await.map_err(classify) })
+        Box::pin(async move {
+            let PgTx { tx, aborted } = *self;
+            match aborted {
+                None => tx.commit().await.map_err(classify),
+                Some(reason) => {
+                    let _ = tx.rollback().await;
+                    Err(aborted_error(&reason))
+                }
+            }
+        })
     }
 
     fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>> {
-        Box::pin(async move { self.0.rollback().await.map_err(classify) })
+        Box::pin(async move { self.tx.rollback().await.map_err(classify) })
+    }
+}
+
+/// The error of a commit that PostgreSQL would have turned into a rollback.
+fn aborted_error(reason: &str) -> DbError {
+    DbError::caller(format!(
+        "the transaction was rolled back, not committed: PostgreSQL aborted it when a command \
+         failed ({reason}); nothing it wrote was kept. Return that error from the closure, or \
+         retry the transaction"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::backend::Backend;
+
+    /// A transaction the server aborted (here a failed command outside the
+    /// per-statement savepoint) does not report a commit.
+    #[tokio::test]
+    async fn a_commit_of_an_aborted_transaction_is_an_error() {
+        let url = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let backend = match super::open(&url).await {
+            Ok(backend) => backend,
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("PostgreSQL is required under CI=true: {e}")
+            }
+            Err(e) => return eprintln!("skipping the PostgreSQL run: {e}"),
+        };
+        let mut conn = backend.begin().await.unwrap();
+        assert!(conn.script("SELECT 1/0").await.is_err());
+        let e = conn.commit().await.unwrap_err();
+        assert!(
+            e.message.contains("rolled back, not committed")
+                && e.message
+                    .contains("when a command failed (division by zero)"),
+            "{e}"
+        );
+        backend.close().await;
     }
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::backend::Engine;
+use crate::core::Core;
 use crate::error::DbError;
-use crate::handle::Db;
 
 /// Every table of the database, by name (sorted). Serialises as
 /// `{table: {internal, columns, unique, foreign_keys}}`.
@@ -108,8 +108,8 @@ pub struct ForeignKey {
     pub references_column: String,
 }
 
-pub(crate) async fn describe(db: &Db) -> Result<Schema, DbError> {
-    let mut schema = match db.backend().engine() {
+pub(crate) async fn describe(db: &Core) -> Result<Schema, DbError> {
+    let mut schema = match db.engine() {
         Engine::Sqlite => sqlite::describe(db).await?,
         Engine::Postgres => postgres::describe(db).await?,
     };

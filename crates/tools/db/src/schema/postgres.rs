@@ -4,8 +4,8 @@
 use serde_json::Value as J;
 
 use super::{Column, ColumnType, ForeignKey, Schema, Table, text};
+use crate::core::Core;
 use crate::error::DbError;
-use crate::handle::Db;
 use crate::ops;
 use crate::value::Value;
 
@@ -34,11 +34,11 @@ const FOREIGN_KEYS: &str = "SELECT a.attname::text AS col, cl.relname::text AS r
     JOIN pg_class cl ON cl.oid = c.confrelid \
     WHERE c.contype = 'f' AND c.conrelid = $1::int8::oid";
 
-async fn rows(db: &Db, sql: &str, params: &[Value]) -> Result<Vec<J>, DbError> {
-    ops::rows(db.run(sql, params).await?)
+async fn rows(db: &Core, sql: &str, params: &[Value]) -> Result<Vec<J>, DbError> {
+    ops::rows(crate::tx::statement(db, sql, params).await?)
 }
 
-pub(super) async fn describe(db: &Db) -> Result<Schema, DbError> {
+pub(super) async fn describe(db: &Core) -> Result<Schema, DbError> {
     let mut schema = Schema::default();
     for t in rows(db, TABLES, &[]).await? {
         let oid = [Value::Int(t["oid"].as_i64().unwrap_or_default())];

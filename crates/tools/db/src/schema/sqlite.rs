@@ -3,20 +3,17 @@
 use serde_json::Value as J;
 
 use super::{Column, ColumnType, ForeignKey, Schema, Table, text};
+use crate::core::Core;
 use crate::error::DbError;
-use crate::handle::Db;
 use crate::ops;
 use crate::value::Value;
 
-async fn rows(db: &Db, sql: &str, table: &str) -> Result<Vec<J>, DbError> {
+async fn rows(db: &Core, sql: &str, table: &str) -> Result<Vec<J>, DbError> {
     let params = [Value::Text(table.to_owned())];
-    ops::rows(
-        db.run(sql, if table.is_empty() { &[] } else { &params })
-            .await?,
-    )
+    ops::rows(crate::tx::statement(db, sql, if table.is_empty() { &[] } else { &params }).await?)
 }
 
-pub(super) async fn describe(db: &Db) -> Result<Schema, DbError> {
+pub(super) async fn describe(db: &Core) -> Result<Schema, DbError> {
     let mut schema = Schema::default();
     let names = rows(
         db,

@@ -13,19 +13,22 @@
 
 mod error;
 mod exec;
+mod migration;
+mod tx;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, Sqlite, Transaction};
+use sqlx::{SqlStr, Sqlite, Transaction};
 
 use microcore_kernel::Env;
 
 use crate::backend::{Backend, Conn, Engine, Output};
 use crate::error::DbError;
 use crate::value::Value;
+use tx::SqliteTx;
 
 pub(crate) use error::classify;
 
@@ -38,6 +41,8 @@ pub(crate) const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(DEFAULT_
 pub(crate) struct SqliteBackend {
     pool: SqlitePool,
     location: String,
+    /// The in-memory database: one connection, so waiting for it has its own error.
+    memory: bool,
 }
 
 /// `DB_BUSY_TIMEOUT_MS`: how long a statement waits for another connection's
@@ -70,7 +75,7 @@ pub(crate) async fn open(
         })?,
     };
     if url.is_some_and(|u| u.contains(":memory:") || u.contains("mode=memory")) {
-        return open_memory().await;
+        return open_memory(busy_timeout).await;
     }
     let location = options.get_filename().display().to_string();
     let options = options
@@ -88,13 +93,23 @@ pub(crate) async fn open(
                  and is writable, or set DATABASE_URL"
             ))
         })?;
-    Ok(SqliteBackend { pool, location })
+    Ok(SqliteBackend {
+        pool,
+        location,
+        memory: false,
+    })
 }
 
 /// A private in-memory database. One connection that is never recycled, so
 /// every statement sees the same database and it lives as long as the pool
 /// (and no other connection can ever hold its lock).
-pub(crate) async fn open_memory() -> Result<SqliteBackend, DbError> {
+///
+/// A statement waits for that connection up to `busy_timeout`, as it would
+/// wait for a file database's write lock, then fails as busy, the caller's
+/// fault: the usual cause is a statement outside an open transaction (a
+/// spawned task) that the transaction awaits, which can never get the
+/// connection. It used to wait sqlx's 30 s and then mark the tool dead.
+pub(crate) async fn open_memory(busy_timeout: Duration) -> Result<SqliteBackend, DbError> {
     let options = SqliteConnectOptions::from_str("sqlite::memory:")
         .map_err(|e| DbError::tool(format!("in-memory SQLite options: {e}")))?
         .foreign_keys(true);
@@ -103,13 +118,34 @@ pub(crate) async fn open_memory() -> Result<SqliteBackend, DbError> {
         .min_connections(1)
         .idle_timeout(None)
         .max_lifetime(None)
+        .acquire_timeout(busy_timeout)
         .connect_with(options)
         .await
         .map_err(|e| DbError::unavailable(format!("cannot open in-memory SQLite: {e}")))?;
     Ok(SqliteBackend {
         pool,
         location: "in memory".to_owned(),
+        memory: true,
     })
+}
+
+impl SqliteBackend {
+    async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, DbError> {
+        self.pool.acquire().await.map_err(|e| match e {
+            sqlx::Error::PoolTimedOut if self.memory => memory_busy(),
+            e => classify(e),
+        })
+    }
+}
+
+/// The in-memory database's one connection stayed taken for the whole wait.
+fn memory_busy() -> DbError {
+    DbError::busy_caller(
+        "the in-memory SQLite database has one connection and it stayed in use for longer than \
+         DB_BUSY_TIMEOUT_MS; usually a transaction holds it while awaiting a statement made \
+         outside it (from a spawned task): run that statement on the transaction's Tx, do not \
+         await spawned db work inside a transaction, or use a file database",
+    )
 }
 
 impl Backend for SqliteBackend {
@@ -127,7 +163,7 @@ impl Backend for SqliteBackend {
         params: &'a [Value],
     ) -> BoxFuture<'a, Result<Output, DbError>> {
         Box::pin(async move {
-            let mut conn = self.pool.acquire().await.map_err(classify)?;
+            let mut conn = self.acquire().await?;
             let (rows, affected) = exec::fetch(&mut conn, sql, params)
                 .await
                 .map_err(classify)?;
@@ -137,51 +173,22 @@ impl Backend for SqliteBackend {
 
     fn begin(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>> {
         Box::pin(async move {
-            let tx = self
-                .pool
-                .begin_with("BEGIN IMMEDIATE")
+            let conn = self.acquire().await?;
+            let tx = Transaction::begin(conn, Some(SqlStr::from_static("BEGIN IMMEDIATE")))
                 .await
                 .map_err(classify)?;
-            Ok(Box::new(SqliteTx(tx)) as Box<dyn Conn>)
+            Ok(Box::new(SqliteTx::new(tx)) as Box<dyn Conn>)
+        })
+    }
+
+    fn begin_migration(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>> {
+        Box::pin(async move {
+            let conn = migration::begin(self.acquire().await?).await?;
+            Ok(Box::new(conn) as Box<dyn Conn>)
         })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.pool.close())
-    }
-}
-
-struct SqliteTx(Transaction<'static, Sqlite>);
-
-impl Conn for SqliteTx {
-    fn run<'a>(
-        &'a mut self,
-        sql: &'a str,
-        params: &'a [Value],
-    ) -> BoxFuture<'a, Result<Output, DbError>> {
-        Box::pin(async move {
-            let (rows, affected) = exec::fetch(&mut self.0, sql, params)
-                .await
-                .map_err(classify)?;
-            exec::output(rows, affected)
-        })
-    }
-
-    fn script<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), DbError>> {
-        Box::pin(async move {
-            sqlx::raw_sql(AssertSqlSafe(sql))
-                .execute(&mut *self.0)
-                .await
-                .map(drop)
-                .map_err(classify)
-        })
-    }
-
-    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>> {
-        Box::pin(async move { self.0.commit().await.map_err(classify) })
-    }
-
-    fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>> {
-        Box::pin(async move { self.0.rollback().await.map_err(classify) })
     }
 }

@@ -5,5 +5,9 @@
 mod support;
 
 mod contract;
+mod migration_history;
 mod migrations;
+mod pg_types;
 mod schema;
+mod sqlite_rebuild;
+mod transactions;

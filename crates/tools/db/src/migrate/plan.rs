@@ -1,18 +1,9 @@
-//! Migrations: one `.sql` file per schema step, per domain, applied once.
-//!
-//! Order: a file may declare `-- depends: other_domain/001_x.sql` in its
-//! leading comment lines; files of one domain run in name order; the rest is a
-//! topological sort, ties broken by key so the order is the same everywhere.
-//! Each file runs in its own transaction together with its history row, so a
-//! failing file leaves nothing behind. The SQL is never translated: a domain
-//! that must run on both engines writes portable DDL.
+//! Which migrations exist and in what order they apply: the files, their
+//! keys and engines, `-- depends:` lines, and the engine's choice of twins.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use crate::backend::{Conn, Engine};
 use crate::error::DbError;
-use crate::handle::Db;
-use crate::value::Value;
 
 /// One migration file, registered at link time by the application's
 /// generated code.
@@ -50,7 +41,7 @@ impl Migration {
             .find(|e| stem.ends_with(&format!(".{e}")))
     }
 
-    fn base_file(&self) -> String {
+    pub(crate) fn base_file(&self) -> String {
         match self.engine() {
             Some(engine) => self.file.replace(&format!(".{engine}.sql"), ".sql"),
             None => self.file.to_owned(),
@@ -141,73 +132,6 @@ fn cycle(needs: &BTreeMap<String, BTreeSet<String>>, placed: &HashSet<String>) -
         at = needs[&key].iter().find(|d| !placed.contains(*d)).cloned();
     }
     DbError::tool("migrations depend on each other in a cycle")
-}
-
-fn history_ddl(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Sqlite => {
-            "CREATE TABLE IF NOT EXISTS _migrations_history (\
-             id INTEGER PRIMARY KEY AUTOINCREMENT, domain TEXT NOT NULL, filename TEXT NOT NULL, \
-             applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, UNIQUE (domain, filename))"
-        }
-        Engine::Postgres => {
-            "CREATE TABLE IF NOT EXISTS _migrations_history (\
-             id BIGSERIAL PRIMARY KEY, domain TEXT NOT NULL, filename TEXT NOT NULL, \
-             applied_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP, UNIQUE (domain, filename))"
-        }
-    }
-}
-
-/// Applies the pending migrations of `list`; returns their keys in order.
-pub(crate) async fn apply(db: &Db, list: &[Migration]) -> Result<Vec<String>, DbError> {
-    let ordered = order(list)?;
-    db.backend()
-        .run(history_ddl(db.backend().engine()), &[])
-        .await
-        .map_err(|e| e.context("cannot create the _migrations_history table"))?;
-    let mut applied = Vec::new();
-    for m in ordered {
-        let _turn = db.gate().lock_owned().await;
-        let conn = db.backend().begin().await?;
-        if apply_one(conn, &m)
-            .await
-            .map_err(|e| e.context(format!("migration {} failed", m.key())))?
-        {
-            applied.push(m.key());
-        }
-    }
-    Ok(applied)
-}
-
-/// Applies one file in the given transaction unless it is already recorded.
-async fn apply_one(mut conn: Box<dyn Conn>, m: &Migration) -> Result<bool, DbError> {
-    let key = [Value::Text(m.domain.into()), Value::Text(m.file.into())];
-    let seen = conn
-        .run(
-            "SELECT 1 AS seen FROM _migrations_history WHERE domain = $1 AND filename = $2",
-            &key,
-        )
-        .await?;
-    if !seen.rows.is_empty() {
-        conn.rollback().await?;
-        return Ok(false);
-    }
-    let result = async {
-        conn.script(m.sql).await?;
-        conn.run(
-            "INSERT INTO _migrations_history (domain, filename) VALUES ($1, $2)",
-            &key,
-        )
-        .await
-    }
-    .await;
-    match result {
-        Ok(_) => conn.commit().await.map(|()| true),
-        Err(e) => {
-            let _ = conn.rollback().await;
-            Err(e)
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,66 @@
+//! What every layer of the tool runs on: the engine, the health probe and the
+//! turn-taking of transactions. One per database; [`Db`](crate::Db) handles
+//! and open transactions share it.
+//!
+//! The modules form layers, each using only those below it:
+//! `backend` < `core` < `tx` < `migrate`, `schema` < `handle` (the `Db` plugins hold).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use microcore_kernel::Probe;
+
+use crate::backend::{Backend, Engine};
+use crate::error::DbError;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) struct Core {
+    id: u64,
+    backend: Box<dyn Backend>,
+    probe: Probe,
+    /// Held by a top-level transaction or a migration for its whole length.
+    gate: Arc<tokio::sync::Mutex<()>>,
+    /// What the last migration run did, for the boot report.
+    pub(crate) migrations: parking_lot::Mutex<String>,
+}
+
+impl Core {
+    pub(crate) fn new(backend: Box<dyn Backend>, probe: Probe) -> Self {
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            backend,
+            probe,
+            gate: Arc::new(tokio::sync::Mutex::new(())),
+            migrations: parking_lot::Mutex::new("not run".to_owned()),
+        }
+    }
+
+    /// Whether both are the same database (handles cloned from one another).
+    pub(crate) fn same(&self, other: &Core) -> bool {
+        self.id == other.id
+    }
+
+    pub(crate) fn backend(&self) -> &dyn Backend {
+        &*self.backend
+    }
+
+    pub(crate) fn engine(&self) -> Engine {
+        self.backend.engine()
+    }
+
+    /// The turn of one transaction or migration at a time.
+    pub(crate) fn gate(&self) -> Arc<tokio::sync::Mutex<()>> {
+        self.gate.clone()
+    }
+
+    /// Runs `call`, reporting its outcome to the kernel under `method`.
+    pub(crate) async fn observe<T>(
+        &self,
+        method: &'static str,
+        call: impl Future<Output = Result<T, DbError>>,
+    ) -> Result<T, DbError> {
+        self.probe.observe(method, call).await
+    }
+}
