@@ -19,6 +19,8 @@ pub fn build(copy: &Path, target_dir: &Path, log: &Path) -> Result<PathBuf, Stri
     if out.status.success() {
         return Ok(target_dir.join("debug").join("microcore-app"));
     }
+    // Name files as the candidate wrote them, not by their place in the copy.
+    let stderr = stderr.replace(&format!("{}/", copy.display()), "");
     Err(first_errors(&stderr, log))
 }
 
