@@ -36,7 +36,10 @@ pub fn tracked(root: &Path) -> Result<Plan, String> {
 }
 
 /// Adds every file under `candidate` (a folder mirroring the repository's
-/// layout) to `plan`, replacing a tracked file of the same path.
+/// layout) to `plan`. A feature is new files under `domains/`: a file
+/// elsewhere, or one that would replace a file already in the plan (the
+/// framework's, the example app's, another candidate's), is refused, so a
+/// candidate cannot pass by changing what it builds on.
 pub fn overlay(plan: &mut Plan, candidate: &Path) -> Result<Vec<PathBuf>, String> {
     let mut added = Vec::new();
     for file in walk(candidate)? {
@@ -44,6 +47,19 @@ pub fn overlay(plan: &mut Plan, candidate: &Path) -> Result<Vec<PathBuf>, String
             .strip_prefix(candidate)
             .map_err(|e| e.to_string())?
             .to_path_buf();
+        if !rel.starts_with("domains") {
+            return Err(format!(
+                "{}: a candidate adds files under domains/ only",
+                file.display()
+            ));
+        }
+        if plan.contains_key(&rel) {
+            return Err(format!(
+                "{}: {} already exists; a candidate adds files, it does not replace them",
+                file.display(),
+                rel.display()
+            ));
+        }
         added.push(rel.clone());
         plan.insert(rel, file);
     }
@@ -171,5 +187,29 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&src);
         let _ = std::fs::remove_dir_all(&dest);
+    }
+
+    #[test]
+    fn a_candidate_may_not_write_outside_domains_or_replace_a_file() {
+        let outside = scratch("outside");
+        std::fs::create_dir_all(outside.join("crates/kernel/src")).unwrap();
+        std::fs::write(outside.join("crates/kernel/src/lib.rs"), "").unwrap();
+        let e = overlay(&mut Plan::new(), &outside).unwrap_err();
+        assert!(e.contains("under domains/ only"), "{e}");
+        let _ = std::fs::remove_dir_all(&outside);
+
+        let src = scratch("replace");
+        std::fs::create_dir_all(src.join("domains/users/plugins")).unwrap();
+        std::fs::write(src.join("domains/users/plugins/login.rs"), "").unwrap();
+        let mut plan = Plan::from([(
+            PathBuf::from("domains/users/plugins/login.rs"),
+            PathBuf::from("/repo/domains/users/plugins/login.rs"),
+        )]);
+        let e = overlay(&mut plan, &src).unwrap_err();
+        assert!(e.contains("already exists"), "{e}");
+        let _ = std::fs::remove_dir_all(&src);
+        let _ = std::fs::remove_dir_all(
+            src.with_file_name(format!("xtask-sync-outside-{}", std::process::id())),
+        );
     }
 }
