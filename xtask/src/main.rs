@@ -131,6 +131,9 @@ fn run_tasks(args: &[String]) -> Result<ExitCode, String> {
         reports.len(),
         started.elapsed()
     );
+    if passed < reports.len() {
+        println!("tasks: build and app logs are in target/task-run/");
+    }
     Ok(if passed == reports.len() || opts.allow_fail {
         ExitCode::SUCCESS
     } else {

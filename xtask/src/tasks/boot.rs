@@ -87,3 +87,34 @@ fn free_port() -> Result<u16, String> {
         .map(|a| a.port())
         .map_err(|e| format!("no free loopback port: {e}"))
 }
+
+/// Tools that did not come up (`GET /system/status`), as `name: why`. A
+/// candidate's broken migration fails the `db` tool and with it every plugin
+/// that uses it, other tasks' included. An app without the status endpoint
+/// reports none.
+pub fn failed_tools(port: u16) -> Vec<String> {
+    let req = Request {
+        method: "GET".into(),
+        path: "/system/status".into(),
+        headers: Vec::new(),
+        body: None,
+    };
+    let Ok(res) = http::send(port, &req, Duration::from_secs(10), &|_| false) else {
+        return Vec::new();
+    };
+    let body: serde_json::Value = serde_json::from_str(&res.text).unwrap_or_default();
+    body["data"]["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["status"] != "OK")
+        .map(|t| {
+            format!(
+                "tool {} {}: {}",
+                t["name"].as_str().unwrap_or("?"),
+                t["status"].as_str().unwrap_or("?"),
+                t["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}

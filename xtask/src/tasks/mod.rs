@@ -14,6 +14,7 @@ pub mod http;
 pub mod matcher;
 pub mod sync;
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -198,20 +199,36 @@ pub fn run(root: &Path, opts: &Options) -> Result<Vec<Report>, String> {
             ok.into_iter().map(|i| vec![i]).collect()
         }
     };
+    // (tasks, whether the copy must be rebuilt for them first)
     let several = groups.len() > 1;
-    for group in groups.into_iter().filter(|g| !g.is_empty()) {
-        if several && let Err(e) = build_with(&places, &tasks, &group, "build.log") {
-            reports[group[0]] = Some(not_built(&tasks[group[0]], e));
+    let mut pending: VecDeque<(Vec<usize>, bool)> = groups
+        .into_iter()
+        .filter(|g| !g.is_empty())
+        .map(|g| (g, several))
+        .collect();
+    while let Some((group, rebuild)) = pending.pop_front() {
+        if rebuild && let Err(e) = build_with(&places, &tasks, &group, "build.log") {
+            for &i in &group {
+                reports[i] = Some(not_built(&tasks[i], e.clone()));
+            }
             continue;
         }
         let binary = places.target.join("debug").join("microcore-app");
         let checked = Instant::now();
-        run_group(&places, &tasks, &group, &binary, &mut reports);
+        let booted = run_group(&places, &tasks, &group, &binary, &mut reports);
         eprintln!(
             "tasks: boot and checks of {} task(s) in {:.0?}",
             group.len(),
             checked.elapsed()
         );
+        if !booted && group.len() > 1 {
+            // One candidate can take the app or a tool down (a bad migration
+            // fails `db`, and every plugin using it): boot each alone.
+            eprintln!(
+                "tasks: the app did not boot cleanly with every task together; booting each alone"
+            );
+            pending.extend(group.into_iter().map(|i| (vec![i], true)));
+        }
     }
     Ok(reports
         .into_iter()
@@ -235,19 +252,28 @@ fn build_with(
     build::build(&places.copy, &places.target, &places.run.join(log))
 }
 
-/// Boots `binary` once and runs the checks of every task in `group`.
+/// Boots `binary` once and runs the checks of every task in `group`. False
+/// when a group of several did not boot cleanly (the app did not serve, or a
+/// tool failed): nothing is reported then, and the caller boots each alone.
 fn run_group(
     places: &Places,
     tasks: &[Task],
     group: &[usize],
     binary: &Path,
     reports: &mut [Option<Report>],
-) {
-    let app = boot::start(
-        binary,
-        &places.run.join("app.db"),
-        &places.run.join("app.log"),
-    );
+) -> bool {
+    let log = match group {
+        [only] => format!("app-{}.log", tasks[*only].name),
+        _ => "app.log".to_owned(),
+    };
+    let app = boot::start(binary, &places.run.join("app.db"), &places.run.join(log));
+    let broken = app
+        .as_ref()
+        .map(|a| boot::failed_tools(a.port))
+        .unwrap_or_default();
+    if !broken.is_empty() && group.len() > 1 {
+        return false;
+    }
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() % 1_000_000);
@@ -272,16 +298,23 @@ fn run_group(
             },
             (Ok(app), Ok(c)) => {
                 let out = checks::run(&c, app.port, &format!("t{i}r{stamp}"));
+                let detail = match out.first_failure {
+                    Some(f) if !broken.is_empty() => {
+                        Some(format!("the app booted with {}\n{f}", broken.join("; ")))
+                    }
+                    other => other,
+                };
                 Report {
                     name: t.name.clone(),
                     built: true,
                     passed: out.passed,
                     total: out.total,
-                    detail: out.first_failure,
+                    detail,
                 }
             }
         });
     }
+    app.is_ok()
 }
 
 fn not_built(t: &Task, why: String) -> Report {
