@@ -1,7 +1,8 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //! - `context [--check]`: AI_CONTEXT.md from the app's manifest (a dry boot);
 //! - `check`: cross-feature checks over the same manifest;
-//! - `new plugin <domain>/<feature> [...]`, `new domain <name>`: starting points that compile.
+//! - `new plugin <domain>/<feature> [...]`, `new domain <name>`: starting points that compile;
+//! - `tasks [--solutions DIR] [--only NN_slug]... [--allow-fail]`: the feature-task suite.
 
 pub mod check;
 pub mod context;
@@ -10,3 +11,4 @@ pub mod new;
 pub mod prelude;
 pub mod render;
 pub mod schema;
+pub mod tasks;

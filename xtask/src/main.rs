@@ -1,15 +1,18 @@
-//! `cargo xtask context [--check] | check | new plugin … | new domain …`.
+//! `cargo xtask context [--check] | check | new plugin … | new domain … | tasks …`.
 
 use std::process::ExitCode;
 
-use xtask::{check, context, new, render};
+use xtask::{check, context, new, render, tasks};
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
   context [--check]   write AI_CONTEXT.md from the app's manifest; --check fails when it is stale
   check               cross-feature checks: event contracts, duplicate routes, table ownership
   new plugin <domain>/<feature> [--route \"POST /things\"] [--publish thing.created] [--subscribe order.placed]
-  new domain <name>";
+  new domain <name>
+  tasks [--solutions DIR] [--only NN_slug]... [--allow-fail]
+                      build the app with each task's files (default: tests/tasks/*/solution),
+                      boot it and run tests/tasks/*/checks.json over HTTP";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,6 +20,7 @@ fn main() -> ExitCode {
         Some("context") => run_context(args.get(1).map(String::as_str) == Some("--check")),
         Some("check") => run_check(),
         Some("new") => run_new(&args[1..]),
+        Some("tasks") => run_tasks(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -109,4 +113,30 @@ fn run_new(args: &[String]) -> Result<ExitCode, String> {
     }
     println!("{next}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_tasks(args: &[String]) -> Result<ExitCode, String> {
+    let opts = tasks::Options::parse(args).map_err(|e| format!("{e}\n{USAGE}"))?;
+    let started = std::time::Instant::now();
+    let reports = tasks::run(&context::root(), &opts)?;
+    for r in &reports {
+        println!("{}", r.line());
+    }
+    let passed = reports.iter().filter(|r| r.ok()).count();
+    let built = reports.iter().filter(|r| r.built).count();
+    let checks: usize = reports.iter().map(|r| r.passed).sum();
+    let total: usize = reports.iter().map(|r| r.total).sum();
+    println!(
+        "tasks: {passed}/{} passed, {built} built, checks {checks}/{total} passed, in {:.0?}",
+        reports.len(),
+        started.elapsed()
+    );
+    if passed < reports.len() {
+        println!("tasks: build and app logs are in target/task-run/");
+    }
+    Ok(if passed == reports.len() || opts.allow_fail {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
