@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use microcore_manifest::{EventRole, Manifest, Table, Tool};
 
 use crate::guide;
+use crate::prelude;
 use crate::schema;
 
 /// The whole document.
@@ -16,6 +17,21 @@ pub fn render(m: &Manifest) -> String {
          do not edit. This file and the plugin you are writing are all you need to read.\n\n## Guide\n\n",
     );
     out.push_str(guide::GUIDE);
+    out.push('\n');
+    out.push_str(&guide::facts());
+    out.push('\n');
+    out.push_str(guide::MIGRATIONS);
+    migration_example(&mut out, m);
+    let _ = writeln!(
+        out,
+        "\n### Prelude\n`use microcore::prelude::*;` brings: {}.\n",
+        prelude::exported_names(prelude::PRELUDE_RS)
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    out.push_str(guide::TEMPLATE_HEADING);
     out.push_str("\n```rust\n");
     out.push_str(&guide::template_without_comments());
     out.push_str("```\n");
@@ -24,6 +40,35 @@ pub fn render(m: &Manifest) -> String {
         domain_section(&mut out, m, &domain);
     }
     out
+}
+
+/// The app's own first migration that has an engine twin (else its first
+/// migration), shown with its twin: a real file, never a paraphrase.
+fn migration_example(out: &mut String, m: &Manifest) {
+    let twin_of = |file: &str| file.replace(".postgres.sql", ".sql");
+    let mut sorted: Vec<_> = m.migrations.iter().filter(|x| !x.sql.is_empty()).collect();
+    sorted.sort_by(|a, b| (&a.domain, &a.file).cmp(&(&b.domain, &b.file)));
+    let twin = sorted.iter().find(|x| x.file.ends_with(".postgres.sql"));
+    let base = twin
+        .and_then(|t| {
+            sorted
+                .iter()
+                .find(|x| x.domain == t.domain && x.file == twin_of(&t.file))
+        })
+        .or(sorted.first());
+    let Some(base) = base else {
+        out.push_str("(this app has no migrations yet)\n");
+        return;
+    };
+    for file in std::iter::once(*base).chain(twin.filter(|t| t.domain == base.domain).copied()) {
+        let _ = writeln!(
+            out,
+            "\n`domains/{}/migrations/{}`:\n```sql\n{}\n```",
+            file.domain,
+            file.file,
+            file.sql.trim_end()
+        );
+    }
 }
 
 fn tools(out: &mut String, m: &Manifest) {
@@ -218,15 +263,26 @@ fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
 
 /// How many characters of a first doc line the manifest keeps: enough for a
 /// whole sentence saying what a method returns.
-const FIRST_LINE_BUDGET: usize = 110;
+const FIRST_LINE_BUDGET: usize = 120;
+
+/// Where a doc line's first clause ends: the first sentence or clause break
+/// outside inline code (`` `Authorization: Bearer …` `` is one piece).
+fn clause_end(doc: &str) -> usize {
+    const BREAKS: [&str; 5] = [". ", ": ", "; ", ", so ", " — "];
+    let mut in_code = false;
+    for (i, c) in doc.char_indices() {
+        if c == '`' {
+            in_code = !in_code;
+        } else if !in_code && BREAKS.iter().any(|b| doc[i..].starts_with(b)) {
+            return i;
+        }
+    }
+    doc.len()
+}
 
 /// A doc line up to its first clause break: the rest is detail for the docs.
 fn first_clause(doc: &str) -> String {
-    let cut = [". ", ": ", "; ", " (", ", so ", ", or ", " — "]
-        .iter()
-        .filter_map(|sep| doc.find(sep))
-        .min()
-        .unwrap_or(doc.len());
+    let cut = clause_end(doc);
     // Intra-doc links read as plain names: [`Db::transaction`] → `Db::transaction`.
     let mut text = doc[..cut]
         .trim_end_matches('.')

@@ -381,7 +381,7 @@ mod tests {
         let found = methods(&block);
         let names: Vec<_> = found.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["query", "engine"]);
-        assert_eq!(found[0].doc, "Runs a query.");
+        assert_eq!(found[0].doc, "Runs a query. More text.");
         assert_eq!(found[1].doc, "");
     }
 

@@ -2,26 +2,8 @@
 //! other: what a verified token says, and who can verify one.
 
 use futures::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 
-/// What a verified access token says about its bearer. In tokens from
-/// users.Login, `sub` is the user id as text and `extra` holds `email`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Claims {
-    /// Subject: the user id, as text.
-    pub sub: String,
-    /// Expiry, seconds since the Unix epoch.
-    pub exp: i64,
-    /// Issued at, seconds since the Unix epoch.
-    #[serde(default)]
-    pub iat: i64,
-    /// Token id, for revocation.
-    #[serde(default)]
-    pub jti: String,
-    /// Every other claim (`email`, `roles`, `iss`, `aud`, ...).
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
-}
+pub use claims_contract::Claims;
 
 /// Names the auth tool as the owner of [`Claims`] in the manifest. The kernel
 /// cannot name the real handle (the auth crate depends on the kernel), and a
@@ -45,7 +27,29 @@ impl crate::Tool for Auth {
 /// registering macro is this crate's own.
 #[allow(unsafe_code)]
 mod claims_contract {
-    use super::{Auth, Claims};
+    use serde::{Deserialize, Serialize};
+
+    use super::Auth;
+
+    /// What a verified access token says about its bearer. In tokens from
+    /// users.Login, `sub` is the user id as text and `extra` holds `email`.
+    #[microcore_kernel::contract(of = Auth)]
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Claims {
+        /// The user id as text in tokens from users.Login (`user_id()` parses it).
+        pub sub: String,
+        /// The expiry, in seconds since the Unix epoch.
+        pub exp: i64,
+        /// When the token was issued, in seconds since the Unix epoch.
+        #[serde(default)]
+        pub iat: i64,
+        /// The token's id, which `Auth::revoke` records.
+        #[serde(default)]
+        pub jti: String,
+        /// Every other claim, such as `email` (from users.Login), `roles`, `iss` and `aud`.
+        #[serde(flatten)]
+        pub extra: serde_json::Map<String, serde_json::Value>,
+    }
 
     #[microcore_kernel::contract(of = Auth)]
     impl Claims {

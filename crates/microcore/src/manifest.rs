@@ -67,13 +67,15 @@ fn tools<T: ToolSet>() -> Vec<m::Tool> {
 
 fn tool(name: &str, kit: bool) -> m::Tool {
     let mut contracts: Vec<_> = TOOL_CONTRACTS.iter().filter(|c| c.tool == name).collect();
-    // The handle's own blocks first (the type named after nothing
-    // else carries the tool's description), then companion types; a
-    // type's blocks in source order.
-    contracts.sort_by_key(|c| (c.backends.is_empty(), c.type_name, c.file, c.line));
+    // The block that describes the tool (backends, settings) is its handle's.
     let described = contracts
         .iter()
-        .find(|c| !c.backends.is_empty() || !c.env.is_empty());
+        .find(|c| !c.backends.is_empty() || !c.env.is_empty())
+        .copied();
+    let handle = described.map(|c| c.type_name);
+    // Every block of the handle first, then the companion types by name; a
+    // type's blocks in source order.
+    contracts.sort_by_key(|c| (Some(c.type_name) != handle, c.type_name, c.file, c.line));
     m::Tool {
         name: name.to_owned(),
         backends: described.map(|c| c.backends.to_owned()).unwrap_or_default(),

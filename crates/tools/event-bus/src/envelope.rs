@@ -94,6 +94,7 @@ impl RawEnvelope {
 /// One delivery of event `E` to a subscriber. Derefs to the payload, so
 /// `event.email` reads the payload's field; a payload field named like an
 /// envelope field (`id`, `key`, `event`, ...) is reached as `event.payload.id`.
+#[microcore_kernel::contract(of = EventBus)]
 #[derive(Clone, Debug, PartialEq)]
 pub struct Envelope<E> {
     /// Unique id of this event (uuid v4), the same on every delivery of it:
