@@ -1,13 +1,22 @@
 //! `#[model]`: a data type for requests, responses and shared domain types.
 //!
-//! It adds serde, JSON Schema and validator derives (re-exported through the
-//! facade, so a domain depends on `microcore` alone) and, for types in
-//! `domains/<d>/models/`, registers the schema for AI_CONTEXT.md.
+//! It adds serde, JSON Schema and validation (through crates re-exported by
+//! the facade, so a domain depends on `microcore` alone) and, for types in
+//! `domains/<d>/models/`, registers the schema for AI_CONTEXT.md. A struct
+//! with named fields takes `#[validate(...)]` rules (see [`rules`]) and
+//! validates its model-typed fields too; an enum, tuple or unit struct is
+//! serialized and described, with nothing to validate.
+
+mod expand;
+pub mod rules;
+
+pub(crate) use expand::data_type;
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::paths::{model_derives, private};
+use crate::errors::Errors;
+use crate::paths::private;
 
 /// Expands `#[model] item`.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -15,20 +24,19 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         let e = syn::Error::new_spanned(args, "#[model] takes no arguments; write `#[model]`");
         return crate::errors::with_item(item, e);
     }
-    let parsed: syn::Result<syn::DeriveInput> = syn::parse2(item.clone());
-    let input = match parsed {
-        Ok(i) => i,
-        Err(_) => {
+    let input = match syn::parse2::<syn::DeriveInput>(item.clone()) {
+        Ok(i) if !matches!(i.data, syn::Data::Union(_)) => i,
+        _ => {
             let e = syn::Error::new_spanned(
                 &item,
-                "#[model] goes on a struct or enum, e.g. `#[model] pub struct User { id: i64 }`",
+                "#[model] goes on a struct or enum, e.g. `#[model] pub struct User { id: i64 }` \
+                 or `#[model] pub enum Status { Open, Closed }`",
             );
             return crate::errors::with_item(item, e);
         }
     };
-    let derives = model_derives();
     let p = private();
-    let name = &input.ident;
+    let name = input.ident.clone();
     let doc = crate::paths::first_doc_line(&input.attrs);
     let registration = if input.generics.params.is_empty() {
         quote! {
@@ -47,9 +55,12 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     } else {
         quote!()
     };
+    let mut errors = Errors::default();
+    let data_type = data_type(input, &mut errors);
+    let errors = errors.finish().err().map(syn::Error::into_compile_error);
     quote! {
-        #derives
-        #input
+        #data_type
         #registration
+        #errors
     }
 }
