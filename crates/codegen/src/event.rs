@@ -60,6 +60,8 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let ident = input.ident.clone();
     let doc = crate::paths::first_doc_line(&input.attrs);
     let mut errors = Errors::default();
+    let mut input = input;
+    crate::model::own_derives(&mut input.attrs, "#[event]", &mut errors);
     let data_type = crate::model::data_type(input, &mut errors);
     let errors = errors.finish().err().map(syn::Error::into_compile_error);
     quote! {

@@ -56,6 +56,8 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         quote!()
     };
     let mut errors = Errors::default();
+    let mut input = input;
+    own_derives(&mut input.attrs, "#[model]", &mut errors);
     let data_type = data_type(input, &mut errors);
     let errors = errors.finish().err().map(syn::Error::into_compile_error);
     quote! {
@@ -63,4 +65,43 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         #registration
         #errors
     }
+}
+
+/// The derives `#[model]` and `#[event]` add themselves.
+const OWN_DERIVES: &[&str] = &["Serialize", "Deserialize", "JsonSchema", "Validate"];
+
+/// Reports (and removes) a `#[derive]` of a trait the macro derives already,
+/// which would otherwise be rustc's "conflicting implementations".
+pub(crate) fn own_derives(attrs: &mut Vec<syn::Attribute>, by: &str, errors: &mut Errors) {
+    use syn::punctuated::Punctuated;
+    for attr in attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
+        let Ok(paths) =
+            attr.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
+        else {
+            continue;
+        };
+        let mut kept: Punctuated<syn::Path, syn::Token![,]> = Punctuated::new();
+        for path in paths {
+            let last = path.segments.last().map(|s| s.ident.to_string());
+            match last {
+                Some(name) if OWN_DERIVES.contains(&name.as_str()) => errors.at(
+                    &path,
+                    format!(
+                        "{by} already derives `{name}` (and {}); remove `{name}` from this `#[derive]`",
+                        OWN_DERIVES
+                            .iter()
+                            .filter(|d| **d != name)
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+                _ => kept.push(path),
+            }
+        }
+        attr.meta = syn::parse_quote!(derive(#kept));
+    }
+    attrs.retain(|a| {
+        !matches!(&a.meta, syn::Meta::List(l) if l.path.is_ident("derive") && l.tokens.is_empty())
+    });
 }
