@@ -49,7 +49,7 @@ pub fn model(args: TokenStream, item: TokenStream) -> TokenStream {
     microcore_codegen::model::expand(args.into(), item.into()).into()
 }
 
-/// Marks a struct as the payload of the event named in the argument.
+/// Marks a struct (or enum) as the payload of the event named in the argument.
 #[proc_macro_attribute]
 pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
     microcore_codegen::event::expand(args.into(), item.into()).into()

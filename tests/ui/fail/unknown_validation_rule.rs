@@ -9,6 +9,8 @@ pub struct CreateUser {
     pub age: i64,
     #[validate(email, not_empty)]
     pub email: String,
+    #[validate(required)]
+    pub city: String,
 }
 
 fn main() {}

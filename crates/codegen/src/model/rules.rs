@@ -112,6 +112,11 @@ pub(crate) fn field(field: &mut syn::Field, errors: &mut Errors) -> FieldRules {
                      `length(min = .., max = ..)`"
                         .to_owned(),
                 ),
+                "required" if !is_option(&field.ty) => Some(
+                    "`required` checks that an `Option` field is present; a field that is not an \
+                     `Option` is always required, so remove `required`"
+                        .to_owned(),
+                ),
                 n if FIELD_RULES.iter().any(|(r, _)| rule_name(r) == n) => None,
                 n if DISABLED.contains(&n) => Some(format!(
                     "`{n}` is not enabled in MicroCore; check the value with \
@@ -261,6 +266,10 @@ fn core_name(ty: &syn::Type) -> Option<String> {
     }
 }
 
+fn is_option(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
 fn is_number(ty: &syn::Type) -> bool {
     core_name(ty).is_some_and(|n| {
         [
@@ -327,6 +336,16 @@ mod tests {
             quote::quote!(#[validate(range(min = 1))] name: String),
         ));
         assert!(errs[0].contains("length(min"), "{errs:?}");
+    }
+
+    #[test]
+    fn required_on_a_field_that_is_not_optional_says_to_remove_it() {
+        let (_, errs, _) = check(named(quote::quote!(#[validate(required)] name: String)));
+        assert!(errs[0].contains("remove `required`"), "{errs:?}");
+        let (_, errs, _) = check(named(
+            quote::quote!(#[validate(required)] name: Option<String>),
+        ));
+        assert!(errs.is_empty(), "{errs:?}");
     }
 
     #[test]
