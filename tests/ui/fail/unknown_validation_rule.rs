@@ -11,6 +11,8 @@ pub struct CreateUser {
     pub email: String,
     #[validate(required)]
     pub city: String,
+    #[validate(nested)]
+    pub count: u32,
 }
 
 fn main() {}

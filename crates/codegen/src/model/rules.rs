@@ -97,6 +97,11 @@ pub(crate) fn field(field: &mut syn::Field, errors: &mut Errors) -> FieldRules {
                 .map(ToString::to_string)
                 .unwrap_or_default();
             let problem = match name.as_str() {
+                "nested" if is_number(&field.ty) || is_text(&field.ty) => Some(
+                    "`nested` validates a field whose type is a model (or a `Vec` or `Option` \
+                     of one); a string or number is not a model, so remove `nested`"
+                        .to_owned(),
+                ),
                 "nested" => continue,
                 "skip" => {
                     rules.skip = true;
@@ -346,6 +351,14 @@ mod tests {
             quote::quote!(#[validate(required)] name: Option<String>),
         ));
         assert!(errs.is_empty(), "{errs:?}");
+    }
+
+    #[test]
+    fn nested_on_a_string_or_number_says_to_remove_it() {
+        let (_, errs, _) = check(named(
+            quote::quote!(#[validate(nested)] name: Option<String>),
+        ));
+        assert!(errs[0].contains("remove `nested`"), "{errs:?}");
     }
 
     #[test]
