@@ -7,7 +7,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::paths::{model_derives, private};
+use crate::errors::Errors;
+use crate::paths::private;
 
 /// Checks an event name: dot-separated lowercase segments, at least two, e.g. `user.created`.
 pub fn check_name(name: &str) -> Result<(), String> {
@@ -45,22 +46,27 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         return crate::errors::with_item(item, syn::Error::new_spanned(&name, msg));
     }
     let input = match syn::parse2::<syn::DeriveInput>(item.clone()) {
-        Ok(i) if i.generics.params.is_empty() => i,
+        Ok(i) if i.generics.params.is_empty() && !matches!(i.data, syn::Data::Union(_)) => i,
         _ => {
             let e = syn::Error::new_spanned(
                 &item,
-                "#[event] goes on a non-generic struct holding the payload, e.g. `#[event(\"user.created\")] pub struct UserCreated { pub id: i64 }`",
+                "#[event] goes on a non-generic struct or enum holding the payload, \
+                 e.g. `#[event(\"user.created\")] pub struct UserCreated { pub id: i64 }`",
             );
             return crate::errors::with_item(item, e);
         }
     };
-    let derives = model_derives();
     let p = private();
-    let ident = &input.ident;
+    let ident = input.ident.clone();
     let doc = crate::paths::first_doc_line(&input.attrs);
+    let mut errors = Errors::default();
+    let mut input = input;
+    crate::model::own_derives(&mut input.attrs, "#[event]", &mut errors);
+    let data_type = crate::model::data_type(input, &mut errors);
+    let errors = errors.finish().err().map(syn::Error::into_compile_error);
     quote! {
-        #derives
-        #input
+        #data_type
+        #errors
 
         impl #p::Event for #ident {
             const NAME: &'static str = #name;

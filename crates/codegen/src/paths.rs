@@ -8,18 +8,6 @@ pub(crate) fn private() -> TokenStream {
     quote!(::microcore::__private)
 }
 
-/// The derives and crate attributes that make a type a serde + JSON Schema +
-/// validator model without the user depending on those crates.
-pub(crate) fn model_derives() -> TokenStream {
-    let p = private();
-    quote! {
-        #[derive(#p::serde::Serialize, #p::serde::Deserialize, #p::schemars::JsonSchema, #p::validator::Validate)]
-        #[serde(crate = "::microcore::__private::serde")]
-        #[schemars(crate = "::microcore::__private::schemars")]
-        #[validate(crate = "::microcore::__private::validator")]
-    }
-}
-
 /// The first paragraph of an item's doc comment, on one line: a sentence
 /// wrapped over two `///` lines is still one sentence.
 pub(crate) fn first_doc_line(attrs: &[syn::Attribute]) -> String {

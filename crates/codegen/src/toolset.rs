@@ -8,6 +8,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 
@@ -76,8 +77,10 @@ fn build(custom: Vec<ToolEntry>) -> syn::Result<TokenStream> {
         })
         .collect::<syn::Result<_>>()?;
     for entry in custom {
-        if let Some(first) = entries.iter().find(|e| e.name == entry.name) {
-            let by = if STANDARD_TOOLS.iter().any(|(n, _)| first.name == n) {
+        // Names compare without `r#`: `r#type` and `type` are the same tool.
+        let name = entry.name.unraw().to_string();
+        if let Some(first) = entries.iter().find(|e| e.name.unraw() == name) {
+            let by = if STANDARD_TOOLS.iter().any(|(n, _)| first.name.unraw() == n) {
                 "MicroCore's standard tools already include".to_owned()
             } else {
                 "this list already registers".to_owned()
@@ -85,9 +88,8 @@ fn build(custom: Vec<ToolEntry>) -> syn::Result<TokenStream> {
             errors.at(
                 &entry.name,
                 format!(
-                    "tool `{}` is registered twice: {by} a tool named `{}`; a tool name selects exactly one tool, \
+                    "tool `{name}` is registered twice: {by} a tool named `{name}`; a tool name selects exactly one tool, \
                      so give this one another name (plugins name it as a field)",
-                    entry.name, entry.name
                 ),
             );
             continue;
@@ -98,10 +100,10 @@ fn build(custom: Vec<ToolEntry>) -> syn::Result<TokenStream> {
 
     let p = private();
     let names: Vec<_> = entries.iter().map(|e| &e.name).collect();
-    let name_strs: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let name_strs: Vec<String> = names.iter().map(|n| n.unraw().to_string()).collect();
     let tys: Vec<_> = entries.iter().map(|e| &e.ty).collect();
     let checks = entries.iter().map(|e| {
-        let (name, ty) = (e.name.to_string(), &e.ty);
+        let (name, ty) = (e.name.unraw().to_string(), &e.ty);
         let msg = format!(
             "the tool listed as `{name}` has a different Tool::NAME; list it under its own name"
         );
@@ -154,7 +156,7 @@ pub fn declared_names(source: &str) -> syn::Result<Vec<String>> {
                 .is_some_and(|s| s.ident == "toolset")
         {
             let entries: Entries = syn::parse2(m.mac.tokens)?;
-            names.extend(entries.0.into_iter().map(|e| e.name.to_string()));
+            names.extend(entries.0.into_iter().map(|e| e.name.unraw().to_string()));
         }
     }
     names.sort();
@@ -174,5 +176,11 @@ mod tests {
             "{names:?}"
         );
         assert_eq!(names.len(), super::STANDARD_TOOLS.len() + 1);
+    }
+
+    #[test]
+    fn raw_identifiers_are_tool_names_without_r_hash() {
+        let names = declared_names("microcore::toolset! { r#type: crate::Kind }").unwrap();
+        assert!(names.contains(&"type".to_owned()), "{names:?}");
     }
 }

@@ -42,6 +42,7 @@ pub mod prelude;
 pub mod testing;
 
 mod manifest;
+mod nested;
 mod run;
 
 pub use manifest::{Manifest, dry_boot_manifest};
@@ -138,6 +139,13 @@ pub mod __private {
 
     pub use microcore_db::MIGRATIONS;
     pub use microcore_event_bus::Event;
+
+    /// Nested validation of `#[model]` fields.
+    pub mod nested {
+        pub use crate::nested::{
+            ModelContext, Nested, OptionalValidatedField, PlainField, ValidatedField,
+        };
+    }
     pub use microcore_kernel::{
         DynTool, EVENTS, Env, EventDescriptor, MODELS, MissingTools, ModelDescriptor, PLUGINS,
         PluginBuild, PluginDescriptor, PluginId, Registry, Slot, Tool, ToolSet, build_erased,

@@ -24,5 +24,8 @@ pub use microcore_logger::Logger;
 pub use microcore_registry::SystemRegistry;
 pub use microcore_state::State;
 
+/// What a `#[validate(custom(function = ...))]` or `schema` check returns on failure.
+pub use validator::ValidationError;
+
 /// What an event subscriber returns: `Ok(())`, or `Ok(reply)` for a request.
 pub type HandlerResult<T = ()> = anyhow::Result<T>;

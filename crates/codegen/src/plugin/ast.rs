@@ -36,6 +36,8 @@ pub struct PluginField {
     pub ty: syn::Type,
     /// `#[state]`: plugin-owned state initialised with `Default`, not a tool.
     pub is_state: bool,
+    /// The field's `#[cfg(...)]` attributes, repeated on everything generated for it.
+    pub cfg: Vec<syn::Attribute>,
 }
 
 /// The struct under `#[plugin]`.
@@ -71,10 +73,17 @@ impl PluginInput {
                     let Some(ident) = field.ident.clone() else {
                         continue;
                     };
+                    let cfg = field
+                        .attrs
+                        .iter()
+                        .filter(|a| a.path().is_ident("cfg"))
+                        .cloned()
+                        .collect();
                     fields.push(PluginField {
                         ident,
                         ty: field.ty.clone(),
                         is_state,
+                        cfg,
                     });
                 }
             }
@@ -89,6 +98,20 @@ impl PluginInput {
         }
         let doc = crate::paths::first_doc_line(&item.attrs);
         Ok(Self { item, fields, doc })
+    }
+}
+
+/// The item as written minus `#[state]`, which only `#[plugin]` understands:
+/// re-emitted next to an error, it must not add "cannot find attribute `state`".
+pub(crate) fn without_state(item: TokenStream) -> TokenStream {
+    match syn::parse2::<syn::ItemStruct>(item.clone()) {
+        Ok(mut s) => {
+            for field in s.fields.iter_mut() {
+                field.attrs.retain(|a| !a.path().is_ident("state"));
+            }
+            quote::ToTokens::into_token_stream(s)
+        }
+        Err(_) => item,
     }
 }
 

@@ -1,7 +1,12 @@
 //! Code generation for `#[plugin]`.
+//!
+//! The generated `build` names its own variables with `Span::mixed_site()`,
+//! so a field called `tools`, `id` or `missing` cannot clash with them, and
+//! a field's `#[cfg]` is copied onto everything generated for it.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use super::ast::{PluginArgs, PluginInput};
@@ -13,45 +18,57 @@ pub(crate) fn expand(args: &PluginArgs, input: &PluginInput) -> TokenStream {
     let name = &item.ident;
     let tools_ty = &args.tools;
     let doc = &input.doc;
+    let tools = syn::Ident::new("tools", Span::mixed_site());
+    let id = syn::Ident::new("id", Span::mixed_site());
+    let missing = syn::Ident::new("missing", Span::mixed_site());
 
     let tool_fields: Vec<_> = input.fields.iter().filter(|f| !f.is_state).collect();
-    let tool_names: Vec<String> = tool_fields.iter().map(|f| f.ident.to_string()).collect();
+    let tool_names = tool_fields.iter().map(|f| {
+        let cfg = &f.cfg;
+        let name = f.ident.unraw().to_string();
+        quote!(#(#cfg)* #name)
+    });
     let injections = tool_fields.iter().map(|f| {
-        let ident = &f.ident;
-        let ty = &f.ty;
+        let (ident, ty, cfg) = (&f.ident, &f.ty, &f.cfg);
         // `tools.#ident` carries the user's span: a misspelt tool is rustc's
         // "no field `dbx` on type `Tools`" at the field, with the closest name.
-        let access = quote_spanned!(ident.span()=> tools.#ident);
+        let access = quote_spanned!(ident.span()=> #tools.#ident);
         quote_spanned! {ty.span()=>
-            let #ident = #access.inject::<#ty>(id, &mut missing);
+            #(#cfg)*
+            let #ident = #access.inject::<#ty>(#id, &mut #missing);
         }
     });
-    let bound: Vec<_> = tool_fields.iter().map(|f| &f.ident).collect();
-    let state_inits = input.fields.iter().filter(|f| f.is_state).map(|f| {
-        let ident = &f.ident;
-        quote_spanned!(f.ty.span()=> #ident: ::core::default::Default::default())
+    // Every tool was looked up (and every missing one recorded) before the first return.
+    let unpack = tool_fields.iter().map(|f| {
+        let (ident, cfg) = (&f.ident, &f.cfg);
+        quote! {
+            #(#cfg)*
+            let ::core::option::Option::Some(#ident) = #ident else {
+                return ::core::result::Result::Err(#missing);
+            };
+        }
+    });
+    let inits = input.fields.iter().map(|f| {
+        let (ident, cfg) = (&f.ident, &f.cfg);
+        if f.is_state {
+            quote_spanned!(f.ty.span()=> #(#cfg)* #ident: ::core::default::Default::default())
+        } else {
+            quote!(#(#cfg)* #ident)
+        }
     });
     let construct = match &item.fields {
         syn::Fields::Unit => quote!(#name),
-        _ => quote!(#name { #(#bound,)* #(#state_inits,)* }),
-    };
-    let unpack = if bound.is_empty() {
-        quote!(let _ = &mut missing;)
-    } else {
-        quote! {
-            let (#(::core::option::Option::Some(#bound),)*) = (#(#bound,)*) else {
-                return ::core::result::Result::Err(missing);
-            };
-        }
+        _ => quote!(#name { #(#inits,)* }),
     };
     let impl_build = quote_spanned! {name.span()=>
         impl #p::PluginBuild for #name {
             type Tools = #tools_ty;
-            fn build(tools: &#tools_ty, id: &#p::PluginId) -> ::core::result::Result<Self, #p::MissingTools> {
-                let _ = (tools, id);
-                let mut missing = #p::MissingTools::default();
+            fn build(#tools: &#tools_ty, #id: &#p::PluginId) -> ::core::result::Result<Self, #p::MissingTools> {
+                let _ = (#tools, #id);
+                #[allow(unused_mut, unused_variables)]
+                let mut #missing = #p::MissingTools::default();
                 #(#injections)*
-                #unpack
+                #(#unpack)*
                 ::core::result::Result::Ok(#construct)
             }
         }

@@ -28,6 +28,6 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     });
     match parsed {
         Ok((args, input)) => expand::expand(&args, &input),
-        Err(e) => crate::errors::with_item(item, e),
+        Err(e) => crate::errors::with_item(ast::without_state(item), e),
     }
 }

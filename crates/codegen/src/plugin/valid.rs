@@ -1,5 +1,7 @@
 //! Semantic checks on a plugin struct, each with the fix in its message.
 
+use syn::ext::IdentExt;
+
 use crate::errors::Errors;
 
 use super::ast::{PluginArgs, PluginInput};
@@ -22,7 +24,8 @@ pub(crate) fn check(args: &PluginArgs, input: &PluginInput) -> syn::Result<()> {
         );
     }
     for field in &input.fields {
-        let name = field.ident.to_string();
+        // `r#type` is the tool `type`.
+        let name = field.ident.unraw().to_string();
         if let Some(tools) = &declared
             && !field.is_state
             && !name.starts_with('_')

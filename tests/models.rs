@@ -1,0 +1,170 @@
+//! `#[model]` over real HTTP (the testing kit runs the real router in
+//! process): nested models are validated with their parent and a 422 names the
+//! nested field; enums and newtypes are models too.
+
+#![allow(dead_code, missing_docs, unreachable_pub)]
+
+use microcore::prelude::*;
+use microcore::testing::{self, TestRequest};
+
+microcore::toolset! {}
+
+/// One line of a bulk import.
+#[model]
+pub struct Item {
+    #[validate(length(min = 1, max = 50))]
+    pub name: String,
+    #[validate(range(min = 1))]
+    pub quantity: i64,
+    pub status: Status,
+}
+
+/// A plain string enum.
+#[model]
+pub enum Status {
+    Open,
+    Closed,
+}
+
+/// A newtype model.
+#[model]
+pub struct Sku(pub String);
+
+/// Where the order ships.
+#[model]
+pub struct Address {
+    #[validate(length(min = 1))]
+    pub city: String,
+}
+
+/// A bulk import: every kind of nested field, and primitives that are not models.
+#[model]
+pub struct Import {
+    #[validate(length(min = 1, max = 500), nested)]
+    pub items: Vec<Item>,
+    pub ship_to: Address,
+    pub bill_to: Option<Address>,
+    pub extras: Option<Vec<Item>>,
+    #[validate(nested)]
+    pub gifts: Vec<Item>,
+    pub tags: Vec<String>,
+    pub note: Option<String>,
+    pub meta: serde_json::Value,
+    pub sku: Option<Sku>,
+}
+
+/// Counts what it imported.
+#[model]
+pub struct Imported {
+    pub count: usize,
+}
+
+/// `POST /imports`.
+#[plugin]
+pub struct BulkImport {
+    http: Http,
+}
+
+impl Plugin for BulkImport {
+    async fn on_boot(self: Arc<Self>) -> BootResult {
+        self.http
+            .route(Route::post("/imports"), &self, Self::import)?;
+        Ok(())
+    }
+}
+
+impl BulkImport {
+    async fn import(self: Arc<Self>, req: Import, _: Ctx) -> HttpResult<Imported> {
+        Ok(Imported {
+            count: req.items.len(),
+        })
+    }
+}
+
+fn item(name: &str, quantity: i64) -> serde_json::Value {
+    json!({"name": name, "quantity": quantity, "status": "Open"})
+}
+
+fn import(items: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({
+        "items": items,
+        "ship_to": {"city": "Lima"},
+        "bill_to": null,
+        "extras": null,
+        "gifts": [],
+        "tags": ["", "x"],
+        "note": "",
+        "meta": {"anything": ""},
+        "sku": "A-1",
+    })
+}
+
+async fn post(body: serde_json::Value) -> testing::TestResponse {
+    let app = testing::boot::<BulkImport>().await;
+    app.http()
+        .call(TestRequest::post("/imports").json(body))
+        .await
+}
+
+fn fields(res: &testing::TestResponse) -> Vec<String> {
+    res.body["details"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_valid_import_with_enums_newtypes_and_primitives_is_accepted() {
+    let res = post(import(vec![item("a", 1), item("b", 2)])).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.body["data"]["count"], 2);
+}
+
+#[tokio::test]
+async fn a_bad_item_in_a_list_is_a_422_naming_its_index_and_field() {
+    let res = post(import(vec![item("a", 1), item("b", 1), item("", 1)])).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert_eq!(fields(&res), vec!["items[2].name"], "{}", res.text);
+}
+
+#[tokio::test]
+async fn nested_structs_options_and_optional_lists_are_validated() {
+    let mut body = import(vec![item("a", 1)]);
+    body["ship_to"] = json!({"city": ""});
+    body["bill_to"] = json!({"city": ""});
+    body["extras"] = json!([item("a", 1), item("b", 0)]);
+    body["gifts"] = json!([item("", 1)]);
+    let res = post(body).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert_eq!(
+        fields(&res),
+        vec![
+            "bill_to.city",
+            "extras[1].quantity",
+            "gifts[0].name",
+            "ship_to.city"
+        ],
+        "{}",
+        res.text
+    );
+}
+
+#[tokio::test]
+async fn the_list_rule_wins_over_its_items() {
+    let res = post(import(vec![])).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert_eq!(fields(&res), vec!["items"], "{}", res.text);
+}
+
+#[tokio::test]
+async fn an_unknown_enum_value_is_a_422_naming_the_field() {
+    let mut bad = item("a", 1);
+    bad["status"] = json!("Pending");
+    let res = post(import(vec![bad])).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert_eq!(fields(&res), vec!["items[0].status"], "{}", res.text);
+}
