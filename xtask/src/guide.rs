@@ -90,7 +90,11 @@ pub fn facts() -> String {
 
 /// The `#[validate(...)]` rules `#[model]` accepts, as the macro itself lists them.
 fn validation_rules() -> String {
-    "`email`, `url`, `length(min = 1, max = 100)`, `range(min = 0, max = 100)`".to_owned()
+    microcore_codegen::model::rules::FIELD_RULES
+        .iter()
+        .map(|(rule, what)| format!("`{rule}`: {what}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The migrations section's text around the app's own example.

@@ -133,13 +133,17 @@ fn methods(out: &mut String, tool: &Tool, handle: &str) {
             format!(" {}", first_clause(&method.doc))
         };
         let signature = match method.signature.split_once(" where ") {
-            Some((head, bounds)) => match seen_bounds.iter().find(|(_, b)| b == bounds) {
-                Some((name, _)) => format!("{head} where (as {name})"),
-                None => {
-                    seen_bounds.push((method_name(head), bounds.to_owned()));
-                    method.signature.clone()
+            Some((head, bounds)) => {
+                let bounds = essential_bounds(bounds);
+                match seen_bounds.iter().find(|(_, b)| *b == bounds) {
+                    Some((name, _)) => format!("{head} where (as {name})"),
+                    None if bounds.is_empty() => head.to_owned(),
+                    None => {
+                        seen_bounds.push((method_name(head), bounds.clone()));
+                        format!("{head} where {bounds}")
+                    }
                 }
-            },
+            }
             None => method.signature.clone(),
         };
         let _ = writeln!(out, "- `{signature}`{doc}");
@@ -307,6 +311,57 @@ fn first_clause(doc: &str) -> String {
     words.join(" ")
 }
 
+/// A where clause without the thread-safety bounds every handler has
+/// (`Send`, `Sync`, `'static`, `Clone`; the guide states them once), so what
+/// is left is what a caller writes: `F: Fn(Arc<P>, Req, Ctx) -> Fut`.
+fn essential_bounds(bounds: &str) -> String {
+    split_bounds(bounds)
+        .into_iter()
+        .filter_map(|clause| {
+            let (ty, traits) = clause.split_once(": ")?;
+            let kept: Vec<&str> = split_plus(traits)
+                .into_iter()
+                .filter(|t| !matches!(*t, "Send" | "Sync" | "'static" | "Clone"))
+                .collect();
+            (!kept.is_empty()).then(|| format!("{ty}: {}", kept.join(" + ")))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Splits `A: X, B: Fn(C, D) -> E` at the commas outside brackets.
+fn split_bounds(text: &str) -> Vec<&str> {
+    split_outside(text, ", ")
+}
+
+/// Splits `Fn(A) -> B + Send + 'static` at the `+` outside brackets.
+fn split_plus(text: &str) -> Vec<&str> {
+    split_outside(text, " + ")
+}
+
+fn split_outside<'a>(text: &'a str, sep: &str) -> Vec<&'a str> {
+    let (mut depth, mut start, mut parts) = (0i32, 0, Vec::new());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'(' | b'<' | b'[' => depth += 1,
+            b')' | b']' => depth -= 1,
+            b'>' if i == 0 || bytes[i - 1] != b'-' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 && text[i..].starts_with(sep) {
+            parts.push(&text[start..i]);
+            i += sep.len();
+            start = i;
+            continue;
+        }
+        i += 1;
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
 /// `async fn subscribe<P>(&self…` → `subscribe`.
 fn method_name(head: &str) -> String {
     let after = head.split("fn ").nth(1).unwrap_or(head);
@@ -419,5 +474,28 @@ mod tests {
                 "missing {line:?} in:\n{text}"
             );
         }
+    }
+
+    #[test]
+    fn bounds_keep_what_a_caller_writes() {
+        assert_eq!(
+            essential_bounds(
+                "P: Send + Sync + 'static, Req: RequestModel, F: Fn(Arc<P>, Req, Ctx) -> Fut + Clone + Send + Sync + 'static, Fut: Future<Output = HttpResult<Res>> + Send + 'static"
+            ),
+            "Req: RequestModel, F: Fn(Arc<P>, Req, Ctx) -> Fut, Fut: Future<Output = HttpResult<Res>>"
+        );
+        assert_eq!(essential_bounds("T: Send"), "");
+    }
+
+    #[test]
+    fn a_clause_ends_at_its_first_break_outside_code() {
+        assert_eq!(
+            first_clause("Sets `Authorization: Bearer <t>`. More."),
+            "Sets `Authorization: Bearer <t>`"
+        );
+        assert_eq!(
+            first_clause("Waits (up to `timeout`) until it is published"),
+            "Waits (up to `timeout`) until it is published"
+        );
     }
 }
