@@ -9,7 +9,6 @@ use super::models::{User, UserPath};
 pub struct GetUser {
     http: Http,
     db: Db,
-    auth: Auth,
 }
 
 impl Plugin for GetUser {
@@ -17,7 +16,7 @@ impl Plugin for GetUser {
         let route = Route::get("/users/{id}")
             .tag("Users")
             .summary("One user by id")
-            .auth(self.auth.clone());
+            .auth();
         self.http.route(route, &self, Self::get)?;
         Ok(())
     }

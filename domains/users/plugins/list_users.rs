@@ -9,7 +9,6 @@ use super::models::User;
 pub struct ListUsers {
     http: Http,
     db: Db,
-    auth: Auth,
 }
 
 /// Paging.
@@ -45,7 +44,7 @@ impl Plugin for ListUsers {
         let route = Route::get("/users")
             .tag("Users")
             .summary("List users")
-            .auth(self.auth.clone());
+            .auth();
         self.http.route(route, &self, Self::list)?;
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use microcore_kernel::{Probe, spawn_blocking_in_context};
+use microcore_kernel::{Probe, Registry, TokenValidator, spawn_blocking_in_context};
 use parking_lot::Mutex;
 use serde_json::Value;
 
@@ -14,7 +14,9 @@ use crate::ctx::Ctx;
 use crate::error::{HttpError, HttpResult};
 use crate::model::{RequestModel, ResponseModel};
 use crate::pipeline::{Endpoint, Handler, Invoke, Output, panic_text};
-use crate::route::{Route, RouteError, RouteInfo, RouteKind, check_path, path_shape};
+use crate::route::{
+    Route, RouteAuth, RouteError, RouteInfo, RouteKind, catch_all_clash, check_path, path_shape,
+};
 use crate::server::Serving;
 use crate::settings::Settings;
 use crate::{assemble, router, static_files};
@@ -31,6 +33,8 @@ pub struct Http {
 
 pub(crate) struct Shared {
     pub(crate) probe: Probe,
+    /// The kernel's registry: where `.auth()` routes find the app's validator.
+    pub(crate) registry: Registry,
     pub(crate) settings: Arc<Settings>,
     /// Tests and dry boots: never bind a socket.
     pub(crate) no_socket: bool,
@@ -76,10 +80,16 @@ pub(crate) fn handler_identity<F>(owner: &str) -> String {
     errors = "HttpError::{bad_request, unauthorized, forbidden, not_found, conflict, unprocessable, too_many_requests, internal}(msg)"
 )]
 impl Http {
-    pub(crate) fn new(probe: Probe, settings: Settings, no_socket: bool) -> Self {
+    pub(crate) fn new(
+        probe: Probe,
+        registry: Registry,
+        settings: Settings,
+        no_socket: bool,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 probe,
+                registry,
                 settings: Arc::new(settings),
                 no_socket,
                 endpoints: Mutex::new(Vec::new()),
@@ -181,10 +191,11 @@ impl Http {
     ) -> Result<(), RouteError> {
         let owner = self.owner_of::<P>();
         self.shared.probe.observe_sync("route", || {
+            let auth = self.validator(&route, &owner)?;
             let info = RouteInfo {
                 method: route.method.to_string(),
                 path: route.path.clone(),
-                auth: route.auth.is_some(),
+                auth: auth.is_some(),
                 tags: route.tags.clone(),
                 summary: route.summary.clone(),
                 owner,
@@ -205,11 +216,32 @@ impl Http {
             let endpoint = Arc::new(Endpoint {
                 info,
                 method: route.method.clone(),
-                auth: route.auth.clone(),
+                auth,
                 handler: Handler::Request(invoke),
             });
             self.add(endpoint)
         })
+    }
+
+    /// The validator that checks `route`'s tokens: none for an open route,
+    /// the app's (installed in the kernel by the auth tool) for `.auth()`.
+    pub(crate) fn validator(
+        &self,
+        route: &Route,
+        owner: &str,
+    ) -> Result<Option<Arc<dyn TokenValidator>>, RouteError> {
+        match &route.auth {
+            RouteAuth::Open => Ok(None),
+            RouteAuth::With(v) => Ok(Some(v.clone())),
+            RouteAuth::App => match self.shared.registry.token_validator() {
+                Some(v) => Ok(Some(v)),
+                None => Err(RouteError::NoValidator {
+                    method: route.method.to_string(),
+                    path: route.path.clone(),
+                    owner: owner.to_owned(),
+                }),
+            },
+        }
     }
 
     /// Adds an endpoint after checking its path against every other route.
@@ -243,6 +275,15 @@ impl Http {
                     path: info.path.clone(),
                     first: o.owner.clone(),
                     second: info.owner.clone(),
+                });
+            }
+            if catch_all_clash(&o.path, &info.path) {
+                return Err(RouteError::CatchAllClash {
+                    method: info.method.clone(),
+                    path: info.path.clone(),
+                    owner: info.owner.clone(),
+                    other: format!("{} {}", o.method, o.path),
+                    other_owner: o.owner.clone(),
                 });
             }
             if o.path != info.path && path_shape(&o.path) == path_shape(&info.path) {

@@ -181,13 +181,20 @@ pub(crate) async fn handle(ep: Arc<Endpoint>, req: Request) -> Response {
         Ok(pq) => pq,
         Err(response) => return response,
     };
+    let query = match query_for(&ep.method, &ep.info.request_schema, query) {
+        Ok(q) => q,
+        Err(e) => return envelope::failure(&e),
+    };
     let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
     let headers = std::mem::take(&mut parts.headers);
     let body = match read_body(parts, content_type, body).await {
         Ok(b) => b,
         Err(res) => return res,
     };
-    let input = assemble::merge(&ep.info.request_schema, query, path, body);
+    let input = match assemble::merge(&ep.info.request_schema, query, path, body) {
+        Ok(input) => input,
+        Err(e) => return envelope::failure(&e),
+    };
     let ctx = Ctx::new(request_id.clone(), headers, claims, token);
     let call = CallContext::new(
         ep.info.handler.clone(),
@@ -209,7 +216,40 @@ pub(crate) async fn handle(ep: Arc<Endpoint>, req: Request) -> Response {
     respond(&ep.info, &request_id, &ctx, result)
 }
 
+/// Whether the method carries its input in a body only (POST, PUT, PATCH).
+pub(crate) fn body_only(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+}
+
+/// The query pairs that feed the request model. On POST, PUT and PATCH none
+/// do: a cross-site page can put anything in a URL (`POST
+/// /auth/login?email=..&password=..` from a form), so input comes from the
+/// JSON body only, and a query key naming a model field is a 400 saying where
+/// to send it. Other query keys are ignored there. GET and DELETE read the query.
+pub(crate) fn query_for(
+    method: &Method,
+    schema: &Value,
+    query: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>, HttpError> {
+    if !body_only(method) {
+        return Ok(query);
+    }
+    match query
+        .iter()
+        .find(|(k, _)| assemble::property(schema, k).is_some())
+    {
+        Some((k, _)) => Err(HttpError::bad_request(format!(
+            "query parameter `{k}` is not read on {method}: send it in the JSON body \
+             (Content-Type: application/json)"
+        ))),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The body as a JSON object (`None` when empty), or the response to send.
+/// A body must say `Content-Type: application/json` (or `+json`): a body
+/// without a content type is refused like a form, since a cross-site page can
+/// send one.
 async fn read_body(
     parts: Parts,
     content_type: Option<http::HeaderValue>,
@@ -234,21 +274,25 @@ async fn read_body(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    if let Some(ct) = content_type {
-        let mime = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if !(mime == "application/json" || mime.ends_with("+json")) {
-            return Err(envelope::failure_with(
-                415,
-                format!(
-                    "unsupported Content-Type `{ct}`: send the body as JSON with `Content-Type: application/json`"
-                ),
-            ));
-        }
+    let ct = content_type.unwrap_or_default();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !(mime == "application/json" || mime.ends_with("+json")) {
+        let given = if ct.is_empty() {
+            "no Content-Type".to_owned()
+        } else {
+            format!("Content-Type `{ct}`")
+        };
+        return Err(envelope::failure_with(
+            415,
+            format!(
+                "unsupported body with {given}: send the body as JSON with `Content-Type: application/json`"
+            ),
+        ));
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(Some(map)),

@@ -56,7 +56,7 @@ async fn http() -> microcore_http::Http {
     let update = Route::put("/users/{id}")
         .tag("Users")
         .summary("Update a user")
-        .auth(TestAuth);
+        .auth_with(TestAuth);
     http.route(update, &p, Plug::update).unwrap();
     http.route(Route::get("/users").tag("Users"), &p, Plug::list)
         .unwrap();

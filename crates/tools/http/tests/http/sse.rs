@@ -61,7 +61,7 @@ async fn a_stream_is_sent_as_text_event_stream_with_its_query_typed() {
 async fn an_sse_route_with_auth_refuses_a_missing_token() {
     let http = common::http().await;
     http.sse(
-        Route::get("/count").auth(TestAuth),
+        Route::get("/count").auth_with(TestAuth),
         &Arc::new(Plug),
         Plug::count,
     )
