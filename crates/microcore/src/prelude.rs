@@ -12,6 +12,7 @@ pub use microcore_auth::Auth;
 pub use microcore_config::{Config, ConfigError};
 pub use microcore_db::{Db, DbError, DbErrorKind, params};
 pub use microcore_event_bus::{Envelope, EventBus};
+pub use microcore_http::Raw;
 pub use microcore_http::{
     Cookie, Ctx, Empty, Http, HttpError, HttpResult, Route, SseEvent, StaticOptions, WsConnection,
     WsError, WsSender,

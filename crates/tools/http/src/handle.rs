@@ -1,6 +1,7 @@
 //! The `Http` handle plugins hold: registering endpoints, and what the tool
 //! knows about them.
 
+use std::any::{Any, TypeId};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::ctx::Ctx;
 use crate::error::{HttpError, HttpResult};
 use crate::model::{RequestModel, ResponseModel};
 use crate::pipeline::{Endpoint, Handler, Invoke, Output, panic_text};
+use crate::raw::Raw;
 use crate::route::{
     Route, RouteAuth, RouteError, RouteInfo, RouteKind, catch_all_clash, check_path, path_shape,
 };
@@ -139,7 +141,7 @@ impl Http {
             Box::pin(async move {
                 let req = assemble::decode::<Req>(input)?;
                 let res = handler(plugin, req, ctx).await?;
-                to_data(res)
+                to_output(res)
             })
         });
         self.register::<P, Req, Res>(route, handler_id, RouteKind::Json, invoke)
@@ -168,7 +170,7 @@ impl Http {
                 let req = assemble::decode::<Req>(input)?;
                 let joined = spawn_blocking_in_context(move || handler(plugin, req, ctx)).await;
                 match joined {
-                    Ok(res) => to_data(res?),
+                    Ok(res) => to_output(res?),
                     Err(e) if e.is_panic() => Err(HttpError::internal(format!(
                         "handler panicked: {}",
                         panic_text(&*e.into_panic())
@@ -203,7 +205,12 @@ impl Http {
                 request_schema: schema_of::<Req>(),
                 response_schema: schema_of::<Res>(),
                 status: route.status,
-                kind,
+                kind: if TypeId::of::<Res>() == TypeId::of::<Raw>() {
+                    RouteKind::Raw
+                } else {
+                    kind
+                },
+                produces: route.produces.clone(),
             };
             if !(200..=399).contains(&route.status) {
                 return Err(RouteError::InvalidStatus {
@@ -337,6 +344,22 @@ impl Http {
     /// The address the server listens on, once `on_boot_complete` bound it.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         *self.shared.addr.lock()
+    }
+}
+
+/// A [`Raw`] as it is, anything else inside the success envelope. The
+/// downcast is a `TypeId` comparison the compiler folds per `T`.
+fn to_output<T: serde::Serialize + 'static>(res: T) -> Result<Output, HttpError> {
+    let mut slot = Some(res);
+    if let Some(raw) = (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<Raw>>()
+        .and_then(Option::take)
+    {
+        return Ok(Output::Raw(raw));
+    }
+    match slot {
+        Some(res) => to_data(res),
+        None => Err(HttpError::internal("the response was taken twice")),
     }
 }
 

@@ -119,6 +119,13 @@ fn operation(r: &RouteInfo, schemas: &mut Map<String, Value>) -> Value {
                 "properties": {"success": {"type": "boolean", "const": true}, "data": res}
             }}}
         }),
+        RouteKind::Raw => {
+            let media = r.produces.clone().unwrap_or_else(|| "*/*".to_owned());
+            json!({
+                "description": "Success",
+                "content": {media: {"schema": {"type": "string", "format": "binary"}}}
+            })
+        }
         RouteKind::Sse => json!({
             "description": "A stream of Server-Sent Events",
             "content": {"text/event-stream": {"schema": {"type": "string"}}}

@@ -27,6 +27,8 @@ pub(crate) enum Output {
     Data(Vec<u8>),
     /// A finished response (an event stream).
     Response(Response),
+    /// A body with its own content type, sent with the route's success status.
+    Raw(crate::raw::Raw),
 }
 
 /// The type-erased handler: assembled input and context in, output out.
@@ -344,6 +346,13 @@ fn respond(
             r.headers_mut().insert(header::CONTENT_TYPE, content_type);
             r
         }
+        (Ok(Output::Raw(raw)), None, None) => match raw_response(success, raw) {
+            Ok(r) => r,
+            Err(e) => {
+                log_failure(info, request_id, &e);
+                envelope::failure(&e)
+            }
+        },
         (Ok(Output::Data(body)), None, None) => envelope::json_bytes(success, body),
     };
     let headers = res.headers_mut();
@@ -354,6 +363,36 @@ fn respond(
         headers.append(header::SET_COOKIE, c);
     }
     res
+}
+
+/// A [`Raw`](crate::raw::Raw) body as the response, or the 500 naming the
+/// header the handler got wrong.
+fn raw_response(status: StatusCode, raw: crate::raw::Raw) -> Result<Response, HttpError> {
+    let content_type = http::HeaderValue::try_from(raw.content_type.as_str()).map_err(|_| {
+        HttpError::internal(format!(
+            "Raw::bytes({:?}, ..): invalid content type",
+            raw.content_type
+        ))
+    })?;
+    let mut res = (status, raw.body).into_response();
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    for (name, value) in raw.headers {
+        match (
+            http::HeaderName::try_from(name.as_str()),
+            http::HeaderValue::try_from(value.as_str()),
+        ) {
+            (Ok(n), Ok(v)) => {
+                headers.append(n, v);
+            }
+            _ => {
+                return Err(HttpError::internal(format!(
+                    "Raw::header({name:?}, {value:?}): invalid header name or value"
+                )));
+            }
+        }
+    }
+    Ok(res)
 }
 
 /// Internal failures are logged with the request id and handler; client

@@ -18,6 +18,7 @@ pub struct Route {
     pub(crate) summary: Option<String>,
     pub(crate) auth: RouteAuth,
     pub(crate) status: u16,
+    pub(crate) produces: Option<String>,
 }
 
 /// Who checks a route's token.
@@ -56,6 +57,7 @@ impl Route {
             summary: None,
             auth: RouteAuth::Open,
             status: 200,
+            produces: None,
         }
     }
 
@@ -120,6 +122,12 @@ impl Route {
         self
     }
 
+    /// Declares the content type a `Raw` response has, for the OpenAPI document (`"text/csv"`).
+    pub fn produces(mut self, content_type: impl Into<String>) -> Self {
+        self.produces = Some(content_type.into());
+        self
+    }
+
     /// The method.
     pub fn method(&self) -> &Method {
         &self.method
@@ -141,6 +149,8 @@ pub enum RouteKind {
     Sse,
     /// A WebSocket endpoint.
     WebSocket,
+    /// An endpoint answering a [`Raw`](crate::Raw) body with its own content type.
+    Raw,
 }
 
 /// A registered endpoint as the tool reports it (boot report, OpenAPI, manifest).
@@ -166,8 +176,10 @@ pub struct RouteInfo {
     pub response_schema: serde_json::Value,
     /// Status of a successful answer.
     pub status: u16,
-    /// JSON, SSE or WebSocket.
+    /// JSON, SSE, WebSocket or raw.
     pub kind: RouteKind,
+    /// The content type a raw endpoint declared with `Route::produces`.
+    pub produces: Option<String>,
 }
 
 /// Why an endpoint could not be registered.

@@ -109,6 +109,7 @@ impl Http {
                 response_schema: serde_json::Value::Null,
                 status: 101,
                 kind: RouteKind::WebSocket,
+                produces: None,
             };
             self.add(Arc::new(Endpoint {
                 info,

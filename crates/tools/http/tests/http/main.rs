@@ -9,6 +9,7 @@ mod auth;
 mod input_security;
 mod openapi_docs;
 mod pipeline;
+mod raw;
 mod serving;
 mod sse;
 mod static_files;
