@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use crate::ctx::Ctx;
 use crate::error::{HttpError, HttpResult};
-use crate::model::{RequestModel, ResponseModel};
+use crate::input::Input;
+use crate::model::ResponseModel;
 use crate::pipeline::{Endpoint, Handler, Invoke, Output, panic_text};
 use crate::raw::Raw;
 use crate::route::{
@@ -21,7 +22,7 @@ use crate::route::{
 };
 use crate::server::Serving;
 use crate::settings::Settings;
-use crate::{assemble, router, static_files};
+use crate::{router, static_files};
 
 /// The http tool: registers endpoints from `on_boot`, serves them after boot.
 ///
@@ -120,7 +121,7 @@ impl Http {
     /// Registers an async JSON endpoint. `Req` is built from query, path and
     /// JSON body and validated before the handler runs; `Ok(v)` answers
     /// `{"success":true,"data":v}`.
-    pub fn route<P, Req, Res, F, Fut>(
+    pub fn route<P, Req, M, Res, F, Fut>(
         &self,
         route: Route,
         plugin: &Arc<P>,
@@ -128,7 +129,7 @@ impl Http {
     ) -> Result<(), RouteError>
     where
         P: Send + Sync + 'static,
-        Req: RequestModel,
+        Req: Input<M>,
         Res: ResponseModel,
         F: Fn(Arc<P>, Req, Ctx) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = HttpResult<Res>> + Send + 'static,
@@ -139,17 +140,17 @@ impl Http {
             let plugin = plugin.clone();
             let handler = handler.clone();
             Box::pin(async move {
-                let req = assemble::decode::<Req>(input)?;
+                let req = Req::decode(input)?;
                 let res = handler(plugin, req, ctx).await?;
                 to_output(res)
             })
         });
-        self.register::<P, Req, Res>(route, handler_id, RouteKind::Json, invoke)
+        self.register::<P, Res>(route, handler_id, Req::schema(), RouteKind::Json, invoke)
     }
 
     /// Registers a blocking JSON endpoint: the handler runs on the blocking
     /// pool (with the caller's context), never on the async workers.
-    pub fn route_blocking<P, Req, Res, F>(
+    pub fn route_blocking<P, Req, M, Res, F>(
         &self,
         route: Route,
         plugin: &Arc<P>,
@@ -157,7 +158,7 @@ impl Http {
     ) -> Result<(), RouteError>
     where
         P: Send + Sync + 'static,
-        Req: RequestModel,
+        Req: Input<M>,
         Res: ResponseModel,
         F: Fn(Arc<P>, Req, Ctx) -> HttpResult<Res> + Clone + Send + Sync + 'static,
     {
@@ -167,7 +168,7 @@ impl Http {
             let plugin = plugin.clone();
             let handler = handler.clone();
             Box::pin(async move {
-                let req = assemble::decode::<Req>(input)?;
+                let req = Req::decode(input)?;
                 let joined = spawn_blocking_in_context(move || handler(plugin, req, ctx)).await;
                 match joined {
                     Ok(res) => to_output(res?),
@@ -181,13 +182,14 @@ impl Http {
                 }
             })
         });
-        self.register::<P, Req, Res>(route, handler_id, RouteKind::Json, invoke)
+        self.register::<P, Res>(route, handler_id, Req::schema(), RouteKind::Json, invoke)
     }
 
-    pub(crate) fn register<P, Req: RequestModel, Res: ResponseModel>(
+    pub(crate) fn register<P, Res: ResponseModel>(
         &self,
         route: Route,
         handler: String,
+        request_schema: Value,
         kind: RouteKind,
         invoke: Invoke,
     ) -> Result<(), RouteError> {
@@ -202,15 +204,12 @@ impl Http {
                 summary: route.summary.clone(),
                 owner,
                 handler,
-                request_schema: schema_of::<Req>(),
+                request_schema,
                 response_schema: schema_of::<Res>(),
                 status: route.status,
-                kind: if TypeId::of::<Res>() == TypeId::of::<Raw>() {
-                    RouteKind::Raw
-                } else {
-                    kind
-                },
-                produces: route.produces.clone(),
+                kind,
+                produces: (TypeId::of::<Res>() == TypeId::of::<Raw>())
+                    .then(|| route.produces.clone().unwrap_or_else(|| "*/*".to_owned())),
             };
             if !(200..=399).contains(&route.status) {
                 return Err(RouteError::InvalidStatus {

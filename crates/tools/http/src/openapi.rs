@@ -111,6 +111,10 @@ fn operation(r: &RouteInfo, schemas: &mut Map<String, Value>) -> Value {
         op["parameters"] = Value::Array(parameters);
     }
     let ok = match r.kind {
+        RouteKind::Json if r.produces.is_some() => json!({
+            "description": "Success",
+            "content": {r.produces.clone().unwrap_or_default(): {"schema": {"type": "string", "format": "binary"}}}
+        }),
         RouteKind::Json => json!({
             "description": "Success",
             "content": {"application/json": {"schema": {
@@ -119,13 +123,6 @@ fn operation(r: &RouteInfo, schemas: &mut Map<String, Value>) -> Value {
                 "properties": {"success": {"type": "boolean", "const": true}, "data": res}
             }}}
         }),
-        RouteKind::Raw => {
-            let media = r.produces.clone().unwrap_or_else(|| "*/*".to_owned());
-            json!({
-                "description": "Success",
-                "content": {media: {"schema": {"type": "string", "format": "binary"}}}
-            })
-        }
         RouteKind::Sse => json!({
             "description": "A stream of Server-Sent Events",
             "content": {"text/event-stream": {"schema": {"type": "string"}}}

@@ -122,7 +122,7 @@ impl Route {
         self
     }
 
-    /// Declares the content type a `Raw` response has, for the OpenAPI document (`"text/csv"`).
+    /// Declares the content type of a `Raw` response for the OpenAPI document (`"text/csv"`).
     pub fn produces(mut self, content_type: impl Into<String>) -> Self {
         self.produces = Some(content_type.into());
         self
@@ -149,8 +149,6 @@ pub enum RouteKind {
     Sse,
     /// A WebSocket endpoint.
     WebSocket,
-    /// An endpoint answering a [`Raw`](crate::Raw) body with its own content type.
-    Raw,
 }
 
 /// A registered endpoint as the tool reports it (boot report, OpenAPI, manifest).
@@ -176,9 +174,10 @@ pub struct RouteInfo {
     pub response_schema: serde_json::Value,
     /// Status of a successful answer.
     pub status: u16,
-    /// JSON, SSE, WebSocket or raw.
+    /// JSON, SSE or WebSocket.
     pub kind: RouteKind,
-    /// The content type a raw endpoint declared with `Route::produces`.
+    /// For a JSON-kind endpoint answering a [`Raw`](crate::Raw) body: the
+    /// content type `Route::produces` declared, else `*/*`. `None` otherwise.
     pub produces: Option<String>,
 }
 

@@ -432,3 +432,40 @@ async fn the_context_sets_status_headers_cookies_redirects_and_binary_bodies() {
         "misusing the context is not silently dropped"
     );
 }
+
+struct NoInput;
+
+impl NoInput {
+    async fn ping(self: Arc<Self>, _: (), _: Ctx) -> HttpResult<&'static str> {
+        Ok("pong")
+    }
+    fn ping_blocking(self: Arc<Self>, (): (), _: Ctx) -> HttpResult<&'static str> {
+        Ok("pong")
+    }
+}
+
+#[tokio::test]
+async fn unit_is_a_request_type_that_takes_no_input_like_empty() {
+    let http = common::http().await;
+    let p = Arc::new(NoInput);
+    http.route(Route::post("/ping"), &p, NoInput::ping).unwrap();
+    http.route_blocking(Route::get("/ping-blocking"), &p, NoInput::ping_blocking)
+        .unwrap();
+    let res = http
+        .call(TestRequest::post("/ping").json(json!({"ignored": 1})))
+        .await;
+    assert_eq!(
+        res.body,
+        json!({"success": true, "data": "pong"}),
+        "{}",
+        res.text
+    );
+    let res = http.call(TestRequest::get("/ping-blocking?x=1")).await;
+    assert_eq!(res.body["data"], "pong", "{}", res.text);
+    let doc = http.openapi();
+    assert!(
+        doc["paths"]["/ping"]["post"].get("requestBody").is_none(),
+        "no input, nothing documented: {}",
+        doc["paths"]["/ping"]
+    );
+}
