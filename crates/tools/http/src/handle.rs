@@ -80,7 +80,7 @@ pub(crate) fn handler_identity<F>(owner: &str) -> String {
 #[microcore_kernel::contract(
     backends = "axum; tests: in-process `call`, no socket",
     env = "HTTP_HOST, HTTP_PORT, HTTP_CORS_*, HTTP_MAX_BODY_BYTES, HTTP_REQUEST_TIMEOUT_SECS, HTTP_WS_MAX_MESSAGE_BYTES",
-    errors = "HttpError::{bad_request, unauthorized, forbidden, not_found, conflict, unprocessable, too_many_requests, internal}(msg)"
+    errors = "HttpError::new(status, msg) or HttpError::{bad_request, unauthorized, forbidden, not_found, conflict, unprocessable, too_many_requests, service_unavailable}(msg), each sent with its message; internal(detail) and `?` on other errors are a logged 500 \"Internal server error\". Input: path params win (a differing query/body key is 400); GET/DELETE read the query, POST/PUT/PATCH only a JSON body (query field 400, non-JSON body 415); malformed JSON 400; wrong type, missing field or failed #[validate] rule 422 with details"
 )]
 impl Http {
     pub(crate) fn new(
@@ -118,9 +118,10 @@ impl Http {
         }
     }
 
-    /// Registers an async JSON endpoint. `Req` is built from query, path and
-    /// JSON body and validated before the handler runs; `Ok(v)` answers
-    /// `{"success":true,"data":v}`.
+    /// Registers an async endpoint answering `{"success":true,"data":..}` or a `Raw` body.
+    ///
+    /// `Req` is a `#[model]` filled from the path, the query (GET, DELETE)
+    /// and the JSON body, then validated (see `Ctx`), or `()` for no input.
     pub fn route<P, Req, M, Res, F, Fut>(
         &self,
         route: Route,
@@ -148,8 +149,9 @@ impl Http {
         self.register::<P, Res>(route, handler_id, Req::schema(), RouteKind::Json, invoke)
     }
 
-    /// Registers a blocking JSON endpoint: the handler runs on the blocking
-    /// pool (with the caller's context), never on the async workers.
+    /// Registers an endpoint whose handler is blocking code, run on the blocking thread pool.
+    ///
+    /// It keeps the caller's context and never occupies the async workers.
     pub fn route_blocking<P, Req, M, Res, F>(
         &self,
         route: Route,

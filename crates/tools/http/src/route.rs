@@ -48,6 +48,7 @@ impl fmt::Debug for Route {
     }
 }
 
+#[microcore_kernel::contract(of = crate::Http)]
 impl Route {
     fn new(method: Method, path: impl Into<String>) -> Self {
         Self {
@@ -61,38 +62,38 @@ impl Route {
         }
     }
 
-    /// `GET path`; path parameters are written `{name}`.
+    /// A `GET path` endpoint; path parameters are written `{name}`, a trailing catch-all `{*rest}`.
     pub fn get(path: impl Into<String>) -> Self {
         Self::new(Method::GET, path)
     }
 
-    /// `POST path`.
+    /// A `POST path` endpoint, whose input comes from the path and a JSON body only.
     pub fn post(path: impl Into<String>) -> Self {
         Self::new(Method::POST, path)
     }
 
-    /// `PUT path`.
+    /// A `PUT path` endpoint, whose input comes from the path and a JSON body only.
     pub fn put(path: impl Into<String>) -> Self {
         Self::new(Method::PUT, path)
     }
 
-    /// `PATCH path`.
+    /// A `PATCH path` endpoint, whose input comes from the path and a JSON body only.
     pub fn patch(path: impl Into<String>) -> Self {
         Self::new(Method::PATCH, path)
     }
 
-    /// `DELETE path`.
+    /// A `DELETE path` endpoint, whose input comes from the path, the query and an optional JSON body.
     pub fn delete(path: impl Into<String>) -> Self {
         Self::new(Method::DELETE, path)
     }
 
-    /// Groups the endpoint in the docs (may be repeated).
+    /// Adds a tag that groups the endpoint in the docs; call it again for more tags.
     pub fn tag(mut self, tag: impl Into<String>) -> Self {
         self.tags.push(tag.into());
         self
     }
 
-    /// One line for the docs.
+    /// Sets the one-line summary the docs show for the endpoint.
     pub fn summary(mut self, summary: impl Into<String>) -> Self {
         self.summary = Some(summary.into());
         self
@@ -116,7 +117,7 @@ impl Route {
         self
     }
 
-    /// The status of a successful answer (default 200; 201 for creation).
+    /// Sets the status of a successful answer, 200 by default, e.g. 201 for a creation.
     pub fn status(mut self, status: u16) -> Self {
         self.status = status;
         self
@@ -128,12 +129,12 @@ impl Route {
         self
     }
 
-    /// The method.
+    /// The HTTP method of the endpoint.
     pub fn method(&self) -> &Method {
         &self.method
     }
 
-    /// The path as written.
+    /// The path as written, with its `{param}` placeholders.
     pub fn path(&self) -> &str {
         &self.path
     }
