@@ -59,9 +59,20 @@ impl std::fmt::Debug for Http {
     }
 }
 
-/// The schema of `T` as JSON.
+/// The schema of `T` as JSON, as it deserializes (for request models).
 pub(crate) fn schema_of<T: schemars::JsonSchema>() -> Value {
     serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default()
+}
+
+/// The schema of `T` as it serializes (for responses): a field with
+/// `#[serde(default)]` is always sent, one with `skip_serializing_if` may
+/// be missing, and the two modes can disagree on what is required.
+pub(crate) fn serialized_schema_of<T: schemars::JsonSchema>() -> Value {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    serde_json::to_value(schema).unwrap_or_default()
 }
 
 /// `<plugin id>.<method>` from the handler's type name.
@@ -207,7 +218,7 @@ impl Http {
                 owner,
                 handler,
                 request_schema,
-                response_schema: schema_of::<Res>(),
+                response_schema: serialized_schema_of::<Res>(),
                 status: route.status,
                 kind,
                 produces: (TypeId::of::<Res>() == TypeId::of::<Raw>())
