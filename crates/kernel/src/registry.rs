@@ -9,6 +9,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 
+use crate::auth::TokenValidator;
 use crate::probe::ToolCall;
 
 /// How many tool calls the metrics ring keeps.
@@ -80,6 +81,8 @@ struct Inner {
     tools: RwLock<BTreeMap<String, ToolState>>,
     plugins: RwLock<BTreeMap<String, PluginState>>,
     metrics: Mutex<VecDeque<ToolCall>>,
+    /// The app's default token validator (see [`Registry::set_token_validator`]).
+    token_validator: RwLock<Option<Arc<dyn TokenValidator>>>,
 }
 
 /// The shared status registry. Cheap to clone.
@@ -98,6 +101,18 @@ impl Registry {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Makes `validator` the app's default token validator, the one routes
+    /// declared with `Route::auth()` use. The auth tool installs itself here at
+    /// setup, so the http tool validates through it without depending on it.
+    pub fn set_token_validator(&self, validator: Arc<dyn TokenValidator>) {
+        *self.inner.token_validator.write() = Some(validator);
+    }
+
+    /// The app's default token validator, if a tool installed one.
+    pub fn token_validator(&self) -> Option<Arc<dyn TokenValidator>> {
+        self.inner.token_validator.read().clone()
     }
 
     /// Records (or replaces) a tool's status.

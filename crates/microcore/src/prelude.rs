@@ -8,6 +8,8 @@ pub use serde_json::{self, json};
 
 pub use crate::{event, model, plugin};
 
+/// What an SSE handler needs to build its stream: `stream::iter`, `stream::unfold`, `.map(..)`.
+pub use futures::{Stream, StreamExt, stream};
 pub use microcore_auth::Auth;
 pub use microcore_config::{Config, ConfigError};
 pub use microcore_db::{Db, DbError, DbErrorKind, params};
@@ -15,6 +17,7 @@ pub use microcore_event_bus::{
     BusError, PublishOptions, ReplyError, SubOptions, Subscription, bail_reply,
 };
 pub use microcore_event_bus::{Envelope, EventBus};
+pub use microcore_http::Raw;
 pub use microcore_http::{
     Cookie, Ctx, Empty, Http, HttpError, HttpResult, Route, SseEvent, StaticOptions, WsConnection,
     WsError, WsSender,

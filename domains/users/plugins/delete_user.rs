@@ -14,7 +14,6 @@ pub struct DeleteUser {
     http: Http,
     db: Db,
     event_bus: EventBus,
-    auth: Auth,
 }
 
 /// A user account was deleted.
@@ -36,7 +35,7 @@ impl Plugin for DeleteUser {
         let route = Route::delete("/users/{id}")
             .tag("Users")
             .summary("Delete one's own account")
-            .auth(self.auth.clone());
+            .auth();
         self.http.route(route, &self, Self::delete)?;
         Ok(())
     }

@@ -9,7 +9,6 @@ use super::models::User;
 pub struct GetMe {
     http: Http,
     db: Db,
-    auth: Auth,
 }
 
 impl Plugin for GetMe {
@@ -17,7 +16,7 @@ impl Plugin for GetMe {
         let route = Route::get("/users/me")
             .tag("Users")
             .summary("The caller's account")
-            .auth(self.auth.clone());
+            .auth();
         self.http.route(route, &self, Self::me)?;
         Ok(())
     }

@@ -24,7 +24,6 @@ pub struct ShownUser {
 pub struct GetUser {
     http: Http,
     db: Db,
-    auth: Auth,
 }
 
 impl Plugin for GetUser {
@@ -32,7 +31,7 @@ impl Plugin for GetUser {
         let route = Route::get("/users/{id}")
             .tag("Users")
             .summary("One user by id")
-            .auth(self.auth.clone());
+            .auth();
         self.http.route(route, &self, Self::get)?;
         Ok(())
     }

@@ -11,7 +11,6 @@ use microcore::prelude::*;
 pub struct ListUsers {
     http: Http,
     db: Db,
-    auth: Auth,
 }
 
 /// Paging.
@@ -56,7 +55,7 @@ impl Plugin for ListUsers {
         let route = Route::get("/users")
             .tag("Users")
             .summary("List users")
-            .auth(self.auth.clone());
+            .auth();
         self.http.route(route, &self, Self::list)?;
         Ok(())
     }

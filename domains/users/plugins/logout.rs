@@ -30,7 +30,7 @@ impl Plugin for Logout {
         let route = Route::post("/auth/logout")
             .tag("Auth")
             .summary("Log out")
-            .auth(self.auth.clone());
+            .auth();
         self.http.route(route, &self, Self::logout)?;
         Ok(())
     }

@@ -10,7 +10,6 @@ pub struct UpdateUser {
     http: Http,
     db: Db,
     event_bus: EventBus,
-    auth: Auth,
 }
 
 /// The id from the path plus the fields to change; at least one of them.
@@ -41,7 +40,7 @@ impl Plugin for UpdateUser {
         let route = Route::put("/users/{id}")
             .tag("Users")
             .summary("Update one's own account")
-            .auth(self.auth.clone());
+            .auth();
         self.http.route(route, &self, Self::update)?;
         Ok(())
     }

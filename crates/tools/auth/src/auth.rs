@@ -30,7 +30,7 @@ struct Inner {
 }
 
 /// Tokens and passwords. Cheap to clone; plugins receive it as `auth: Auth`,
-/// and it is the http tool's token validator (`Route::auth(auth.clone())`).
+/// and it is the app's token validator: `Route::auth()` validates through it.
 #[derive(Clone)]
 pub struct Auth {
     inner: Arc<Inner>,
@@ -258,6 +258,34 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// Installs this tool as the app's default token validator (what
+    /// `Route::auth()` uses), through the kernel: the http tool never depends
+    /// on the auth tool. Validation goes through [`Auth::validate_session`], so
+    /// a revocation list a plugin installs later still applies.
+    fn installed(self, registry: &microcore_kernel::Registry) -> Self {
+        registry.set_token_validator(Arc::new(Installed(Arc::downgrade(&self.inner))));
+        self
+    }
+}
+
+/// The auth tool as the registry holds it: weakly, because the tool's probe
+/// holds the registry (a strong handle would keep both alive forever). Once
+/// the tool is gone every token is refused.
+struct Installed(std::sync::Weak<Inner>);
+
+impl TokenValidator for Installed {
+    fn validate<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Option<Claims>> + Send + 'a>> {
+        Box::pin(async move {
+            let inner = self.0.upgrade()?;
+            Auth { inner }.validate_session(token).await
+        })
+    }
+}
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -270,12 +298,12 @@ impl Tool for Auth {
 
     async fn setup(setup: ToolSetup) -> Result<Self, ToolError> {
         let settings = Settings::from_env(&setup.env)?;
-        Ok(Self::build(&settings, setup.probe))
+        Ok(Self::build(&settings, setup.probe).installed(&setup.registry))
     }
 
     async fn setup_for_tests(setup: ToolSetup) -> Result<Self, ToolError> {
         let settings = Settings::for_tests(&setup.env)?;
-        Ok(Self::build(&settings, setup.probe))
+        Ok(Self::build(&settings, setup.probe).installed(&setup.registry))
     }
 
     async fn on_boot_complete(&self) -> Result<(), ToolError> {

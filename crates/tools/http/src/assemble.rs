@@ -1,6 +1,11 @@
-//! Request assembly: query, then path, then JSON body (later keys win), with
-//! path and query text coerced to the types the request's JSON Schema asks for,
-//! then deserialization and validation.
+//! Request assembly: path parameters, the query string and the JSON body
+//! into one object, with path and query text coerced to the types the
+//! request's JSON Schema asks for, then deserialization and validation.
+//!
+//! Path parameters are what the URL names, so nothing overrides them: a query
+//! or body key with the same name must carry the same value, or the request is
+//! a 400 naming the field. A scalar query key given twice (`?limit=1&limit=2`)
+//! is a 400 too, rather than silently keeping one of the values.
 
 use serde_json::{Map, Value};
 use validator::{ValidationErrors, ValidationErrorsKind};
@@ -8,14 +13,15 @@ use validator::{ValidationErrors, ValidationErrorsKind};
 use crate::error::{FieldError, HttpError};
 use crate::model::RequestModel;
 
-/// Merges the three sources into one object. `body` must already be a JSON
-/// object (or absent).
+/// Merges the three sources into one object, or the 400 saying which field is
+/// given twice. `body` must already be a JSON object (or absent); the body
+/// wins over the query for the same key.
 pub(crate) fn merge(
     schema: &Value,
     query: Vec<(String, String)>,
     path: Vec<(String, String)>,
     body: Option<Map<String, Value>>,
-) -> Map<String, Value> {
+) -> Result<Map<String, Value>, HttpError> {
     let mut out = Map::new();
     let mut repeated: Map<String, Value> = Map::new();
     for (k, v) in query {
@@ -31,19 +37,43 @@ pub(crate) fn merge(
             }
         } else {
             let value = prop.map_or(Value::String(v.clone()), |p| coerce(schema, p, &v));
+            if out.contains_key(&k) {
+                return Err(HttpError::bad_request(format!(
+                    "query parameter `{k}` is given more than once; send it once"
+                )));
+            }
             out.insert(k, value);
         }
     }
     out.extend(repeated);
-    for (k, v) in path {
-        let value =
-            property(schema, &k).map_or(Value::String(v.clone()), |p| coerce(schema, p, &v));
-        out.insert(k, value);
-    }
     if let Some(body) = body {
         out.extend(body);
     }
-    out
+    for (k, v) in path {
+        let value =
+            property(schema, &k).map_or(Value::String(v.clone()), |p| coerce(schema, p, &v));
+        if let Some(given) = out.get(&k)
+            && !same_value(given, &value, &v)
+        {
+            return Err(HttpError::bad_request(format!(
+                "`{k}` is a path parameter ({v}) and the request also sends it with another value; \
+                 leave `{k}` out of the query and the body"
+            )));
+        }
+        out.insert(k, value);
+    }
+    Ok(out)
+}
+
+/// Whether a query/body value says the same as the path's (`42` and `"42"` do).
+fn same_value(given: &Value, coerced: &Value, text: &str) -> bool {
+    given == coerced
+        || match given {
+            Value::String(s) => s == text,
+            Value::Number(n) => n.to_string() == text,
+            Value::Bool(b) => b.to_string() == text,
+            _ => false,
+        }
 }
 
 /// Deserializes and validates, or a 422 naming every failing field.
@@ -133,7 +163,7 @@ fn describe(e: &validator::ValidationError) -> String {
 }
 
 /// The schema of property `name` of the top-level object schema.
-fn property<'a>(schema: &'a Value, name: &str) -> Option<&'a Value> {
+pub(crate) fn property<'a>(schema: &'a Value, name: &str) -> Option<&'a Value> {
     resolve(schema, schema).get("properties")?.get(name)
 }
 
@@ -206,7 +236,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn later_sources_win_and_text_is_coerced_by_schema() {
+    fn the_body_wins_over_the_query_and_text_is_coerced_by_schema() {
         let schema = json!({
             "type": "object",
             "properties": {
@@ -218,9 +248,8 @@ mod tests {
                 "tags": {"type": "array", "items": {"type": "integer"}}
             }
         });
-        let body = json!({"name": "from body"}).as_object().cloned();
+        let body = json!({"name": "from body", "id": 42}).as_object().cloned();
         let query = vec![
-            ("id".into(), "1".into()),
             ("limit".into(), "10".into()),
             ("ratio".into(), "0.5".into()),
             ("on".into(), "true".into()),
@@ -228,10 +257,46 @@ mod tests {
             ("tags".into(), "1".into()),
             ("tags".into(), "2".into()),
         ];
-        let out = merge(&schema, query, vec![("id".into(), "42".into())], body);
+        let query: Vec<(String, String)> = query.into_iter().filter(|(k, _)| k != "id").collect();
+        let out = merge(&schema, query, vec![("id".into(), "42".into())], body).unwrap();
         assert_eq!(
             Value::Object(out),
             json!({"id": 42, "limit": 10, "ratio": 0.5, "on": true, "name": "from body", "tags": [1, 2]})
         );
+    }
+}
+
+#[cfg(test)]
+mod conflicts {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> Value {
+        json!({"type": "object", "properties": {"id": {"type": "integer"}, "limit": {"type": "integer"}}})
+    }
+
+    #[test]
+    fn a_query_or_body_key_never_overrides_a_path_parameter() {
+        let path = || vec![("id".to_owned(), "42".to_owned())];
+        let q = merge(&schema(), vec![("id".into(), "1".into())], path(), None).unwrap_err();
+        assert_eq!(q.status_code(), 400);
+        assert!(q.message().contains("`id`"), "{}", q.message());
+        let body = json!({"id": 1}).as_object().cloned();
+        assert_eq!(
+            merge(&schema(), vec![], path(), body)
+                .unwrap_err()
+                .status_code(),
+            400
+        );
+        let same = json!({"id": 42}).as_object().cloned();
+        assert_eq!(merge(&schema(), vec![], path(), same).unwrap()["id"], 42);
+    }
+
+    #[test]
+    fn a_repeated_scalar_query_key_is_refused() {
+        let q = vec![("limit".into(), "1".into()), ("limit".into(), "2".into())];
+        let e = merge(&schema(), q, vec![], None).unwrap_err();
+        assert_eq!(e.status_code(), 400);
+        assert!(e.message().contains("`limit`"), "{}", e.message());
     }
 }

@@ -27,6 +27,7 @@ pub struct Cookie {
     same_site: SameSite,
 }
 
+#[microcore_kernel::contract(of = crate::Http)]
 impl Cookie {
     /// A cookie with the safe defaults: HttpOnly, Secure, SameSite=Lax, Path=/, Max-Age=3600.
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -47,43 +48,43 @@ impl Cookie {
         Self::new(name, "").max_age(Duration::ZERO)
     }
 
-    /// How long the browser keeps it (whole seconds).
+    /// Sets how long the browser keeps the cookie, in whole seconds.
     pub fn max_age(mut self, age: Duration) -> Self {
         self.max_age = Some(age.as_secs());
         self
     }
 
-    /// Makes it a session cookie (no Max-Age: gone when the browser closes).
+    /// Makes it a session cookie, without Max-Age, gone when the browser closes.
     pub fn session(mut self) -> Self {
         self.max_age = None;
         self
     }
 
-    /// The path it is sent for.
+    /// Sets the path the cookie is sent for.
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
         self
     }
 
-    /// The domain it is sent to (default: this host only).
+    /// Sets the domain the cookie is sent to; by default only this host gets it.
     pub fn domain(mut self, domain: impl Into<String>) -> Self {
         self.domain = Some(domain.into());
         self
     }
 
-    /// Whether scripts may not read it (default true).
+    /// Sets whether scripts are kept from reading the cookie (HttpOnly, default true).
     pub fn http_only(mut self, on: bool) -> Self {
         self.http_only = on;
         self
     }
 
-    /// Whether it is sent over HTTPS only (default true).
+    /// Sets whether the cookie is sent over HTTPS only (Secure, default true).
     pub fn secure(mut self, on: bool) -> Self {
         self.secure = on;
         self
     }
 
-    /// The `SameSite` policy (default Lax).
+    /// Sets the `SameSite` policy, Lax by default.
     pub fn same_site(mut self, same_site: SameSite) -> Self {
         self.same_site = same_site;
         self
@@ -94,7 +95,7 @@ impl Cookie {
         &self.name
     }
 
-    /// The `Set-Cookie` header value, or why the cookie cannot be sent.
+    /// The `Set-Cookie` header value, `Err` with the reason when the cookie cannot be sent.
     pub fn to_header(&self) -> Result<String, String> {
         let bad = |c: char| c.is_control() || "()<>@,;:\\\"/[]?={} \t".contains(c);
         if self.name.is_empty() || self.name.chars().any(bad) {

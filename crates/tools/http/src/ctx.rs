@@ -13,6 +13,16 @@ use crate::cookie::Cookie;
 use crate::error::{HttpError, HttpResult};
 
 /// The request's context, handed to every handler. Cheap to clone.
+///
+/// How the handler's request model is filled (before the handler runs):
+/// path parameters always win, and a query or body key naming one must carry
+/// the same value (else 400 naming it). GET and DELETE also read the query
+/// string (a scalar key given twice is 400); POST, PUT and PATCH read only a
+/// JSON body (a query key naming a model field is 400, a body that is not
+/// `Content-Type: application/json` is 415), and DELETE may add one. Path and
+/// query text is converted to the field's type. Malformed JSON is 400; a
+/// wrong type, a missing field or a failed `#[validate]` rule is 422 with
+/// every failing field in `details`.
 #[derive(Clone)]
 pub struct Ctx {
     inner: Arc<Inner>,
@@ -47,6 +57,7 @@ impl std::fmt::Debug for Ctx {
     }
 }
 
+#[microcore_kernel::contract(of = crate::Http)]
 impl Ctx {
     pub(crate) fn new(
         request_id: String,
@@ -70,8 +81,9 @@ impl Ctx {
         Self::new("test-request".to_owned(), HeaderMap::new(), claims, None)
     }
 
-    /// The request id (from `X-Request-ID`, or generated); also the parent id
-    /// of every event published while handling the request.
+    /// The id of this request, also the parent id of every event the handler publishes.
+    ///
+    /// Taken from `X-Request-ID` when the client sent one, generated otherwise.
     pub fn request_id(&self) -> &str {
         &self.inner.request_id
     }
@@ -90,7 +102,7 @@ impl Ctx {
         self.inner.claims.as_ref()
     }
 
-    /// The verified claims, or 401 when the route is not authenticated.
+    /// The verified claims of an auth route, else a 401 `HttpError` to return with `?`.
     pub fn user(&self) -> HttpResult<Claims> {
         self.inner
             .claims
@@ -103,7 +115,7 @@ impl Ctx {
         self.inner.token.clone()
     }
 
-    /// The status of a successful answer (overrides the route's).
+    /// Sets the status of a successful answer, overriding the route's.
     pub fn set_status(&self, status: u16) {
         let mut reply = self.inner.reply.lock();
         if (100..=599).contains(&status) {
@@ -115,8 +127,7 @@ impl Ctx {
         }
     }
 
-    /// Adds a response header. An invalid name or value turns the answer into
-    /// a 500 whose log line names the header.
+    /// Adds a response header; an invalid name or value makes the answer a logged 500.
     pub fn set_header(&self, name: &str, value: &str) {
         let mut reply = self.inner.reply.lock();
         match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
@@ -144,7 +155,7 @@ impl Ctx {
         self.set_cookie(Cookie::removal(name));
     }
 
-    /// Answers with a 302 redirect to `url`; the handler's data is ignored.
+    /// Answers with a 302 redirect to `url`, ignoring the handler's data.
     pub fn redirect(&self, url: &str) {
         self.redirect_with(url, 302);
     }
@@ -166,7 +177,7 @@ impl Ctx {
         }
     }
 
-    /// Answers with raw bytes instead of the JSON envelope; the handler's data is ignored.
+    /// Answers `bytes` with `content_type` instead of the envelope, ignoring the data (see `Raw`).
     pub fn binary(&self, bytes: impl Into<Bytes>, content_type: &str) {
         let mut reply = self.inner.reply.lock();
         match HeaderValue::try_from(content_type) {

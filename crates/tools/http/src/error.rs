@@ -32,8 +32,20 @@ pub type HttpResult<T> = Result<T, HttpError>;
 /// The message clients see for every internal failure.
 pub(crate) const INTERNAL_MESSAGE: &str = "Internal server error";
 
+#[microcore_kernel::contract(of = crate::Http)]
 impl HttpError {
-    /// An error with any status; codes outside 400..=599 become 500 (and are logged).
+    /// An error with any 4xx/5xx status whose message the client sees, even for a 5xx.
+    ///
+    /// `HttpError::new(503, "maintenance until 14:00")` answers 503 with that
+    /// message: a status the plugin picks is a message it means to send. Only
+    /// failures nobody chose (`?` on a `std::error::Error`, a panic,
+    /// [`HttpError::internal`]) hide their text behind "Internal server error".
+    /// A code outside 400..=599 becomes a logged 500.
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        Self::status(status, message)
+    }
+
+    /// Same as [`HttpError::new`]: an error with any 4xx/5xx status and the message the client sees.
     pub fn status(code: u16, message: impl Into<String>) -> Self {
         let message = message.into();
         if (400..=599).contains(&code) {
@@ -85,8 +97,7 @@ impl HttpError {
         Self::status(429, message)
     }
 
-    /// 500: something broke inside. `detail` goes to the log with the request
-    /// id and the handler; the client only sees "Internal server error".
+    /// 500 whose `detail` goes to the log only; the client sees "Internal server error".
     pub fn internal(detail: impl Into<String>) -> Self {
         Self {
             status: 500,
@@ -96,10 +107,16 @@ impl HttpError {
         }
     }
 
-    /// A 500 from an `anyhow::Error` (which is not a `std::error::Error`, so
-    /// `?` cannot convert it): `.map_err(HttpError::from_anyhow)?`.
+    /// A 500 from an `anyhow::Error`, logged, for `.map_err(HttpError::from_anyhow)?`.
+    ///
+    /// `anyhow::Error` is not a `std::error::Error`, so `?` cannot convert it.
     pub fn from_anyhow(e: anyhow::Error) -> Self {
         Self::internal(format!("{e:#}"))
+    }
+
+    /// 503: the service cannot answer right now; the client may retry later.
+    pub fn service_unavailable(message: impl Into<String>) -> Self {
+        Self::status(503, message)
     }
 
     /// A 422 listing every failing field; the message is the first one.
@@ -126,7 +143,7 @@ impl HttpError {
         &self.message
     }
 
-    /// The failing fields of a validation error (empty otherwise).
+    /// The failing fields of a 422 validation error, empty for any other error.
     pub fn details(&self) -> &[FieldError] {
         &self.details
     }
@@ -173,6 +190,18 @@ mod tests {
         let e: HttpError = io.into();
         assert_eq!((e.status_code(), e.message()), (500, INTERNAL_MESSAGE));
         assert!(e.internal.as_deref().unwrap().contains("disk on fire"));
+    }
+
+    #[test]
+    fn new_takes_any_error_status_and_an_explicit_5xx_keeps_its_message() {
+        let e = HttpError::new(418, "short and stout");
+        assert_eq!((e.status_code(), e.message()), (418, "short and stout"));
+        let e = HttpError::new(503, "maintenance until 14:00");
+        assert_eq!(
+            (e.status_code(), e.message()),
+            (503, "maintenance until 14:00")
+        );
+        assert_eq!(HttpError::new(302, "moved").status_code(), 500);
     }
 
     #[test]

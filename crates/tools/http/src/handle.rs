@@ -1,23 +1,28 @@
 //! The `Http` handle plugins hold: registering endpoints, and what the tool
 //! knows about them.
 
+use std::any::{Any, TypeId};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use microcore_kernel::{Probe, spawn_blocking_in_context};
+use microcore_kernel::{Probe, Registry, TokenValidator, spawn_blocking_in_context};
 use parking_lot::Mutex;
 use serde_json::Value;
 
 use crate::ctx::Ctx;
 use crate::error::{HttpError, HttpResult};
-use crate::model::{RequestModel, ResponseModel};
+use crate::input::Input;
+use crate::model::ResponseModel;
 use crate::pipeline::{Endpoint, Handler, Invoke, Output, panic_text};
-use crate::route::{Route, RouteError, RouteInfo, RouteKind, check_path, path_shape};
+use crate::raw::Raw;
+use crate::route::{
+    Route, RouteAuth, RouteError, RouteInfo, RouteKind, catch_all_clash, check_path, path_shape,
+};
 use crate::server::Serving;
 use crate::settings::Settings;
-use crate::{assemble, router, static_files};
+use crate::{router, static_files};
 
 /// The http tool: registers endpoints from `on_boot`, serves them after boot.
 ///
@@ -31,6 +36,8 @@ pub struct Http {
 
 pub(crate) struct Shared {
     pub(crate) probe: Probe,
+    /// The kernel's registry: where `.auth()` routes find the app's validator.
+    pub(crate) registry: Registry,
     pub(crate) settings: Arc<Settings>,
     /// Tests and dry boots: never bind a socket.
     pub(crate) no_socket: bool,
@@ -52,9 +59,20 @@ impl std::fmt::Debug for Http {
     }
 }
 
-/// The schema of `T` as JSON.
+/// The schema of `T` as JSON, as it deserializes (for request models).
 pub(crate) fn schema_of<T: schemars::JsonSchema>() -> Value {
     serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default()
+}
+
+/// The schema of `T` as it serializes (for responses): a field with
+/// `#[serde(default)]` is always sent, one with `skip_serializing_if` may
+/// be missing, and the two modes can disagree on what is required.
+pub(crate) fn serialized_schema_of<T: schemars::JsonSchema>() -> Value {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    serde_json::to_value(schema).unwrap_or_default()
 }
 
 /// `<plugin id>.<method>` from the handler's type name.
@@ -73,13 +91,19 @@ pub(crate) fn handler_identity<F>(owner: &str) -> String {
 #[microcore_kernel::contract(
     backends = "axum; tests: in-process `call`, no socket",
     env = "HTTP_HOST, HTTP_PORT, HTTP_CORS_*, HTTP_MAX_BODY_BYTES, HTTP_REQUEST_TIMEOUT_SECS, HTTP_WS_MAX_MESSAGE_BYTES",
-    errors = "HttpError::{bad_request, unauthorized, forbidden, not_found, conflict, unprocessable, too_many_requests, internal}(msg)"
+    errors = "HttpError::new(status, msg) or HttpError::{bad_request, unauthorized, forbidden, not_found, conflict, unprocessable, too_many_requests, service_unavailable}(msg), each sent with its message; internal(detail) and `?` on other errors are a logged 500 \"Internal server error\". Input: path params win (a differing query/body key is 400); GET/DELETE read the query, POST/PUT/PATCH only a JSON body (query field 400, non-JSON body 415); malformed JSON 400; wrong type, missing field or failed #[validate] rule 422 with details"
 )]
 impl Http {
-    pub(crate) fn new(probe: Probe, settings: Settings, no_socket: bool) -> Self {
+    pub(crate) fn new(
+        probe: Probe,
+        registry: Registry,
+        settings: Settings,
+        no_socket: bool,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 probe,
+                registry,
                 settings: Arc::new(settings),
                 no_socket,
                 endpoints: Mutex::new(Vec::new()),
@@ -105,10 +129,11 @@ impl Http {
         }
     }
 
-    /// Registers an async JSON endpoint. `Req` is built from query, path and
-    /// JSON body and validated before the handler runs; `Ok(v)` answers
-    /// `{"success":true,"data":v}`.
-    pub fn route<P, Req, Res, F, Fut>(
+    /// Registers an async endpoint answering `{"success":true,"data":..}` or a `Raw` body.
+    ///
+    /// `Req` is a `#[model]` filled from the path, the query (GET, DELETE)
+    /// and the JSON body, then validated (see `Ctx`), or `()` for no input.
+    pub fn route<P, Req, M, Res, F, Fut>(
         &self,
         route: Route,
         plugin: &Arc<P>,
@@ -116,7 +141,7 @@ impl Http {
     ) -> Result<(), RouteError>
     where
         P: Send + Sync + 'static,
-        Req: RequestModel,
+        Req: Input<M>,
         Res: ResponseModel,
         F: Fn(Arc<P>, Req, Ctx) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = HttpResult<Res>> + Send + 'static,
@@ -127,17 +152,18 @@ impl Http {
             let plugin = plugin.clone();
             let handler = handler.clone();
             Box::pin(async move {
-                let req = assemble::decode::<Req>(input)?;
+                let req = Req::decode(input)?;
                 let res = handler(plugin, req, ctx).await?;
-                to_data(res)
+                to_output(res)
             })
         });
-        self.register::<P, Req, Res>(route, handler_id, RouteKind::Json, invoke)
+        self.register::<P, Res>(route, handler_id, Req::schema(), RouteKind::Json, invoke)
     }
 
-    /// Registers a blocking JSON endpoint: the handler runs on the blocking
-    /// pool (with the caller's context), never on the async workers.
-    pub fn route_blocking<P, Req, Res, F>(
+    /// Registers an endpoint whose handler is blocking code, run on the blocking thread pool.
+    ///
+    /// It keeps the caller's context and never occupies the async workers.
+    pub fn route_blocking<P, Req, M, Res, F>(
         &self,
         route: Route,
         plugin: &Arc<P>,
@@ -145,7 +171,7 @@ impl Http {
     ) -> Result<(), RouteError>
     where
         P: Send + Sync + 'static,
-        Req: RequestModel,
+        Req: Input<M>,
         Res: ResponseModel,
         F: Fn(Arc<P>, Req, Ctx) -> HttpResult<Res> + Clone + Send + Sync + 'static,
     {
@@ -155,10 +181,10 @@ impl Http {
             let plugin = plugin.clone();
             let handler = handler.clone();
             Box::pin(async move {
-                let req = assemble::decode::<Req>(input)?;
+                let req = Req::decode(input)?;
                 let joined = spawn_blocking_in_context(move || handler(plugin, req, ctx)).await;
                 match joined {
-                    Ok(res) => to_data(res?),
+                    Ok(res) => to_output(res?),
                     Err(e) if e.is_panic() => Err(HttpError::internal(format!(
                         "handler panicked: {}",
                         panic_text(&*e.into_panic())
@@ -169,30 +195,34 @@ impl Http {
                 }
             })
         });
-        self.register::<P, Req, Res>(route, handler_id, RouteKind::Json, invoke)
+        self.register::<P, Res>(route, handler_id, Req::schema(), RouteKind::Json, invoke)
     }
 
-    pub(crate) fn register<P, Req: RequestModel, Res: ResponseModel>(
+    pub(crate) fn register<P, Res: ResponseModel>(
         &self,
         route: Route,
         handler: String,
+        request_schema: Value,
         kind: RouteKind,
         invoke: Invoke,
     ) -> Result<(), RouteError> {
         let owner = self.owner_of::<P>();
         self.shared.probe.observe_sync("route", || {
+            let auth = self.validator(&route, &owner)?;
             let info = RouteInfo {
                 method: route.method.to_string(),
                 path: route.path.clone(),
-                auth: route.auth.is_some(),
+                auth: auth.is_some(),
                 tags: route.tags.clone(),
                 summary: route.summary.clone(),
                 owner,
                 handler,
-                request_schema: schema_of::<Req>(),
-                response_schema: schema_of::<Res>(),
+                request_schema,
+                response_schema: serialized_schema_of::<Res>(),
                 status: route.status,
                 kind,
+                produces: (TypeId::of::<Res>() == TypeId::of::<Raw>())
+                    .then(|| route.produces.clone().unwrap_or_else(|| "*/*".to_owned())),
             };
             if !(200..=399).contains(&route.status) {
                 return Err(RouteError::InvalidStatus {
@@ -205,11 +235,32 @@ impl Http {
             let endpoint = Arc::new(Endpoint {
                 info,
                 method: route.method.clone(),
-                auth: route.auth.clone(),
+                auth,
                 handler: Handler::Request(invoke),
             });
             self.add(endpoint)
         })
+    }
+
+    /// The validator that checks `route`'s tokens: none for an open route,
+    /// the app's (installed in the kernel by the auth tool) for `.auth()`.
+    pub(crate) fn validator(
+        &self,
+        route: &Route,
+        owner: &str,
+    ) -> Result<Option<Arc<dyn TokenValidator>>, RouteError> {
+        match &route.auth {
+            RouteAuth::Open => Ok(None),
+            RouteAuth::With(v) => Ok(Some(v.clone())),
+            RouteAuth::App => match self.shared.registry.token_validator() {
+                Some(v) => Ok(Some(v)),
+                None => Err(RouteError::NoValidator {
+                    method: route.method.to_string(),
+                    path: route.path.clone(),
+                    owner: owner.to_owned(),
+                }),
+            },
+        }
     }
 
     /// Adds an endpoint after checking its path against every other route.
@@ -243,6 +294,15 @@ impl Http {
                     path: info.path.clone(),
                     first: o.owner.clone(),
                     second: info.owner.clone(),
+                });
+            }
+            if catch_all_clash(&o.path, &info.path) {
+                return Err(RouteError::CatchAllClash {
+                    method: info.method.clone(),
+                    path: info.path.clone(),
+                    owner: info.owner.clone(),
+                    other: format!("{} {}", o.method, o.path),
+                    other_owner: o.owner.clone(),
                 });
             }
             if o.path != info.path && path_shape(&o.path) == path_shape(&info.path) {
@@ -296,6 +356,22 @@ impl Http {
     /// The address the server listens on, once `on_boot_complete` bound it.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         *self.shared.addr.lock()
+    }
+}
+
+/// A [`Raw`] as it is, anything else inside the success envelope. The
+/// downcast is a `TypeId` comparison the compiler folds per `T`.
+fn to_output<T: serde::Serialize + 'static>(res: T) -> Result<Output, HttpError> {
+    let mut slot = Some(res);
+    if let Some(raw) = (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<Raw>>()
+        .and_then(Option::take)
+    {
+        return Ok(Output::Raw(raw));
+    }
+    match slot {
+        Some(res) => to_data(res),
+        None => Err(HttpError::internal("the response was taken twice")),
     }
 }
 

@@ -3,15 +3,22 @@
 //! A plugin registers endpoints from `on_boot`:
 //!
 //! ```ignore
-//! self.http.route(Route::get("/users/{id}").tag("Users").auth(self.auth.clone()), &self, Self::get)?;
+//! self.http.route(Route::get("/users/{id}").tag("Users").auth(), &self, Self::get)?;
 //! // async fn get(self: Arc<Self>, req: UserPath, ctx: Ctx) -> HttpResult<User>
 //! ```
 //!
-//! The request model is assembled from the query string, then the path
-//! parameters, then the JSON body (later keys win), with path and query text
-//! coerced to the types the model's JSON Schema declares; it is deserialized,
-//! then validated. Every answer is an envelope: `{"success":true,"data":...}`
-//! or `{"success":false,"error":"...","details":[...]}`.
+//! `.auth()` validates tokens through the app's auth tool, which installs
+//! itself in the kernel registry at setup (tools never depend on each other);
+//! `.auth_with(validator)` names another validator.
+//!
+//! The request model is assembled from the path parameters, the query string
+//! (GET and DELETE only) and the JSON body (POST, PUT and PATCH read nothing
+//! else, so a cross-site form or URL cannot fill a model), with path and query
+//! text coerced to the types the model's JSON Schema declares; path parameters
+//! cannot be overridden. It is deserialized, then validated; `()` takes no
+//! input. Every answer is an envelope: `{"success":true,"data":...}` or
+//! `{"success":false,"error":"...","details":[...]}`, unless the handler
+//! returns a [`Raw`] body (CSV, text, bytes) with its own content type.
 //!
 //! Settings: `HTTP_HOST` (127.0.0.1), `HTTP_PORT` (5000; 0 picks a free port),
 //! `HTTP_MAX_BODY_BYTES` (1 MiB), `HTTP_REQUEST_TIMEOUT_SECS` (30; a slow
@@ -20,7 +27,7 @@
 //! defaulted to `*`, which we consider unsafe), `HTTP_CORS_CREDENTIALS`
 //! (false; refused together with `*`).
 //!
-//! WebSocket endpoints: `self.http.websocket(Route::get("/chat/{room}").auth(..), &self, Self::chat)?`
+//! WebSocket endpoints: `self.http.websocket(Route::get("/chat/{room}").auth(), &self, Self::chat)?`
 //! with `async fn chat(self: Arc<Self>, conn: WsConnection) -> HttpResult<()>`; the
 //! token comes from the header, `?token=` or the cookie and a bad one gets 401
 //! before the upgrade; messages over `HTTP_WS_MAX_MESSAGE_BYTES` (64 KiB) close
@@ -36,15 +43,18 @@ mod docs;
 mod envelope;
 mod error;
 mod handle;
+mod input;
 mod layers;
 mod model;
 mod openapi;
 mod pipeline;
+mod raw;
 mod route;
 mod router;
 mod server;
 mod settings;
 mod sse;
+mod sse_event;
 mod static_files;
 pub mod testing;
 mod tool;
@@ -54,9 +64,11 @@ pub use cookie::{Cookie, SameSite};
 pub use ctx::Ctx;
 pub use error::{FieldError, HttpError, HttpResult};
 pub use handle::Http;
+pub use input::{Input, ModelInput, NoInput};
 pub use model::{Empty, RequestModel, ResponseModel};
+pub use raw::Raw;
 pub use route::{Route, RouteError, RouteInfo, RouteKind};
-pub use sse::SseEvent;
+pub use sse_event::SseEvent;
 pub use static_files::{DEFAULT_STATIC_EXTENSIONS, StaticOptions};
 pub use testing::{TestRequest, TestResponse};
 pub use ws::{WsConnection, WsError, WsSender};

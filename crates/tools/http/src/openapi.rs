@@ -1,10 +1,13 @@
 //! The OpenAPI 3.1 document, generated from the registered routes.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::{Map, Value, json};
 
 use crate::route::{RouteInfo, RouteKind, path_params};
 
-/// `get_users_id` for `GET /users/{id}` (the original's scheme: unique per method and path).
+/// `get_users_id` for `GET /users/{id}` (the original's scheme). Different
+/// paths can give the same id (`/a-b` and `/a_b`); [`document`] numbers the later ones.
 pub(crate) fn operation_id(method: &str, path: &str) -> String {
     let p: String = path
         .chars()
@@ -36,9 +39,25 @@ pub(crate) fn document(routes: &[RouteInfo]) -> Value {
         }),
     );
     let mut paths = Map::new();
+    let mut ids = BTreeSet::new();
     for r in routes {
-        let op = operation(r, &mut schemas);
-        let entry = paths.entry(r.path.clone()).or_insert_with(|| json!({}));
+        let mut op = operation(r, &mut schemas);
+        let base = operation_id(&r.method, &r.path);
+        let id = (1..)
+            .map(|n| {
+                if n == 1 {
+                    base.clone()
+                } else {
+                    format!("{base}_{n}")
+                }
+            })
+            .find(|id| !ids.contains(id))
+            .unwrap_or(base);
+        op["operationId"] = json!(id);
+        ids.insert(id);
+        // OpenAPI has no catch-all syntax: `{*rest}` is the parameter `rest`.
+        let key = r.path.replace("{*", "{");
+        let entry = paths.entry(key).or_insert_with(|| json!({}));
         entry[r.method.to_ascii_lowercase()] = op;
     }
     json!({
@@ -53,8 +72,8 @@ pub(crate) fn document(routes: &[RouteInfo]) -> Value {
 }
 
 fn operation(r: &RouteInfo, schemas: &mut Map<String, Value>) -> Value {
-    let req = lift(&r.request_schema, schemas);
-    let res = lift(&r.response_schema, schemas);
+    let req = lift(&r.request_schema, schemas, &r.owner);
+    let res = lift(&r.response_schema, schemas, &r.owner);
     let in_path = path_params(&r.path);
     let props = req
         .get("properties")
@@ -111,6 +130,10 @@ fn operation(r: &RouteInfo, schemas: &mut Map<String, Value>) -> Value {
         op["parameters"] = Value::Array(parameters);
     }
     let ok = match r.kind {
+        RouteKind::Json if r.produces.is_some() => json!({
+            "description": "Success",
+            "content": {r.produces.clone().unwrap_or_default(): {"schema": {"type": "string", "format": "binary"}}}
+        }),
         RouteKind::Json => json!({
             "description": "Success",
             "content": {"application/json": {"schema": {
@@ -142,22 +165,47 @@ fn operation(r: &RouteInfo, schemas: &mut Map<String, Value>) -> Value {
 }
 
 /// A schemars schema with its `$defs` moved into `components.schemas`.
-fn lift(schema: &Value, schemas: &mut Map<String, Value>) -> Value {
+///
+/// Schemars names a definition after its type only, so two domains' `User`
+/// would share one entry and one of them would be described wrongly. A name
+/// already taken by a different schema gets the owner's domain in front
+/// (`billing.User`), then a number.
+fn lift(schema: &Value, schemas: &mut Map<String, Value>, owner: &str) -> Value {
     let mut s = schema.clone();
+    let mut renames = BTreeMap::new();
+    let mut lifted = Vec::new();
     if let Some(obj) = s.as_object_mut() {
         obj.remove("$schema");
         if let Some(Value::Object(defs)) = obj.remove("$defs") {
-            for (name, mut def) in defs {
-                rewrite_refs(&mut def);
-                schemas.entry(name).or_insert(def);
+            for (name, def) in defs {
+                let mut plain = def.clone();
+                rewrite_refs(&mut plain, &BTreeMap::new());
+                let target = free_name(schemas, &name, &plain, owner);
+                renames.insert(name, target.clone());
+                lifted.push((target, def));
             }
         }
     }
-    rewrite_refs(&mut s);
+    for (target, mut def) in lifted {
+        rewrite_refs(&mut def, &renames);
+        schemas.entry(target).or_insert(def);
+    }
+    rewrite_refs(&mut s, &renames);
     s
 }
 
-fn rewrite_refs(v: &mut Value) {
+/// `name` if it is free or already holds `def`, else a qualified name that is.
+fn free_name(schemas: &Map<String, Value>, name: &str, def: &Value, owner: &str) -> String {
+    let domain = owner.split('.').next().unwrap_or(owner);
+    let qualified = format!("{domain}.{name}");
+    std::iter::once(name.to_owned())
+        .chain(std::iter::once(qualified.clone()))
+        .chain((2..).map(|n| format!("{qualified}.{n}")))
+        .find(|c| schemas.get(c).is_none_or(|existing| existing == def))
+        .unwrap_or(qualified)
+}
+
+fn rewrite_refs(v: &mut Value, renames: &BTreeMap<String, String>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
@@ -165,13 +213,14 @@ fn rewrite_refs(v: &mut Value) {
                     && let Value::String(r) = child
                     && let Some(name) = r.strip_prefix("#/$defs/")
                 {
+                    let name = renames.get(name).map_or(name, String::as_str);
                     *r = format!("#/components/schemas/{name}");
                 } else {
-                    rewrite_refs(child);
+                    rewrite_refs(child, renames);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(rewrite_refs),
+        Value::Array(items) => items.iter_mut().for_each(|i| rewrite_refs(i, renames)),
         _ => {}
     }
 }

@@ -27,6 +27,8 @@ pub(crate) enum Output {
     Data(Vec<u8>),
     /// A finished response (an event stream).
     Response(Response),
+    /// A body with its own content type, sent with the route's success status.
+    Raw(crate::raw::Raw),
 }
 
 /// The type-erased handler: assembled input and context in, output out.
@@ -181,13 +183,20 @@ pub(crate) async fn handle(ep: Arc<Endpoint>, req: Request) -> Response {
         Ok(pq) => pq,
         Err(response) => return response,
     };
+    let query = match query_for(&ep.method, &ep.info.request_schema, query) {
+        Ok(q) => q,
+        Err(e) => return envelope::failure(&e),
+    };
     let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
     let headers = std::mem::take(&mut parts.headers);
     let body = match read_body(parts, content_type, body).await {
         Ok(b) => b,
         Err(res) => return res,
     };
-    let input = assemble::merge(&ep.info.request_schema, query, path, body);
+    let input = match assemble::merge(&ep.info.request_schema, query, path, body) {
+        Ok(input) => input,
+        Err(e) => return envelope::failure(&e),
+    };
     let ctx = Ctx::new(request_id.clone(), headers, claims, token);
     let call = CallContext::new(
         ep.info.handler.clone(),
@@ -209,7 +218,40 @@ pub(crate) async fn handle(ep: Arc<Endpoint>, req: Request) -> Response {
     respond(&ep.info, &request_id, &ctx, result)
 }
 
+/// Whether the method carries its input in a body only (POST, PUT, PATCH).
+pub(crate) fn body_only(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+}
+
+/// The query pairs that feed the request model. On POST, PUT and PATCH none
+/// do: a cross-site page can put anything in a URL (`POST
+/// /auth/login?email=..&password=..` from a form), so input comes from the
+/// JSON body only, and a query key naming a model field is a 400 saying where
+/// to send it. Other query keys are ignored there. GET and DELETE read the query.
+pub(crate) fn query_for(
+    method: &Method,
+    schema: &Value,
+    query: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>, HttpError> {
+    if !body_only(method) {
+        return Ok(query);
+    }
+    match query
+        .iter()
+        .find(|(k, _)| assemble::property(schema, k).is_some())
+    {
+        Some((k, _)) => Err(HttpError::bad_request(format!(
+            "query parameter `{k}` is not read on {method}: send it in the JSON body \
+             (Content-Type: application/json)"
+        ))),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The body as a JSON object (`None` when empty), or the response to send.
+/// A body must say `Content-Type: application/json` (or `+json`): a body
+/// without a content type is refused like a form, since a cross-site page can
+/// send one.
 async fn read_body(
     parts: Parts,
     content_type: Option<http::HeaderValue>,
@@ -234,21 +276,25 @@ async fn read_body(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    if let Some(ct) = content_type {
-        let mime = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if !(mime == "application/json" || mime.ends_with("+json")) {
-            return Err(envelope::failure_with(
-                415,
-                format!(
-                    "unsupported Content-Type `{ct}`: send the body as JSON with `Content-Type: application/json`"
-                ),
-            ));
-        }
+    let ct = content_type.unwrap_or_default();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !(mime == "application/json" || mime.ends_with("+json")) {
+        let given = if ct.is_empty() {
+            "no Content-Type".to_owned()
+        } else {
+            format!("Content-Type `{ct}`")
+        };
+        return Err(envelope::failure_with(
+            415,
+            format!(
+                "unsupported body with {given}: send the body as JSON with `Content-Type: application/json`"
+            ),
+        ));
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(Some(map)),
@@ -300,6 +346,13 @@ fn respond(
             r.headers_mut().insert(header::CONTENT_TYPE, content_type);
             r
         }
+        (Ok(Output::Raw(raw)), None, None) => match raw_response(success, raw) {
+            Ok(r) => r,
+            Err(e) => {
+                log_failure(info, request_id, &e);
+                envelope::failure(&e)
+            }
+        },
         (Ok(Output::Data(body)), None, None) => envelope::json_bytes(success, body),
     };
     let headers = res.headers_mut();
@@ -310,6 +363,36 @@ fn respond(
         headers.append(header::SET_COOKIE, c);
     }
     res
+}
+
+/// A [`Raw`](crate::raw::Raw) body as the response, or the 500 naming the
+/// header the handler got wrong.
+fn raw_response(status: StatusCode, raw: crate::raw::Raw) -> Result<Response, HttpError> {
+    let content_type = http::HeaderValue::try_from(raw.content_type.as_str()).map_err(|_| {
+        HttpError::internal(format!(
+            "Raw::bytes({:?}, ..): invalid content type",
+            raw.content_type
+        ))
+    })?;
+    let mut res = (status, raw.body).into_response();
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    for (name, value) in raw.headers {
+        match (
+            http::HeaderName::try_from(name.as_str()),
+            http::HeaderValue::try_from(value.as_str()),
+        ) {
+            (Ok(n), Ok(v)) => {
+                headers.append(n, v);
+            }
+            _ => {
+                return Err(HttpError::internal(format!(
+                    "Raw::header({name:?}, {value:?}): invalid header name or value"
+                )));
+            }
+        }
+    }
+    Ok(res)
 }
 
 /// Internal failures are logged with the request id and handler; client

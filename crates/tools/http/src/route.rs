@@ -9,15 +9,33 @@ use serde::Serialize;
 
 /// An endpoint declaration: method, path, documentation and auth.
 ///
-/// `Route::get("/users/{id}").tag("Users").summary("One user").auth(auth)`.
+/// `Route::get("/users/{id}").tag("Users").summary("One user").auth()`.
 #[derive(Clone)]
 pub struct Route {
     pub(crate) method: Method,
     pub(crate) path: String,
     pub(crate) tags: Vec<String>,
     pub(crate) summary: Option<String>,
-    pub(crate) auth: Option<Arc<dyn TokenValidator>>,
+    pub(crate) auth: RouteAuth,
     pub(crate) status: u16,
+    pub(crate) produces: Option<String>,
+}
+
+/// Who checks a route's token.
+#[derive(Clone)]
+pub(crate) enum RouteAuth {
+    /// Anyone may call.
+    Open,
+    /// The app's default validator (the auth tool), looked up at registration.
+    App,
+    /// A validator the plugin chose.
+    With(Arc<dyn TokenValidator>),
+}
+
+impl RouteAuth {
+    pub(crate) fn is_required(&self) -> bool {
+        !matches!(self, Self::Open)
+    }
 }
 
 impl fmt::Debug for Route {
@@ -25,11 +43,12 @@ impl fmt::Debug for Route {
         f.debug_struct("Route")
             .field("method", &self.method)
             .field("path", &self.path)
-            .field("auth", &self.auth.is_some())
+            .field("auth", &self.auth.is_required())
             .finish()
     }
 }
 
+#[microcore_kernel::contract(of = crate::Http)]
 impl Route {
     fn new(method: Method, path: impl Into<String>) -> Self {
         Self {
@@ -37,67 +56,85 @@ impl Route {
             path: path.into(),
             tags: Vec::new(),
             summary: None,
-            auth: None,
+            auth: RouteAuth::Open,
             status: 200,
+            produces: None,
         }
     }
 
-    /// `GET path`; path parameters are written `{name}`.
+    /// A `GET path` endpoint; path parameters are written `{name}`, a trailing catch-all `{*rest}`.
     pub fn get(path: impl Into<String>) -> Self {
         Self::new(Method::GET, path)
     }
 
-    /// `POST path`.
+    /// A `POST path` endpoint, whose input comes from the path and a JSON body only.
     pub fn post(path: impl Into<String>) -> Self {
         Self::new(Method::POST, path)
     }
 
-    /// `PUT path`.
+    /// A `PUT path` endpoint, whose input comes from the path and a JSON body only.
     pub fn put(path: impl Into<String>) -> Self {
         Self::new(Method::PUT, path)
     }
 
-    /// `PATCH path`.
+    /// A `PATCH path` endpoint, whose input comes from the path and a JSON body only.
     pub fn patch(path: impl Into<String>) -> Self {
         Self::new(Method::PATCH, path)
     }
 
-    /// `DELETE path`.
+    /// A `DELETE path` endpoint, whose input comes from the path, the query and an optional JSON body.
     pub fn delete(path: impl Into<String>) -> Self {
         Self::new(Method::DELETE, path)
     }
 
-    /// Groups the endpoint in the docs (may be repeated).
+    /// Adds a tag that groups the endpoint in the docs; call it again for more tags.
     pub fn tag(mut self, tag: impl Into<String>) -> Self {
         self.tags.push(tag.into());
         self
     }
 
-    /// One line for the docs.
+    /// Sets the one-line summary the docs show for the endpoint.
     pub fn summary(mut self, summary: impl Into<String>) -> Self {
         self.summary = Some(summary.into());
         self
     }
 
-    /// Requires a valid bearer token (header, or the `access_token` cookie);
-    /// the handler reads the claims from `Ctx`.
-    pub fn auth(mut self, validator: impl TokenValidator + Clone) -> Self {
-        self.auth = Some(Arc::new(validator));
+    /// Requires a valid token, checked by the app's auth tool; the handler reads the claims from `Ctx`.
+    ///
+    /// The token comes from `Authorization: Bearer`, or the `access_token`
+    /// cookie (on POST/PUT/PATCH/DELETE only with `X-Requested-With`). The
+    /// plugin needs no `auth` field: the auth tool installs itself in the
+    /// kernel at setup, with any revocation list a plugin gave it. Without an
+    /// auth tool in the app, registering the route fails naming it.
+    pub fn auth(mut self) -> Self {
+        self.auth = RouteAuth::App;
         self
     }
 
-    /// The status of a successful answer (default 200; 201 for creation).
+    /// Requires a valid token, checked by `validator` instead of the app's auth tool.
+    pub fn auth_with(mut self, validator: impl TokenValidator) -> Self {
+        self.auth = RouteAuth::With(Arc::new(validator));
+        self
+    }
+
+    /// Sets the status of a successful answer, 200 by default, e.g. 201 for a creation.
     pub fn status(mut self, status: u16) -> Self {
         self.status = status;
         self
     }
 
-    /// The method.
+    /// Declares the content type of a `Raw` response for the OpenAPI document (`"text/csv"`).
+    pub fn produces(mut self, content_type: impl Into<String>) -> Self {
+        self.produces = Some(content_type.into());
+        self
+    }
+
+    /// The HTTP method of the endpoint.
     pub fn method(&self) -> &Method {
         &self.method
     }
 
-    /// The path as written.
+    /// The path as written, with its `{param}` placeholders.
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -140,6 +177,9 @@ pub struct RouteInfo {
     pub status: u16,
     /// JSON, SSE or WebSocket.
     pub kind: RouteKind,
+    /// For a JSON-kind endpoint answering a [`Raw`](crate::Raw) body: the
+    /// content type `Route::produces` declared, else `*/*`. `None` otherwise.
+    pub produces: Option<String>,
 }
 
 /// Why an endpoint could not be registered.
@@ -187,6 +227,23 @@ pub enum RouteError {
         /// Its owner.
         other_owner: String,
     },
+    /// A catch-all `{*rest}` where another route has a parameter, or another
+    /// catch-all name, at the same place (`/files/{name}` and `/files/{*rest}`).
+    #[error(
+        "route {method} {path} (by `{owner}`) clashes with {other} (by `{other_owner}`): the router cannot have a catch-all `{{*..}}` and another parameter at the same segment; give one of them a fixed segment first (e.g. `/files/raw/{{*rest}}`)"
+    )]
+    CatchAllClash {
+        /// Method.
+        method: String,
+        /// Path.
+        path: String,
+        /// Owner.
+        owner: String,
+        /// The clashing path.
+        other: String,
+        /// Its owner.
+        other_owner: String,
+    },
     /// A success status outside 100..=399.
     #[error(
         "route {method} {path} (by `{owner}`) sets success status {status}; use 200..=299 (or 3xx)"
@@ -210,6 +267,18 @@ pub enum RouteError {
         owner: String,
         /// What is wrong and how to fix it.
         reason: String,
+    },
+    /// An `.auth()` route in an app without an auth tool.
+    #[error(
+        "route {method} {path} (by `{owner}`) requires auth (`.auth()`) but the app has no token validator; add the auth tool to the app's `toolset!` (and check it set up: see the boot report), or pass one with `.auth_with(validator)`"
+    )]
+    NoValidator {
+        /// Method.
+        method: String,
+        /// Path.
+        path: String,
+        /// Owner.
+        owner: String,
     },
     /// Registered after the server started.
     #[error(
@@ -242,9 +311,16 @@ pub(crate) fn check_path(path: &str) -> Result<(), String> {
     if path.len() > 1 && path.ends_with('/') {
         return Err("it must not end with `/`".to_owned());
     }
-    for seg in path.split('/').skip(1) {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    for (i, seg) in segments.iter().copied().enumerate() {
         if seg.is_empty() {
             return Err("it has an empty segment (`//`)".to_owned());
+        }
+        if let Some(rest) = seg.strip_prefix('*') {
+            return Err(format!("write a catch-all as `{{*{rest}}}`, not `*{rest}`"));
+        }
+        if seg.starts_with("{*") && i + 1 != segments.len() {
+            return Err(format!("the catch-all `{seg}` must be the last segment"));
         }
         if let Some(rest) = seg.strip_prefix(':') {
             return Err(format!(
@@ -292,6 +368,32 @@ pub(crate) fn path_shape(path: &str) -> String {
         .join("/")
 }
 
+/// Whether the router would refuse `a` and `b` together: after the same
+/// leading segments (any two plain parameters count as the same), one has a
+/// catch-all where the other has a parameter or a differently named catch-all.
+/// Static segments never clash: they win over parameters.
+pub(crate) fn catch_all_clash(a: &str, b: &str) -> bool {
+    let kind = |s: &str| {
+        if s.starts_with("{*") {
+            2
+        } else if s.starts_with('{') {
+            1
+        } else {
+            0
+        }
+    };
+    for (x, y) in a.split('/').zip(b.split('/')) {
+        match (kind(x), kind(y)) {
+            (0, 0) if x == y => continue,
+            (1, 1) => continue,
+            (2, 2) => return x != y,
+            (2, 1) | (1, 2) => return true,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// The names of the `{param}` segments of a path.
 pub(crate) fn path_params(path: &str) -> Vec<String> {
     path.split('/')
@@ -313,5 +415,17 @@ mod tests {
         assert!(check_path("/users/x{id}").is_err());
         assert_eq!(path_shape("/a/{x}/b"), path_shape("/a/{y}/b"));
         assert_eq!(path_params("/a/{x}/b/{y}"), ["x", "y"]);
+        assert!(check_path("/files/*rest").unwrap_err().contains("{*rest}"));
+        assert!(check_path("/files/{*rest}/x").unwrap_err().contains("last"));
+    }
+
+    #[test]
+    fn a_catch_all_clashes_with_a_parameter_at_the_same_place_only() {
+        assert!(catch_all_clash("/files/{name}", "/files/{*rest}"));
+        assert!(catch_all_clash("/a/{x}/{*r}", "/a/{y}/{z}/c"));
+        assert!(catch_all_clash("/f/{*a}", "/f/{*b}"));
+        assert!(!catch_all_clash("/files/raw", "/files/{*rest}"));
+        assert!(!catch_all_clash("/files/{*rest}", "/files/{*rest}"));
+        assert!(!catch_all_clash("/a/{x}", "/b/{*r}"));
     }
 }

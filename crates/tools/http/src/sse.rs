@@ -11,26 +11,31 @@ use futures::{Stream, StreamExt};
 use http::{HeaderValue, Method, header};
 
 use crate::ctx::Ctx;
+use crate::error::HttpError;
 use crate::error::HttpResult;
 use crate::handle::{Http, handler_identity};
-use crate::model::RequestModel;
+use crate::input::Input;
 use crate::pipeline::{Invoke, Output};
 use crate::route::{Route, RouteError, RouteKind};
-use crate::{assemble, error::HttpError};
-
-/// One Server-Sent Event: `SseEvent::default().data("text")`,
-/// `.json_data(value)`, `.event("name")`, `.id("1")`.
-pub use axum::response::sse::Event as SseEvent;
+use crate::sse_event::SseEvent;
 
 #[microcore_kernel::contract]
 impl Http {
-    /// Registers a `GET` endpoint that streams Server-Sent Events.
+    /// Registers a `GET` endpoint whose handler returns any `Stream<Item = SseEvent>` to send.
     ///
     /// The handler returns the stream (or an error, answered as JSON like any
     /// endpoint); the stream ends when it ends or when the client goes away,
     /// and is dropped then. Headers: `Cache-Control: no-cache`,
-    /// `X-Accel-Buffering: no`.
-    pub fn sse<P, Req, S, F, Fut>(
+    /// `X-Accel-Buffering: no`. Keep-alive: after 15 s without an event a
+    /// comment line is sent, so proxies do not close an idle stream.
+    ///
+    /// Building the stream (all from the prelude): a fixed list,
+    /// `stream::iter(items.into_iter().map(|i| SseEvent::json(&i)))`; a tokio
+    /// channel fed by an event subscriber or a task,
+    /// `stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) })`;
+    /// a timer, `stream::unfold(0, |n| async move { tokio::time::sleep(d).await; Some((SseEvent::data(n.to_string()), n + 1)) })`.
+    /// Return it as `HttpResult<impl Stream<Item = SseEvent> + use<>>`.
+    pub fn sse<P, Req, M, S, F, Fut>(
         &self,
         route: Route,
         plugin: &Arc<P>,
@@ -38,7 +43,7 @@ impl Http {
     ) -> Result<(), RouteError>
     where
         P: Send + Sync + 'static,
-        Req: RequestModel,
+        Req: Input<M>,
         S: Stream<Item = SseEvent> + Send + 'static,
         F: Fn(Arc<P>, Req, Ctx) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = HttpResult<S>> + Send + 'static,
@@ -57,9 +62,9 @@ impl Http {
             let plugin = plugin.clone();
             let handler = handler.clone();
             Box::pin(async move {
-                let req = assemble::decode::<Req>(input)?;
+                let req = Req::decode(input)?;
                 let stream = handler(plugin, req, ctx).await?;
-                let mut res = Sse::new(stream.map(Ok::<_, Infallible>))
+                let mut res = Sse::new(stream.map(|e| Ok::<_, Infallible>(e.into_axum())))
                     .keep_alive(KeepAlive::default())
                     .into_response();
                 let headers = res.headers_mut();
@@ -68,6 +73,6 @@ impl Http {
                 Ok::<_, HttpError>(Output::Response(res))
             })
         });
-        self.register::<P, Req, String>(route, handler_id, RouteKind::Sse, invoke)
+        self.register::<P, String>(route, handler_id, Req::schema(), RouteKind::Sse, invoke)
     }
 }

@@ -18,12 +18,12 @@ impl Tool for Http {
 
     async fn setup(setup: ToolSetup) -> Result<Self, ToolError> {
         let settings = Settings::from_env(&setup.env).map_err(ToolError::new)?;
-        Ok(Http::new(setup.probe, settings, false))
+        Ok(Http::new(setup.probe, setup.registry, settings, false))
     }
 
     async fn setup_for_tests(setup: ToolSetup) -> Result<Self, ToolError> {
         let settings = Settings::from_env(&setup.env).map_err(ToolError::new)?;
-        Ok(Http::new(setup.probe, settings, true))
+        Ok(Http::new(setup.probe, setup.registry, settings, true))
     }
 
     fn for_plugin(&self, plugin: &PluginId) -> Self {

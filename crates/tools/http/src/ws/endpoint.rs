@@ -48,7 +48,7 @@ impl Http {
     /// Registers a WebSocket endpoint (always `GET`): the handler owns the
     /// connection until it returns.
     ///
-    /// With `.auth(validator)` the token is taken from `Authorization:
+    /// With `.auth()` the token is taken from `Authorization:
     /// Bearer`, then `?token=`, then the `access_token` cookie; a missing or
     /// invalid one is answered `401` with the error envelope and no upgrade
     /// (the HTTP equivalent of the original closing with 1008 before accept).
@@ -63,7 +63,7 @@ impl Http {
     /// closes open sockets with 1001.
     ///
     /// ```ignore
-    /// self.http.websocket(Route::get("/chat/{room}").auth(self.auth.clone()), &self, Self::chat)?;
+    /// self.http.websocket(Route::get("/chat/{room}").auth(), &self, Self::chat)?;
     /// async fn chat(self: Arc<Self>, mut conn: WsConnection) -> HttpResult<()> {
     ///     while let Some(text) = conn.recv_text().await {
     ///         conn.send_text(text).await?;
@@ -96,10 +96,11 @@ impl Http {
             hub: self.shared.sockets.clone(),
         });
         self.shared.probe.observe_sync("websocket", || {
+            let auth = self.validator(&route, &owner)?;
             let info = RouteInfo {
                 method: Method::GET.to_string(),
                 path: route.path.clone(),
-                auth: route.auth.is_some(),
+                auth: auth.is_some(),
                 tags: route.tags.clone(),
                 summary: route.summary.clone(),
                 owner,
@@ -108,11 +109,12 @@ impl Http {
                 response_schema: serde_json::Value::Null,
                 status: 101,
                 kind: RouteKind::WebSocket,
+                produces: None,
             };
             self.add(Arc::new(Endpoint {
                 info,
                 method: Method::GET,
-                auth: route.auth.clone(),
+                auth,
                 handler: Handler::Socket(socket),
             }))
         })

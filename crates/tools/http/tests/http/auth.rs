@@ -5,7 +5,7 @@ use crate::common;
 use std::sync::Arc;
 
 use common::TestAuth;
-use microcore_http::{Ctx, Empty, HttpResult, Route, TestRequest};
+use microcore_http::{Ctx, Empty, HttpResult, Route, RouteError, TestRequest};
 use serde_json::json;
 
 struct Plug;
@@ -23,9 +23,9 @@ impl Plug {
 async fn http() -> microcore_http::Http {
     let http = common::http().await;
     let p = Arc::new(Plug);
-    http.route(Route::get("/me").auth(TestAuth), &p, Plug::whoami)
+    http.route(Route::get("/me").auth_with(TestAuth), &p, Plug::whoami)
         .unwrap();
-    http.route(Route::post("/me").auth(TestAuth), &p, Plug::whoami)
+    http.route(Route::post("/me").auth_with(TestAuth), &p, Plug::whoami)
         .unwrap();
     http.route(Route::get("/open"), &p, Plug::open).unwrap();
     http
@@ -103,4 +103,44 @@ async fn open_routes_have_no_claims_and_routes_report_auth() {
             ("GET /open".into(), false)
         ]
     );
+}
+
+#[tokio::test]
+async fn auth_without_a_validator_uses_the_one_the_kernel_holds() {
+    let http = common::http_with_app_validator().await;
+    let p = Arc::new(Plug);
+    http.route(Route::get("/me").auth(), &p, Plug::whoami)
+        .unwrap();
+    http.websocket(Route::get("/ws").auth(), &p, |_: Arc<Plug>, _| async {
+        Ok(())
+    })
+    .unwrap();
+    let none = http.call(TestRequest::get("/me")).await;
+    assert_eq!(none.status, 401);
+    let bad = http.call(TestRequest::get("/me").bearer("forged")).await;
+    assert_eq!(bad.status, 401);
+    let ok = http.call(TestRequest::get("/me").bearer("good")).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.body["data"]["sub"], "7");
+    assert!(http.routes().iter().all(|r| r.auth));
+}
+
+#[tokio::test]
+async fn auth_in_an_app_without_an_auth_tool_fails_at_registration_naming_the_route_and_fix() {
+    let http = common::http().await;
+    let p = Arc::new(Plug);
+    let err = http
+        .route(Route::post("/orders").auth(), &p, Plug::whoami)
+        .unwrap_err();
+    assert!(matches!(err, RouteError::NoValidator { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("POST /orders") && text.contains("`Plug`"),
+        "names the route and its owner: {text}"
+    );
+    assert!(
+        text.contains("auth tool") && text.contains(".auth_with("),
+        "says how to fix it: {text}"
+    );
+    assert!(http.routes().is_empty(), "nothing half-registered");
 }

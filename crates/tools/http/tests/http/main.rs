@@ -6,8 +6,10 @@
 mod common;
 
 mod auth;
+mod input_security;
 mod openapi_docs;
 mod pipeline;
+mod raw;
 mod serving;
 mod sse;
 mod static_files;

@@ -56,7 +56,7 @@ async fn http() -> microcore_http::Http {
     let update = Route::put("/users/{id}")
         .tag("Users")
         .summary("Update a user")
-        .auth(TestAuth);
+        .auth_with(TestAuth);
     http.route(update, &p, Plug::update).unwrap();
     http.route(Route::get("/users").tag("Users"), &p, Plug::list)
         .unwrap();
@@ -140,4 +140,125 @@ async fn docs_are_swagger_ui_from_the_binary_with_no_external_url() {
         let res = http.call(TestRequest::get(format!("/docs/{asset}"))).await;
         assert_eq!(res.status, 200, "{asset} is served by the app");
     }
+}
+
+mod billing {
+    #[derive(serde::Serialize, schemars::JsonSchema)]
+    pub(super) struct User {
+        pub(super) iban: String,
+    }
+}
+
+mod people {
+    #[derive(serde::Serialize, schemars::JsonSchema)]
+    pub(super) struct User {
+        pub(super) name: String,
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Sent {
+    #[serde(default)]
+    count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nick: Option<String>,
+}
+
+struct Billing;
+struct People;
+
+impl Billing {
+    async fn list(self: Arc<Self>, _: (), _: Ctx) -> HttpResult<Vec<billing::User>> {
+        Ok(vec![])
+    }
+}
+
+impl People {
+    async fn list(self: Arc<Self>, _: (), _: Ctx) -> HttpResult<Vec<people::User>> {
+        Ok(vec![])
+    }
+    async fn sent(self: Arc<Self>, _: (), _: Ctx) -> HttpResult<Sent> {
+        Ok(Sent {
+            count: 0,
+            nick: None,
+        })
+    }
+    async fn file(self: Arc<Self>, _: (), _: Ctx) -> HttpResult<()> {
+        Ok(())
+    }
+}
+
+fn data_schema<'a>(doc: &'a serde_json::Value, path: &str) -> &'a serde_json::Value {
+    &doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+        ["data"]
+}
+
+#[tokio::test]
+async fn two_models_with_one_name_get_distinct_schemas() {
+    let http = common::http().await;
+    http.route(
+        Route::get("/billing/users"),
+        &Arc::new(Billing),
+        Billing::list,
+    )
+    .unwrap();
+    http.route(Route::get("/people"), &Arc::new(People), People::list)
+        .unwrap();
+    let doc = http.openapi();
+    let schemas = &doc["components"]["schemas"];
+    let billing = data_schema(&doc, "/billing/users")["items"]["$ref"]
+        .as_str()
+        .unwrap();
+    let people = data_schema(&doc, "/people")["items"]["$ref"]
+        .as_str()
+        .unwrap();
+    assert_ne!(billing, people, "{schemas}");
+    let name = |r: &str| r.trim_start_matches("#/components/schemas/").to_owned();
+    assert!(
+        schemas[name(billing)]["properties"]["iban"].is_object(),
+        "{schemas}"
+    );
+    assert!(
+        schemas[name(people)]["properties"]["name"].is_object(),
+        "{schemas}"
+    );
+}
+
+#[tokio::test]
+async fn responses_are_described_as_they_serialize() {
+    let http = common::http().await;
+    http.route(Route::get("/sent"), &Arc::new(People), People::sent)
+        .unwrap();
+    let doc = http.openapi();
+    let data = data_schema(&doc, "/sent");
+    assert_eq!(
+        data["required"],
+        json!(["count"]),
+        "a default field is always sent, a skipped one may be missing: {data}"
+    );
+}
+
+#[tokio::test]
+async fn catch_all_keys_have_no_star_and_operation_ids_are_unique() {
+    let http = common::http().await;
+    let p = Arc::new(People);
+    http.route(Route::get("/files/{*rest}"), &p, People::file)
+        .unwrap();
+    http.route(Route::get("/a-b"), &p, People::file).unwrap();
+    http.route(Route::get("/a_b"), &p, People::file).unwrap();
+    let doc = http.openapi();
+    let files = &doc["paths"]["/files/{rest}"]["get"];
+    assert_eq!(files["parameters"][0]["name"], "rest", "{}", doc["paths"]);
+    assert!(doc["paths"].get("/files/{*rest}").is_none());
+    let mut ids: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|m| m.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap().to_owned())
+        .collect();
+    let all = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "{ids:?}");
 }

@@ -116,25 +116,36 @@ impl Plug {
 }
 
 #[tokio::test]
-async fn query_then_path_then_body_with_coercion_from_the_schema() {
+async fn a_get_reads_path_and_query_a_post_path_and_json_body_with_coercion_from_the_schema() {
     let http = common::http().await;
+    http.route(Route::get("/items/{id}"), &plug(), Plug::echo)
+        .unwrap();
     http.route(Route::post("/items/{id}"), &plug(), Plug::echo)
         .unwrap();
-    let res = http
-        .call(
-            TestRequest::post("/items/42?limit=10&flag=true&name=query")
-                .json(json!({"name": "body"})),
-        )
+    let get = http
+        .call(TestRequest::get("/items/42?limit=10&flag=true&name=query"))
         .await;
-    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(get.status, 200, "{}", get.text);
     assert_eq!(
-        res.body,
-        json!({"success": true, "data": {"id": 42, "limit": 10, "flag": true, "name": "body"}})
+        get.body,
+        json!({"success": true, "data": {"id": 42, "limit": 10, "flag": true, "name": "query"}})
+    );
+    let post = http
+        .call(TestRequest::post("/items/42").json(json!({"name": "body", "limit": 10})))
+        .await;
+    assert_eq!(
+        post.body,
+        json!({"success": true, "data": {"id": 42, "limit": 10, "flag": null, "name": "body"}})
     );
     let from_query = http.call(TestRequest::post("/items/1?name=q")).await;
-    assert_eq!(
-        from_query.body["data"]["name"], "q",
-        "with no body the query still fills the model"
+    assert_eq!(from_query.status, 400, "{}", from_query.text);
+    assert!(
+        from_query.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("`name`"),
+        "a write never reads its model from the URL: {}",
+        from_query.text
     );
 }
 
@@ -419,5 +430,42 @@ async fn the_context_sets_status_headers_cookies_redirects_and_binary_bodies() {
     assert_eq!(
         bad.status, 500,
         "misusing the context is not silently dropped"
+    );
+}
+
+struct NoInput;
+
+impl NoInput {
+    async fn ping(self: Arc<Self>, _: (), _: Ctx) -> HttpResult<&'static str> {
+        Ok("pong")
+    }
+    fn ping_blocking(self: Arc<Self>, (): (), _: Ctx) -> HttpResult<&'static str> {
+        Ok("pong")
+    }
+}
+
+#[tokio::test]
+async fn unit_is_a_request_type_that_takes_no_input_like_empty() {
+    let http = common::http().await;
+    let p = Arc::new(NoInput);
+    http.route(Route::post("/ping"), &p, NoInput::ping).unwrap();
+    http.route_blocking(Route::get("/ping-blocking"), &p, NoInput::ping_blocking)
+        .unwrap();
+    let res = http
+        .call(TestRequest::post("/ping").json(json!({"ignored": 1})))
+        .await;
+    assert_eq!(
+        res.body,
+        json!({"success": true, "data": "pong"}),
+        "{}",
+        res.text
+    );
+    let res = http.call(TestRequest::get("/ping-blocking?x=1")).await;
+    assert_eq!(res.body["data"], "pong", "{}", res.text);
+    let doc = http.openapi();
+    assert!(
+        doc["paths"]["/ping"]["post"].get("requestBody").is_none(),
+        "no input, nothing documented: {}",
+        doc["paths"]["/ping"]
     );
 }

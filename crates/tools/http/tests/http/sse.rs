@@ -18,14 +18,49 @@ struct Count {
     n: u32,
 }
 
+#[derive(serde::Serialize)]
+struct Tick {
+    n: u32,
+}
+
 impl Plug {
+    async fn shaped(
+        self: Arc<Self>,
+        _: (),
+        _: Ctx,
+    ) -> HttpResult<impl Stream<Item = SseEvent> + use<>> {
+        Ok(futures::stream::iter([
+            SseEvent::comment("hello"),
+            SseEvent::json(&Tick { n: 1 }).event("tick").id("1"),
+            SseEvent::data("a\nb")
+                .event("multi\nline")
+                .id("x\ny")
+                .id("2"),
+            SseEvent::data("later").retry(std::time::Duration::from_secs(3)),
+        ]))
+    }
+    async fn channel(
+        self: Arc<Self>,
+        _: (),
+        _: Ctx,
+    ) -> HttpResult<impl Stream<Item = SseEvent> + use<>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            for i in 0..3 {
+                let _ = tx.send(SseEvent::data(format!("m{i}"))).await;
+            }
+        });
+        Ok(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|e| (e, rx))
+        }))
+    }
     async fn count(
         self: Arc<Self>,
         req: Count,
         _: Ctx,
     ) -> HttpResult<impl Stream<Item = SseEvent> + use<>> {
         Ok(futures::stream::iter(
-            (1..=req.n).map(|i| SseEvent::default().data(i.to_string())),
+            (1..=req.n).map(|i| SseEvent::data(i.to_string())),
         ))
     }
 }
@@ -61,7 +96,7 @@ async fn a_stream_is_sent_as_text_event_stream_with_its_query_typed() {
 async fn an_sse_route_with_auth_refuses_a_missing_token() {
     let http = common::http().await;
     http.sse(
-        Route::get("/count").auth(TestAuth),
+        Route::get("/count").auth_with(TestAuth),
         &Arc::new(Plug),
         Plug::count,
     )
@@ -73,4 +108,29 @@ async fn an_sse_route_with_auth_refuses_a_missing_token() {
             .status,
         200
     );
+}
+
+#[tokio::test]
+async fn events_carry_names_ids_json_comments_and_retry_and_never_panic_on_newlines() {
+    let http = common::http().await;
+    let p = Arc::new(Plug);
+    http.sse(Route::get("/shaped"), &p, Plug::shaped).unwrap();
+    let res = http.call(TestRequest::get("/shaped")).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.text,
+        ": hello\n\n\
+         event: tick\nid: 1\ndata: {\"n\":1}\n\n\
+         event: multi line\nid: 2\ndata: a\ndata: b\n\n\
+         retry: 3000\ndata: later\n\n"
+    );
+}
+
+#[tokio::test]
+async fn a_tokio_channel_becomes_a_stream_with_unfold() {
+    let http = common::http().await;
+    http.sse(Route::get("/channel"), &Arc::new(Plug), Plug::channel)
+        .unwrap();
+    let res = http.call(TestRequest::get("/channel")).await;
+    assert_eq!(res.text, "data: m0\n\ndata: m1\n\ndata: m2\n\n");
 }

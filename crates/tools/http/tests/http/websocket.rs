@@ -94,7 +94,7 @@ async fn serving(pairs: &[(&str, &str)]) -> Http {
         .unwrap();
     http.websocket(Route::get("/rooms/{room}"), &p, Plug::whoami)
         .unwrap();
-    http.websocket(Route::get("/me").auth(TestAuth), &p, Plug::whoami)
+    http.websocket(Route::get("/me").auth_with(TestAuth), &p, Plug::whoami)
         .unwrap();
     http.websocket(Route::get("/boom"), &p, Plug::boom).unwrap();
     http.websocket(Route::get("/refuse"), &p, Plug::refuse)
@@ -344,7 +344,7 @@ async fn a_websocket_route_is_listed_documented_and_always_get() {
     let p = Arc::new(Plug);
     http.websocket(Route::post("/live").summary("Live feed"), &p, Plug::echo)
         .unwrap();
-    http.websocket(Route::get("/me").auth(TestAuth), &p, Plug::whoami)
+    http.websocket(Route::get("/me").auth_with(TestAuth), &p, Plug::whoami)
         .unwrap();
     let routes = http.routes();
     let live = routes.iter().find(|r| r.path == "/live").unwrap();

@@ -43,6 +43,20 @@ pub async fn http_with(pairs: &[(&str, &str)]) -> Http {
         .expect("test setup")
 }
 
+/// The tool in test mode in an app whose kernel holds `TestAuth` as the
+/// default token validator (what the auth tool installs at setup).
+pub async fn http_with_app_validator() -> Http {
+    let registry = Registry::new();
+    registry.set_token_validator(std::sync::Arc::new(TestAuth));
+    Http::setup_for_tests(ToolSetup {
+        env: Env::default(),
+        probe: Probe::detached("http"),
+        registry,
+    })
+    .await
+    .expect("test setup")
+}
+
 /// The real tool (binds a socket in `on_boot_complete`), on a free loopback port unless told otherwise.
 pub async fn serving_http(pairs: &[(&str, &str)]) -> Result<Http, microcore_kernel::ToolError> {
     let mut env = Env::from_pairs([("HTTP_HOST", "127.0.0.1"), ("HTTP_PORT", "0")]);
