@@ -14,6 +14,7 @@ pub struct DeleteUser {
     http: Http,
     db: Db,
     event_bus: EventBus,
+    auth: Auth,
 }
 
 /// A user account was deleted.
