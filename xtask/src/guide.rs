@@ -55,32 +55,30 @@ Rules:
 /// (`tests/tasks/*/solution/`) use every one of them.
 pub const FACTS: &str = "\
 ### Files
-- Every `domains/<d>/plugins/*.rs` is found by the build (a new `domains/<d>/` folder too): no `mod` line, no list to edit.
-- `domains/<d>/models/<name>.rs` holds `#[model]` types shared by one domain; its plugins import them as `use super::models::{User};`. Never import another domain.
-- `domains/<d>/migrations/NNN_name.sql` (numbered per domain, applied in name order, once): see Migrations below.
-- Tests live in the plugin file (`#[cfg(test)] mod tests`, see the template and the `testing` kit); `cargo test <feature>` runs them.
-- `env!(\"CARGO_PKG_VERSION\")` in a plugin is the app crate's version. `cargo xtask context` rewrites this file; CI fails when it is stale.
+- The build finds every `domains/<d>/plugins/*.rs`, a new `domains/<d>/` too: no `mod` line, no list to edit.
+- `domains/<d>/models/<name>.rs`: `#[model]` types shared inside one domain, imported as `use super::models::{User};`. Never import another domain.
+- Tests live in the plugin file (`#[cfg(test)] mod tests`, template below): `testing::boot::<P>().await` boots one plugin; several, or with settings: `testing::TestApp::<crate::Tools>::builder().plugin::<A>().plugin::<B>().env(\"K\", \"v\").boot().await`. A token for user 7: `app.auth().create_token(7, json!({\"email\": \"a@b.c\"}), None)?`. `cargo xtask context` rewrites this file; CI fails when it is stale. `env!(\"CARGO_PKG_VERSION\")` is the app's version.
 
 ### Requests
-- A handler is `async fn h(self: Arc<Self>, req: R, ctx: Ctx) -> HttpResult<T>`; `R` is a `#[model]` struct, or `Empty` / `()` for no input.
-- `R` is filled by field name from path parameters (`/items/{id}` → `id`), then the query string (GET, DELETE) or the `application/json` body (POST, PUT, PATCH; any other content type is 415). Path parameters win: a query or body key with another value is 400; a scalar query key given twice is 400. Text from the path or query is converted to the field's type (`i64`, `bool`, `Vec<T>` from repeated keys).
-- Malformed JSON is 400; a missing field, a wrong type or a failed `#[validate]` rule is 422 naming the field (`items[2].name`), before the handler runs. `Option<T>` fields may be absent; `#[serde(default)]` gives a default.
-- Authentication: `Route::post(\"/x\").auth()` accepts only a valid, unrevoked bearer token (or the `access_token` cookie; a cookie write also needs `X-Requested-With`), else 401; the handler reads `ctx.user()?` (`Claims`; `claims.user_id()`). The plugin needs no `auth` field for that.
-- Headers: `ctx.header(\"Idempotency-Key\")`; the caller's id: `ctx.user()?.user_id()`.
+- Handler: `async fn h(self: Arc<Self>, req: R, ctx: Ctx) -> HttpResult<T>`, `R` a `#[model]` struct or `Empty`/`()`. Handlers and their futures are `Send + 'static` (no `Rc`, no lock guard across `.await`).
+- `R` is filled by field name from path parameters (`/items/{id}` → `id`), then the query (GET, DELETE) or the `application/json` body (POST, PUT, PATCH; another content type is 415). Path parameters win (a conflicting key is 400); a scalar query key given twice is 400. Path and query text is converted to the field's type.
+- Malformed JSON is 400. A missing field, a wrong type or a failed `#[validate]` rule is 422 naming the field (`items[2].name`) before the handler runs. `Option<T>` fields may be absent; `#[serde(default)]` fills a default.
+- `Route::post(\"/x\").auth()` admits only a valid, unrevoked bearer token (or the `access_token` cookie; a cookie write also needs `X-Requested-With`), else 401; no `auth` field needed. The handler reads `ctx.user()?.user_id()`.
 
 ### Responses
-- `T` is any `#[model]`, `Vec<T>`, `Option<T>`, `serde_json::Value`, `Empty` or `()`, sent as `{\"success\":true,\"data\":T}` with the route's `.status(201)` (default 200). `ctx.set_status(..)`, `ctx.set_header(..)`, `ctx.set_cookie(..)` adjust one answer.
-- Not JSON: return `HttpResult<Raw>`: `Raw::csv(text)`, `Raw::text(..)`, `Raw::html(..)`, `Raw::bytes(content_type, bytes)`, then `.attachment(\"x.csv\")` or `.header(name, value)`; sent as is, no envelope.
-- Server-sent events: `self.http.sse(Route::get(\"/x\"), &self, Self::h)?` with `h` returning `HttpResult<impl Stream<Item = SseEvent>>`; build it with `stream::iter(..)`, `stream::unfold(..)` or `.map(..)` (all in the prelude).
-- Errors: `HttpError::not_found(msg)` and its siblings (below), or `HttpError::new(status, msg)` for any 4xx/5xx. `?` on a tool error (`DbError`, `StateError`, `BusError`, `AuthError`) or any `std::error::Error` is a 500 whose detail goes to the log only; `anyhow::Error` needs `.map_err(HttpError::from_anyhow)?`. Branch first when the caller can fix it: `Err(e) if e.kind == DbErrorKind::UniqueViolation => Err(HttpError::conflict(..))`.
+- `T`: a `#[model]`, `Vec<T>`, `Option<T>`, `serde_json::Value`, `Empty` or `()`, sent as `{\"success\":true,\"data\":T}` with the route's `.status(201)` (default 200).
+- Cookies: `ctx.set_cookie(Cookie::new(name, value).max_age(d))` (HttpOnly, Secure, SameSite=Lax unless `.http_only(false)`, `.secure(false)`, `.same_site(..)`; also `.path(..)`, `.domain(..)`, `.session()`); `ctx.remove_cookie(name)`.
+- WebSocket: `self.http.websocket(Route::get(\"/ws/{room}\"), &self, Self::h)?`, `async fn h(self: Arc<Self>, mut ws: WsConnection) -> HttpResult<()>` looping on `ws.recv_text().await` / `ws.recv_json::<T>().await` (None when closed), answering with `ws.send_text(..)` / `ws.send_json(&v)`; `ws.path_param(\"room\")`, `ws.query_param(..)`, `ws.user()?`, `ws.close(1000)`.
+- Not JSON: return `HttpResult<Raw>` (`Raw::csv(text).attachment(\"x.csv\")`), sent as is. Server-sent events: `self.http.sse(route, &self, Self::h)?`, `h` returning `HttpResult<impl Stream<Item = SseEvent>>` built with `stream::iter`, `stream::unfold` or `.map`.
+- Errors: `HttpError::not_found(msg)` and siblings, or `HttpError::new(status, msg)`. `?` on `DbError`, `StateError`, `BusError`, `AuthError` or any `std::error::Error` is a logged 500 with a generic message; `anyhow::Error` needs `.map_err(HttpError::from_anyhow)?`. Branch where the caller can act: `Err(e) if e.kind == DbErrorKind::UniqueViolation => Err(HttpError::conflict(..))`.
 
 ### Events
-- Publish after the write commits: `self.event_bus.publish(ThingCreated { .. }).await?` (or `publish_with(e, PublishOptions::default().key(k).delay(d))`). A subscriber is `async fn on_x(self: Arc<Self>, event: Envelope<X>) -> HandlerResult` registered in `on_boot` with `subscribe` or `subscribe_with(.., SubOptions::default().retries(3).backoff(d))`; `event.id` is the idempotency key, `event.payload` (or `event.field` by deref) the data. By default a failed delivery is not retried: it is dead-lettered (`retries(n)` adds attempts).
-- Request/reply between domains: the requester calls `self.event_bus.request::<_, Reply>(Ask { .. }, Duration::from_secs(2)).await`; the responder is a subscriber returning `HandlerResult<Reply>`, or refusing with `bail_reply!(\"not_found\", \"no item {}\", id)` / `Err(ReplyError::new(code, msg).into())`. The requester gets `Err(BusError::Replied { code, .. })` at once: `Err(e) if e.reply_code() == Some(\"not_found\") => Err(HttpError::not_found(..))`. A request is never retried or dead-lettered; no answer in time is `BusError::Timeout`.
+- Publish after the write commits: `self.event_bus.publish(ThingCreated { .. }).await?` or `publish_with(e, PublishOptions::default().key(k).delay(d))`. Subscriber: `async fn on_x(self: Arc<Self>, event: Envelope<X>) -> HandlerResult`, registered in `on_boot` with `subscribe` or `subscribe_with(.., SubOptions::default().retries(3).backoff(d))`; `event.id` is the idempotency key, `event.payload` (or `event.field`) the data. A failed delivery is dead-lettered, retried first only with `retries(n)`.
+- Request/reply: `self.event_bus.request::<_, Reply>(Ask { .. }, Duration::from_secs(2)).await`; the responder is a subscriber returning `HandlerResult<Reply>`, or refusing with `bail_reply!(\"not_found\", \"no item {}\", id)`. The requester then gets `Err(e)` at once with `e.reply_code() == Some(\"not_found\")`; silence is `BusError::Timeout`. Requests are never retried or dead-lettered.
 
 ### Models and validation
-- `#[model]` derives serde, JSON Schema and validation; fields of a request model usually `pub`. Rules for `#[validate(...)]`: RULES. A field whose type is a `#[model]` (also `Vec<M>`, `Option<M>`) is validated with its parent. An enum can be a `#[model]` (`#[serde(rename_all = \"snake_case\")]` for `\"open\"`).
-- `#[event(\"noun.verb_past\")]` on a struct declares an event payload; each side declares its own copy.
+- `#[model]` derives serde, JSON Schema and validation (make request fields `pub`). A model-typed field (`M`, `Vec<M>`, `Option<M>`) is validated with its parent; an enum can be a model (`#[serde(rename_all = \"snake_case\")]`). `#[event(\"noun.verb_past\")]` declares an event payload; each side declares its own copy.
+- `#[validate(...)]` rules: RULES.
 ";
 
 /// The facts with the validation rules filled in.
@@ -100,14 +98,95 @@ fn validation_rules() -> String {
 /// The migrations section's text around the app's own example.
 pub const MIGRATIONS: &str = "\
 ### Migrations
-- `domains/<d>/migrations/NNN_name.sql`, numbered per domain (`001_`, `002_`, …); each file runs once, in one transaction with its history record, at boot (`DB_AUTO_MIGRATE`, default on) and in `testing::boot`. Several statements per file are fine. Never edit an applied file (boot fails naming it): add the next number.
-- SQL is not translated. Write what SQLite and PostgreSQL both accept (`TEXT`, `INTEGER`/`BIGINT`, `REAL`, `BOOLEAN`, `CURRENT_TIMESTAMP`, `$1` placeholders, `RETURNING`, `ON CONFLICT … DO UPDATE`); where they differ (auto-numbered keys) add a twin `NNN_name.postgres.sql`, used instead on PostgreSQL. A first-line comment `-- depends: otherdomain/001_x.sql` orders files across domains.
-- An id that must never be reused on SQLite: `INTEGER PRIMARY KEY AUTOINCREMENT`. A column declared `BOOLEAN` reads back as `bool` on both engines; a computed truth value (`count(*) > 0`) is 0/1 on SQLite: read it as `i64`. Rows decode into a struct by column name (`SELECT id, name`), or into `serde_json::Value`.
+- `domains/<d>/migrations/NNN_name.sql`, numbered per domain, run once each in name order (several statements allowed) at boot and in `testing::boot`. An applied file is never edited (boot fails naming it): add the next number. `-- depends: otherdomain/001_x.sql` on the first line orders across domains.
+- SQL is not translated: write what SQLite and PostgreSQL share (`TEXT`, `BIGINT`, `REAL`, `BOOLEAN`, `$1`, `RETURNING`, `ON CONFLICT … DO UPDATE`, `CURRENT_TIMESTAMP`); a twin `NNN_name.postgres.sql` replaces a file on PostgreSQL (auto-numbered keys). Ids never reused on SQLite: `INTEGER PRIMARY KEY AUTOINCREMENT`.
+- Rows decode into a struct by column name. A `BOOLEAN` column reads as `bool`; a computed truth (`count(*) > 0`) is 0/1 on SQLite: read `i64`.
 
-The app's own example:
+The app's own, with its twin:
 ";
 
 /// The template's heading.
 pub const TEMPLATE_HEADING: &str = "\
 Template (`cargo xtask new plugin things/create_thing --route \"POST /things\" --publish thing.created --subscribe order.placed`):
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `fn`, method or macro the guide's prose names in code, collected
+    /// from `name(` and `name!(` inside backticks.
+    fn called_names(text: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        for (i, span) in text.split('`').enumerate() {
+            if i % 2 == 0 {
+                continue;
+            }
+            let chars: Vec<char> = span.chars().collect();
+            for (at, c) in chars.iter().enumerate() {
+                if *c != '(' {
+                    continue;
+                }
+                let mut start = at;
+                while start > 0 && (chars[start - 1].is_alphanumeric() || chars[start - 1] == '_') {
+                    start -= 1;
+                }
+                let name: String = chars[start..at].iter().collect();
+                let before: String = chars[..start].iter().collect();
+                // `#[serde(..)]` is an attribute, `fn h(` the user's own function.
+                let own = before.ends_with("#[") || before.ends_with("fn ");
+                if !own && name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+                    names.push(name);
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn all_sources(dir: &std::path::Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                all_sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+
+    /// The guide is prose, so it is checked against the code: a renamed or
+    /// removed method it still names fails here instead of in an agent's build.
+    #[test]
+    fn every_function_the_guide_names_exists() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut code = String::new();
+        all_sources(&root.join("crates"), &mut code);
+        // Standard library and futures names the guide uses as they are.
+        let std_names = [
+            "from_secs",
+            "map_err",
+            "iter",
+            "unfold",
+            "map",
+            "env",
+            "json",
+            "count",
+        ];
+        let text = format!("{GUIDE}{FACTS}{MIGRATIONS}");
+        let missing: Vec<String> = called_names(&text)
+            .into_iter()
+            .filter(|n| !std_names.contains(&n.as_str()))
+            .filter(|n| {
+                !code.contains(&format!("fn {n}("))
+                    && !code.contains(&format!("fn {n}<"))
+                    && !code.contains(&format!("macro_rules! {n}"))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "the guide names functions the code does not have: {missing:?}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use microcore_manifest::{EventRole, Manifest, Table, Tool};
+use microcore_manifest::{EventRole, Manifest, Method, Table, Tool};
 
 use crate::guide;
 use crate::prelude;
@@ -66,7 +66,7 @@ fn migration_example(out: &mut String, m: &Manifest) {
             "\n`domains/{}/migrations/{}`:\n```sql\n{}\n```",
             file.domain,
             file.file,
-            file.sql.trim_end()
+            without_sql_comments(&file.sql)
         );
     }
 }
@@ -114,17 +114,61 @@ fn tool_section(out: &mut String, tool: &Tool) {
 /// Every recorded method and field, grouped by type. The tool's own handle
 /// shows only methods on `self`: plugins receive a tool, they never build one;
 /// the types it hands out show their constructors too (`Route::post`).
+/// Two economies keep every name in the budget: a companion method with the
+/// handle's exact signature (`Tx::query` and `Db::query`) is named, not
+/// repeated; neighbours that differ only by name and have short docs
+/// (`HttpError::not_found` / `conflict`) share one line.
 fn methods(out: &mut String, tool: &Tool, handle: &str) {
-    let mut current = handle;
+    let handle_sigs: Vec<&str> = tool
+        .methods
+        .iter()
+        .filter(|m| m.type_name == handle)
+        .map(|m| m.signature.as_str())
+        .collect();
     let mut seen_bounds: Vec<(String, String)> = Vec::new();
-    for method in tool
+    let shown: Vec<&Method> = tool
         .methods
         .iter()
         .filter(|m| m.type_name != handle || takes_self(&m.signature))
-    {
+        .collect();
+    let mut current = handle;
+    let mut i = 0;
+    while i < shown.len() {
+        let method = shown[i];
         if method.type_name != current {
             current = &method.type_name;
             let _ = writeln!(out, "{current}:");
+            let same: Vec<String> = shown[i..]
+                .iter()
+                .take_while(|m| m.type_name == current)
+                .filter(|m| handle_sigs.contains(&m.signature.as_str()))
+                .map(|m| format!("`{}`", method_name(&m.signature)))
+                .collect();
+            if !same.is_empty() {
+                let _ = writeln!(out, "- {}: as on `{handle}`", same.join(", "));
+            }
+        }
+        if method.type_name != handle && handle_sigs.contains(&method.signature.as_str()) {
+            i += 1;
+            continue;
+        }
+        let siblings: Vec<&Method> = shown[i..]
+            .iter()
+            .take_while(|m| {
+                m.type_name == method.type_name
+                    && name_free(&m.signature) == name_free(&method.signature)
+                    && first_clause(&m.doc).len() <= SHORT_DOC
+            })
+            .copied()
+            .collect();
+        if siblings.len() > 1 {
+            let names: Vec<String> = siblings.iter().map(|m| method_name(&m.signature)).collect();
+            let docs: Vec<String> = siblings.iter().map(|m| first_clause(&m.doc)).collect();
+            let signature =
+                name_free(&method.signature).replacen("{}", &format!("{{{}}}", names.join("|")), 1);
+            let _ = writeln!(out, "- `{}` {}", compact(&signature), docs.join(" | "));
+            i += siblings.len();
+            continue;
         }
         // "See [`Other::method`]" points at a doc the agent cannot follow.
         let doc = if method.doc.is_empty() || method.doc.starts_with("See [") {
@@ -146,7 +190,33 @@ fn methods(out: &mut String, tool: &Tool, handle: &str) {
             }
             None => method.signature.clone(),
         };
-        let _ = writeln!(out, "- `{signature}`{doc}");
+        let _ = writeln!(out, "- `{}`{doc}", compact(&signature));
+        i += 1;
+    }
+}
+
+/// A signature as a caller reads it: `fn` and a by-value receiver's `mut`
+/// say nothing at the call site (`async` does: it must be awaited).
+fn compact(signature: &str) -> String {
+    signature
+        .replacen("async fn ", "async ", 1)
+        .replacen("fn ", "", 1)
+        .replace("(mut self", "(self")
+}
+
+/// Docs at most this long may share a line with their siblings' (`404 | 409`).
+const SHORT_DOC: usize = 24;
+
+/// A signature with its name replaced by `{}`: `fn {}(message: …) -> Self`.
+fn name_free(signature: &str) -> String {
+    let name = method_name(signature);
+    match signature.find(&format!("fn {name}")) {
+        Some(at) => format!(
+            "{}fn {{}}{}",
+            &signature[..at],
+            &signature[at + 3 + name.len()..]
+        ),
+        None => signature.to_owned(),
     }
 }
 
@@ -273,11 +343,15 @@ const FIRST_LINE_BUDGET: usize = 120;
 /// outside inline code (`` `Authorization: Bearer …` `` is one piece).
 fn clause_end(doc: &str) -> usize {
     const BREAKS: [&str; 5] = [". ", ": ", "; ", ", so ", " — "];
+    const ABBREVIATIONS: [&str; 3] = ["e.g", "i.e", "etc"];
     let mut in_code = false;
     for (i, c) in doc.char_indices() {
         if c == '`' {
             in_code = !in_code;
-        } else if !in_code && BREAKS.iter().any(|b| doc[i..].starts_with(b)) {
+        } else if !in_code
+            && BREAKS.iter().any(|b| doc[i..].starts_with(b))
+            && !ABBREVIATIONS.iter().any(|a| doc[..i].ends_with(a))
+        {
             return i;
         }
     }
@@ -309,6 +383,16 @@ fn first_clause(doc: &str) -> String {
         words.push(word);
     }
     words.join(" ")
+}
+
+/// SQL without its `--` comment lines, which cost tokens and teach nothing.
+fn without_sql_comments(sql: &str) -> String {
+    sql.lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
 }
 
 /// A where clause without the thread-safety bounds every handler has

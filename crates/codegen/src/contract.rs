@@ -5,9 +5,11 @@
 //! Ctx { … }`). The block is re-emitted unchanged; next to it, a
 //! `ToolContract` descriptor with every `pub fn`'s signature text and first
 //! doc line goes into the kernel's `TOOL_CONTRACTS` slice. A method marked
-//! `#[doc(hidden)]` is not part of the contract. The expansion names
-//! `::microcore_kernel` because tool crates depend on the kernel, never on the
-//! facade.
+//! `#[doc(hidden)]` is not part of the contract, nor is one marked
+//! `#[not_in_manifest]`: public and documented for the framework's own use,
+//! but not something a feature file calls, so not worth an agent's tokens.
+//! The expansion names `::microcore_kernel` because tool crates depend on the
+//! kernel, never on the facade.
 //!
 //! Optional arguments describe the tool as a whole, once per tool:
 //! `backends = "…"`, `env = "…"`, `errors = "…"`.
@@ -97,13 +99,32 @@ pub fn methods(block: &syn::ItemImpl) -> Vec<Method> {
             syn::ImplItem::Fn(f) if matches!(f.vis, syn::Visibility::Public(_)) => Some(f),
             _ => None,
         })
-        .filter(|f| !is_doc_hidden(&f.attrs))
+        .filter(|f| !is_doc_hidden(&f.attrs) && !is_not_in_manifest(&f.attrs))
         .map(|f| Method {
             name: f.sig.ident.to_string(),
             signature: signature_text(&f.sig),
             doc: first_doc_line(&f.attrs),
         })
         .collect()
+}
+
+/// The marker a method carries to stay public and documented but out of
+/// AI_CONTEXT.md: framework-facing accessors a feature file never calls.
+const NOT_IN_MANIFEST: &str = "not_in_manifest";
+
+fn is_not_in_manifest(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident(NOT_IN_MANIFEST))
+}
+
+/// The block with the `#[not_in_manifest]` markers removed: they are read
+/// here, and rustc knows no such attribute.
+fn without_markers(mut block: syn::ItemImpl) -> syn::ItemImpl {
+    for item in &mut block.items {
+        if let syn::ImplItem::Fn(f) = item {
+            f.attrs.retain(|a| !a.path().is_ident(NOT_IN_MANIFEST));
+        }
+    }
+    block
 }
 
 fn is_doc_hidden(attrs: &[syn::Attribute]) -> bool {
@@ -237,9 +258,12 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             Args::default()
         }
     };
-    let recorded = match syn::parse2::<syn::Item>(item.clone()) {
-        Ok(syn::Item::Impl(block)) => read_impl(&block, &mut errors),
-        Ok(syn::Item::Struct(s)) => Some((s.ident.clone(), fields(&s))),
+    let (item, recorded) = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Impl(block)) => {
+            let recorded = read_impl(&block, &mut errors);
+            (without_markers(block).into_token_stream(), recorded)
+        }
+        Ok(syn::Item::Struct(s)) => (item, Some((s.ident.clone(), fields(&s)))),
         _ => {
             let e = syn::Error::new_spanned(
                 &item,
@@ -478,6 +502,31 @@ mod tests {
         let sigs: Vec<_> = found.iter().map(|m| m.signature.as_str()).collect();
         assert_eq!(sigs, ["id: String", "payload: T"]);
         assert_eq!(found[0].doc, "The event's id.");
+    }
+
+    #[test]
+    fn a_method_marked_not_in_manifest_is_public_but_unrecorded() {
+        let out = expand(
+            quote!(),
+            quote!(impl Db { /// Runs.
+            pub fn run(&self) {}
+            /// For the framework.
+            #[not_in_manifest]
+            pub fn engine(&self) {} }),
+        )
+        .to_string();
+        assert!(
+            out.contains("\"run\"") && !out.contains("\"engine\""),
+            "{out}"
+        );
+        assert!(
+            out.contains("pub fn engine"),
+            "the method is still there: {out}"
+        );
+        assert!(
+            !out.contains("not_in_manifest"),
+            "the marker is gone: {out}"
+        );
     }
 
     #[test]

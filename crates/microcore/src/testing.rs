@@ -99,6 +99,7 @@ impl<T: ToolSet> TestApp<T> {
     }
 
     /// The tool named `H::NAME`; panics with the tool's failure if it is not set up.
+    #[not_in_manifest]
     pub fn tool<H: Tool>(&self) -> H {
         for slot in self.running().tools().slots() {
             if slot.name() == H::NAME

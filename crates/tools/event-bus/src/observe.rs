@@ -13,11 +13,13 @@ impl EventBus {
     /// Returns the last 500 published and delivered trace records, oldest first.
     ///
     /// The bound is [`TRACE_CAPACITY`](crate::TRACE_CAPACITY).
+    #[not_in_manifest]
     pub fn trace_history(&self) -> Vec<TraceNode> {
         self.read("trace_history", || self.inner.trace.history())
     }
 
     /// Returns, per event seen or subscribed here, its publish count, emitters and subscribers.
+    #[not_in_manifest]
     pub fn event_stats(&self) -> BTreeMap<String, EventStats> {
         self.read("event_stats", || {
             let mut stats = self.inner.trace.stats();

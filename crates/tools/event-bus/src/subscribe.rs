@@ -168,6 +168,7 @@ impl EventBus {
     /// Subscribes a synchronous `handler`, run on the blocking pool with the delivery's context.
     ///
     /// A blocking handler never stalls the async workers.
+    #[not_in_manifest]
     pub async fn subscribe_blocking<P, E, R, F>(
         &self,
         plugin: &Arc<P>,
@@ -184,6 +185,7 @@ impl EventBus {
     }
 
     /// Subscribes a synchronous `handler` like `subscribe_blocking`, with `SubOptions`.
+    #[not_in_manifest]
     pub async fn subscribe_blocking_with<P, E, R, F>(
         &self,
         plugin: &Arc<P>,

@@ -27,7 +27,6 @@ pub struct Cookie {
     same_site: SameSite,
 }
 
-#[microcore_kernel::contract(of = crate::Http)]
 impl Cookie {
     /// A cookie with the safe defaults: HttpOnly, Secure, SameSite=Lax, Path=/, Max-Age=3600.
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {

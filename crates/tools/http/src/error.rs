@@ -46,6 +46,7 @@ impl HttpError {
     }
 
     /// Same as [`HttpError::new`]: an error with any 4xx/5xx status and the message the client sees.
+    #[not_in_manifest]
     pub fn status(code: u16, message: impl Into<String>) -> Self {
         let message = message.into();
         if (400..=599).contains(&code) {

@@ -163,6 +163,7 @@ impl Http {
     /// Registers an endpoint whose handler is blocking code, run on the blocking thread pool.
     ///
     /// It keeps the caller's context and never occupies the async workers.
+    #[not_in_manifest]
     pub fn route_blocking<P, Req, M, Res, F>(
         &self,
         route: Route,

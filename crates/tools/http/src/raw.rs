@@ -81,11 +81,13 @@ impl Raw {
     }
 
     /// The content type the response is sent with.
+    #[not_in_manifest]
     pub fn content_type(&self) -> &str {
         &self.content_type
     }
 
     /// The body bytes.
+    #[not_in_manifest]
     pub fn body(&self) -> &[u8] {
         &self.body
     }

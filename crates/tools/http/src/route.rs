@@ -62,27 +62,37 @@ impl Route {
         }
     }
 
-    /// A `GET path` endpoint; path parameters are written `{name}`, a trailing catch-all `{*rest}`.
+    /// A `GET path` endpoint.
+    ///
+    /// Path parameters are written `{name}`, a trailing catch-all `{*rest}`.
     pub fn get(path: impl Into<String>) -> Self {
         Self::new(Method::GET, path)
     }
 
-    /// A `POST path` endpoint, whose input comes from the path and a JSON body only.
+    /// A `POST path` endpoint.
+    ///
+    /// Its input comes from the path and a JSON body only.
     pub fn post(path: impl Into<String>) -> Self {
         Self::new(Method::POST, path)
     }
 
-    /// A `PUT path` endpoint, whose input comes from the path and a JSON body only.
+    /// A `PUT path` endpoint.
+    ///
+    /// Its input comes from the path and a JSON body only.
     pub fn put(path: impl Into<String>) -> Self {
         Self::new(Method::PUT, path)
     }
 
-    /// A `PATCH path` endpoint, whose input comes from the path and a JSON body only.
+    /// A `PATCH path` endpoint.
+    ///
+    /// Its input comes from the path and a JSON body only.
     pub fn patch(path: impl Into<String>) -> Self {
         Self::new(Method::PATCH, path)
     }
 
-    /// A `DELETE path` endpoint, whose input comes from the path, the query and an optional JSON body.
+    /// A `DELETE path` endpoint.
+    ///
+    /// Its input comes from the path, the query and an optional JSON body.
     pub fn delete(path: impl Into<String>) -> Self {
         Self::new(Method::DELETE, path)
     }
@@ -130,11 +140,13 @@ impl Route {
     }
 
     /// The HTTP method of the endpoint.
+    #[not_in_manifest]
     pub fn method(&self) -> &Method {
         &self.method
     }
 
     /// The path as written, with its `{param}` placeholders.
+    #[not_in_manifest]
     pub fn path(&self) -> &str {
         &self.path
     }

@@ -88,6 +88,7 @@ impl TestRequest {
     }
 
     /// The `http::Request` this describes.
+    #[not_in_manifest]
     pub fn into_request(self) -> Result<Request<Body>, http::Error> {
         let mut builder = Request::builder().method(self.method).uri(self.path);
         for (k, v) in self.headers {

@@ -10,7 +10,6 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use crate::error::{HttpError, HttpResult};
-use crate::handle::Http;
 
 /// A frame the handler asks the pump to send.
 pub(crate) enum Outgoing {
@@ -126,7 +125,6 @@ pub(crate) fn close_reason(reason: &str) -> String {
     reason[..end].to_owned()
 }
 
-#[microcore_kernel::contract(of = Http)]
 impl WsConnection {
     pub(crate) fn new(
         meta: Arc<Meta>,
