@@ -57,9 +57,20 @@ macro_rules! from_via {
 from_via!(Int:
     i8 => i64::from, i16 => i64::from, i32 => i64::from, i64 => |v| v,
     u8 => i64::from, u16 => i64::from, u32 => i64::from,
+    &i8 => |v: &i8| i64::from(*v), &i16 => |v: &i16| i64::from(*v),
     &i32 => |v: &i32| i64::from(*v), &i64 => |v: &i64| *v,
+    &u8 => |v: &u8| i64::from(*v), &u16 => |v: &u16| i64::from(*v), &u32 => |v: &u32| i64::from(*v),
+    // Lengths and counts (`items.len()`) are `usize`; a value past i64::MAX
+    // (over 9.2e18) cannot be stored by either engine, so it saturates.
+    usize => saturate, &usize => |v: &usize| saturate(*v), isize => |v: isize| v as i64,
+    u64 => saturate, &u64 => |v: &u64| saturate(*v),
 );
-from_via!(Float: f32 => f64::from, f64 => |v| v, &f64 => |v: &f64| *v);
+
+/// `v` as an `i64`, at most `i64::MAX`.
+fn saturate(v: impl TryInto<i64>) -> i64 {
+    v.try_into().unwrap_or(i64::MAX)
+}
+from_via!(Float: f32 => f64::from, f64 => |v| v, &f32 => |v: &f32| f64::from(*v), &f64 => |v: &f64| *v);
 from_via!(Bool: bool => |v| v, &bool => |v: &bool| *v);
 from_via!(Text:
     String => |v| v, &str => str::to_owned, &String => |v: &String| v.clone(),
@@ -111,5 +122,15 @@ mod tests {
             ]
         );
         assert!(crate::params![].is_empty());
+    }
+
+    #[test]
+    fn lengths_and_references_convert_like_their_values() {
+        let items = vec![1, 2, 3];
+        let (limit, small) = (10u64, 7u32);
+        assert_eq!(
+            crate::params![items.len(), &limit, &small, u64::MAX],
+            vec![Value::Int(3), Value::Int(10), Value::Int(7), Value::Int(i64::MAX)]
+        );
     }
 }

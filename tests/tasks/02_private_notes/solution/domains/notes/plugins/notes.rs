@@ -7,7 +7,6 @@ use microcore::prelude::*;
 pub struct Notes {
     http: Http,
     db: Db,
-    auth: Auth,
 }
 
 /// A new note.
@@ -43,13 +42,11 @@ pub struct NoteList {
 
 impl Plugin for Notes {
     async fn on_boot(self: Arc<Self>) -> BootResult {
-        // TODO(api): `.auth(self.auth.clone())` becomes `.auth()`.
-        let auth = || self.auth.clone();
-        let create = Route::post("/notes").tag("notes").status(201).auth(auth());
+        let create = Route::post("/notes").tag("notes").status(201).auth();
         self.http.route(create, &self, Self::create)?;
-        let list = Route::get("/notes").tag("notes").auth(auth());
+        let list = Route::get("/notes").tag("notes").auth();
         self.http.route(list, &self, Self::list)?;
-        let one = Route::get("/notes/{id}").tag("notes").auth(auth());
+        let one = Route::get("/notes/{id}").tag("notes").auth();
         self.http.route(one, &self, Self::get)?;
         Ok(())
     }

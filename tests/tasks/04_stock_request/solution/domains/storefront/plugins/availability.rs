@@ -55,7 +55,6 @@ impl Plugin for Availability {
 
 impl Availability {
     async fn availability(self: Arc<Self>, req: SkuPath, _: Ctx) -> HttpResult<ItemAvailability> {
-        // TODO(api): once a reply can carry an error, inventory answers "not found" itself.
         let reply: StockReply = self
             .event_bus
             .request(

@@ -68,7 +68,7 @@ impl Expenses {
         })
     }
 
-    async fn export(self: Arc<Self>, _: Empty, ctx: Ctx) -> HttpResult<Empty> {
+    async fn export(self: Arc<Self>, _: (), _: Ctx) -> HttpResult<Raw> {
         let rows: Vec<Expense> = self
             .db
             .query(
@@ -86,13 +86,7 @@ impl Expenses {
                 field(&e.spent_on)
             ));
         }
-        // TODO(api): return the raw/CSV response type once it exists.
-        ctx.set_header(
-            "content-disposition",
-            "attachment; filename=\"expenses.csv\"",
-        );
-        ctx.binary(csv, "text/csv; charset=utf-8");
-        Ok(Empty {})
+        Ok(Raw::csv(csv).attachment("expenses.csv"))
     }
 }
 

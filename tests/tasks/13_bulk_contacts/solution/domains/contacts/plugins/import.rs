@@ -3,10 +3,6 @@
 
 use microcore::prelude::*;
 
-// TODO(api): `#[validate(nested)]` expands to `.validate()` on the items,
-// which needs the `Validate` trait in scope; the prelude does not export it.
-use microcore::__private::validator::Validate as _;
-
 /// Imports contacts in bulk and looks them up.
 #[plugin]
 pub struct Import {

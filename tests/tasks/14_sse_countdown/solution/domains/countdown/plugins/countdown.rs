@@ -3,10 +3,6 @@
 
 use microcore::prelude::*;
 
-// TODO(api): the prelude has no stream constructor for `Http::sse`; use the
-// SSE stream helpers once they exist.
-use microcore::__private::futures::{Stream, stream};
-
 /// The pause between two numbers.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -42,10 +38,10 @@ impl Countdown {
         Ok(stream::unfold(Some(req.from), |next| async move {
             let n = next?;
             if n == 0 {
-                return Some((SseEvent::default().event("done").data("liftoff"), None));
+                return Some((SseEvent::data("liftoff").event("done"), None));
             }
             tokio::time::sleep(TICK).await;
-            Some((SseEvent::default().data(n.to_string()), Some(n - 1)))
+            Some((SseEvent::data(n.to_string()), Some(n - 1)))
         }))
     }
 }
