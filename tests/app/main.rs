@@ -9,6 +9,7 @@ mod support;
 
 mod binary;
 mod hostile;
+mod lifecycle;
 mod plugin_registry;
 mod scale_out;
 mod serve;

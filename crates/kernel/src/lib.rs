@@ -15,6 +15,9 @@ mod plugin;
 mod probe;
 mod registry;
 mod report;
+mod settings;
+mod shutdown;
+mod step;
 mod tool;
 
 pub use auth::{Claims, RevocationList, TokenValidator};
@@ -37,6 +40,8 @@ pub use registry::{
     METRICS_CAPACITY, PluginState, PluginStatus, Registry, SystemStatus, ToolState, ToolStatus,
 };
 pub use report::BootReport;
+pub use settings::KernelSettings;
+pub use shutdown::{RELEASE_WINDOW, ShutdownReport};
 pub use tool::{DynTool, InjectFrom, MissingTools, Slot, Tool, ToolError, ToolSet, ToolSetup};
 
 #[doc(hidden)]

@@ -66,6 +66,11 @@ pub trait Tool: Clone + Send + Sync + Sized + 'static {
         self.clone()
     }
 
+    /// Withdraws what `plugin` registered with this tool, because its `on_boot`
+    /// failed after registering it: its routes must stop serving and its
+    /// subscriptions end. The default keeps nothing per plugin, so does nothing.
+    fn plugin_failed(&self, _plugin: &PluginId) {}
+
     /// Runs after every plugin has booted (the http tool starts listening here).
     fn on_boot_complete(&self) -> impl Future<Output = Result<(), ToolError>> + Send {
         async { Ok(()) }
@@ -234,6 +239,8 @@ pub trait DynTool: Send + Sync {
     fn name(&self) -> &'static str;
     /// True when the tool is set up.
     fn is_ready(&self) -> bool;
+    /// See [`Tool::plugin_failed`]; a no-op for a failed slot.
+    fn plugin_failed(&self, plugin: &PluginId);
     /// See [`Tool::on_boot_complete`]; a no-op for a failed slot.
     fn on_boot_complete(&self) -> BoxFuture<'_, Result<(), ToolError>>;
     /// See [`Tool::drain`].
@@ -252,6 +259,11 @@ impl<T: Tool> DynTool for Slot<T> {
     }
     fn is_ready(&self) -> bool {
         self.inner.is_ok()
+    }
+    fn plugin_failed(&self, plugin: &PluginId) {
+        if let Ok(t) = &self.inner {
+            t.plugin_failed(plugin);
+        }
     }
     fn on_boot_complete(&self) -> BoxFuture<'_, Result<(), ToolError>> {
         match &self.inner {
