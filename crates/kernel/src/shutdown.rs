@@ -3,7 +3,7 @@
 //!
 //! The grace is the deadline of the whole shutdown, not of each step (with a
 //! per-step grace, twenty plugins and eight tools could take 29 × the grace).
-//! When draining used it all, the stop steps still get [`RELEASE_WINDOW`] so
+//! When the grace is used up, each stop phase still gets [`RELEASE_WINDOW`] so
 //! pools and connections are closed rather than dropped. Every step runs as
 //! its own task, so one that blocks its thread is abandoned, not waited for.
 
@@ -18,8 +18,10 @@ use crate::kernel::Running;
 use crate::step;
 use crate::tool::ToolSet;
 
-/// Extra time the stop steps get when draining used the whole grace.
-pub const RELEASE_WINDOW: Duration = Duration::from_secs(1);
+/// Time each stop phase (plugins, then tools) still gets once the grace is used
+/// up, so a forced shutdown still releases pools and connections: a shutdown
+/// takes at most the grace plus twice this.
+pub const RELEASE_WINDOW: Duration = Duration::from_millis(500);
 
 /// What shutdown did: what drained, what was cut off, which steps failed.
 #[derive(Clone, Debug, Default)]
@@ -71,7 +73,7 @@ impl fmt::Display for ShutdownReport {
 }
 
 impl<T: ToolSet> Running<T> {
-    /// Drains in-flight work, stops plugins then tools, all within `grace`.
+    /// Drains in-flight work, stops plugins then tools, within `grace` (see [`RELEASE_WINDOW`]).
     ///
     /// A failing, panicking or stuck step is reported and the rest still run.
     pub async fn shutdown(self, grace: Duration) -> ShutdownReport {
@@ -79,8 +81,12 @@ impl<T: ToolSet> Running<T> {
         let deadline = started + grace;
         let mut report = ShutdownReport::default();
 
-        let names: Vec<&'static str> = self.tools.slots().iter().map(|s| s.name()).collect();
-        let drains = (0..names.len()).map(|i| {
+        // Tools that never set up have nothing to drain or release.
+        let ready: Vec<(usize, &'static str)> = (self.tools.slots().iter().enumerate())
+            .filter(|(_, s)| s.is_ready())
+            .map(|(i, s)| (i, s.name()))
+            .collect();
+        let drains = ready.iter().map(|&(i, _)| {
             let tools = self.tools.clone();
             let drain = async move {
                 tools.slots()[i].drain(grace).await;
@@ -93,7 +99,7 @@ impl<T: ToolSet> Running<T> {
                 outcome.is_ok() && Instant::now() < deadline
             }
         });
-        for (name, in_time) in names.iter().zip(futures::future::join_all(drains).await) {
+        for ((_, name), in_time) in ready.iter().zip(futures::future::join_all(drains).await) {
             if in_time {
                 report.drained.push(name);
             } else {
@@ -108,21 +114,31 @@ impl<T: ToolSet> Running<T> {
             );
         }
 
-        let stop_deadline = deadline.max(Instant::now() + RELEASE_WINDOW);
-        for (id, plugin) in self.plugins.iter().rev() {
+        // Plugins, then tools: within each phase the steps are independent
+        // (plugins share nothing but events, tools never use each other), so
+        // they run side by side and one that hangs costs no other its time.
+        let phase_deadline = deadline.max(Instant::now() + RELEASE_WINDOW);
+        let stops = self.plugins.iter().rev().map(|(id, plugin)| {
             let ctx = CallContext::new(format!("{}.shutdown", id.name), None);
             let fut = in_context(ctx, plugin.clone().stop());
-            if let Err(e) = step::run(fut, remaining(stop_deadline)).await {
+            async move { (id, step::run(fut, remaining(phase_deadline)).await) }
+        });
+        for (id, outcome) in futures::future::join_all(stops).await {
+            if let Err(e) = outcome {
                 tracing::error!(plugin = %id.name, error = %e, "plugin shutdown");
                 report
                     .failed
                     .push(format!("plugin {} shutdown {e}", id.name));
             }
         }
-        for (i, name) in names.iter().enumerate().rev() {
+        let phase_deadline = deadline.max(Instant::now() + RELEASE_WINDOW);
+        let stops = ready.iter().rev().map(|&(i, name)| {
             let tools = self.tools.clone();
             let fut = async move { tools.slots()[i].shutdown().await };
-            if let Err(e) = step::run(fut, remaining(stop_deadline)).await {
+            async move { (name, step::run(fut, remaining(phase_deadline)).await) }
+        });
+        for (name, outcome) in futures::future::join_all(stops).await {
+            if let Err(e) = outcome {
                 tracing::error!(tool = name, error = %e, "tool shutdown");
                 report.failed.push(format!("tool {name} shutdown {e}"));
             }
