@@ -221,18 +221,26 @@ mod stuck {
         }
     }
 
-    /// Registers with the good tool, then fails on_boot.
+    /// Registers a route and the good tool, then fails on_boot.
     #[plugin]
     pub struct FailsAfterRegistering {
         good: Good,
+        http: Http,
     }
     impl Plugin for FailsAfterRegistering {
         async fn on_boot(self: Arc<Self>) -> BootResult {
+            self.http
+                .route(Route::get("/half-booted"), &self, Self::half_booted)?;
             anyhow::bail!("failed after registering")
         }
         async fn shutdown(self: Arc<Self>) -> BootResult {
             withdrawn("FailsAfterRegistering shutdown");
             Ok(())
+        }
+    }
+    impl FailsAfterRegistering {
+        async fn half_booted(self: Arc<Self>, _: Empty, _: Ctx) -> HttpResult<String> {
+            Ok("served by a DEAD plugin".into())
         }
     }
 }
@@ -448,6 +456,11 @@ async fn a_plugin_that_fails_on_boot_is_withdrawn_from_its_tools_and_shut_down()
             "good withdrew stuck.FailsAfterRegistering",
             "FailsAfterRegistering shutdown"
         ]
+    );
+    let http = running.tools().http.get().unwrap();
+    assert!(
+        !http.routes().iter().any(|r| r.path == "/half-booted"),
+        "the DEAD plugin's route is gone"
     );
     running.shutdown(Duration::from_secs(1)).await;
 }
