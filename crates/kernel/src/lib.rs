@@ -13,6 +13,7 @@ mod kernel;
 mod meta;
 mod plugin;
 mod probe;
+mod redact;
 mod registry;
 mod report;
 mod settings;
@@ -36,6 +37,7 @@ pub use plugin::{
     build_erased, registered_plugins,
 };
 pub use probe::{DEAD_THRESHOLD, Probe, ToolCall, ToolFailure};
+pub use redact::redact_url;
 pub use registry::{
     METRICS_CAPACITY, PluginState, PluginStatus, Registry, SystemStatus, ToolState, ToolStatus,
 };

@@ -35,7 +35,7 @@ pub(crate) struct Redis {
 impl Redis {
     /// Connects to `url` and checks the server answers, within a few seconds.
     pub(crate) async fn connect(url: &str) -> Result<Self, String> {
-        let shown = redact(url);
+        let shown = microcore_kernel::redact_url(url);
         let client = Client::open(url).map_err(|e| {
             format!(
                 "REDIS_URL={shown} is not a valid Redis URL ({e}); expected redis://host:port[/db]"
@@ -142,16 +142,6 @@ fn escape_glob(s: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// The URL without its password, for messages and reports.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
 }
 
 impl Backend for Redis {
@@ -294,14 +284,18 @@ impl Backend for Redis {
 mod tests {
     use super::*;
 
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(
-            redact("redis://:s3cret@cache:6379/0"),
-            "redis://***@cache:6379/0"
-        );
-        assert_eq!(redact("redis://user:pw@h"), "redis://***@h");
-        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    #[tokio::test]
+    async fn passwords_never_reach_messages() {
+        for url in [
+            "redis+unix:///nowhere/redis.sock?pass=S3CRET",
+            "redis://:S3C@RET@127.0.0.1:1/0",
+        ] {
+            let Err(err) = Redis::connect(url).await else {
+                panic!("nothing listens at {url}");
+            };
+            assert!(!err.contains("S3C") && !err.contains("RET"), "{err}");
+            assert!(err.contains("***"), "{err}");
+        }
     }
 
     #[test]
