@@ -126,7 +126,7 @@ fn production_without_an_auth_secret_refuses_to_serve() {
     assert!(stderr.contains("MicroCore cannot serve"), "{stderr}");
     assert!(stderr.contains("AUTH_SECRET_KEY"), "{stderr}");
     assert!(stderr.contains("BOOT_ALLOW_DEGRADED=true"), "{stderr}");
-    assert!(!stdout.contains("ready"), "{stdout}");
+    assert!(!stdout.contains("MicroCore is ready"), "{stdout}");
 }
 
 #[test]
@@ -174,7 +174,7 @@ fn an_http_tool_that_cannot_start_stops_boot_in_any_environment() {
         stderr.contains("MicroCore cannot serve") && stderr.contains("HTTP_PORT"),
         "{stderr}"
     );
-    assert!(!stdout.contains("ready"), "{stdout}");
+    assert!(!stdout.contains("MicroCore is ready"), "{stdout}");
 }
 
 #[test]

@@ -45,26 +45,7 @@ impl BootReport {
 
     /// Every tool that failed or died and every DEAD plugin, one line each with why.
     pub fn failures(&self) -> Vec<String> {
-        let tools = self
-            .status
-            .tools
-            .iter()
-            .filter(|t| t.status != ToolStatus::Ok);
-        let tools = tools.map(|t| {
-            let status = format!("{:?}", t.status).to_uppercase();
-            let why = t.message.as_deref().unwrap_or("no reason recorded");
-            format!("tool `{}` {status}: {why}", t.name)
-        });
-        let plugins = self
-            .status
-            .plugins
-            .iter()
-            .filter(|p| p.status == PluginStatus::Dead);
-        let plugins = plugins.map(|p| {
-            let why = p.error.as_deref().unwrap_or("no reason recorded");
-            format!("plugin `{}` DEAD: {why}", p.name)
-        });
-        tools.chain(plugins).collect()
+        self.status.failures()
     }
 
     /// Applies the boot policy, after which [`BootReport::cannot_serve`] tells
