@@ -230,3 +230,34 @@ fn a_second_signal_during_shutdown_exits_at_once_with_128_plus_its_number() {
         assert!(stderr.contains("stopping at once"), "{stderr}");
     }
 }
+
+#[test]
+fn with_log_format_json_every_stdout_line_is_json_including_the_boot_report() {
+    let db = support::TempDb::new("json-log");
+    let port = free_port();
+    let mut cmd = app(port, &db);
+    cmd.env("LOG_FORMAT", "json");
+    let mut proc = Proc::spawn(cmd);
+    proc.line_with("MicroCore is ready");
+    assert!(wait_until_serving(port));
+    proc.signal("TERM");
+    let (status, stdout, stderr) = proc.exit(Duration::from_secs(20));
+    assert!(status.success(), "{stdout}\n{stderr}");
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["fields"]["plugin"] == "ping.Ping" && e["fields"]["status"] == "Ready"),
+        "the boot report is structured: {stdout}"
+    );
+    assert!(
+        events.iter().any(|e| e["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("shutdown complete"))),
+        "{stdout}"
+    );
+}

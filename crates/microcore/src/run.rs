@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::console::Console;
 use microcore_kernel::{
     BootOptions, Env, Kernel, KernelSettings, Probe, Registry, Tool, ToolSet, ToolSetup,
 };
@@ -74,6 +75,7 @@ async fn serve<T: ToolSet>(env: Env) -> ExitCode {
         }
     };
     let grace = settings.shutdown_grace;
+    let console = Console::new(&env);
     // Listening before boot: a signal during boot or shutdown is ours to handle.
     let mut signals = Signals::listen();
     let running = Kernel::<T>::boot(BootOptions {
@@ -83,20 +85,20 @@ async fn serve<T: ToolSet>(env: Env) -> ExitCode {
     .await;
     let mut report = running.report().clone();
     report.enforce(&settings, &[microcore_http::Http::NAME]);
-    println!("{report}");
+    console.boot_report(&report);
     if report.cannot_serve() {
-        eprintln!("{}", report.failure_block());
+        console.cannot_serve(&report);
         running.shutdown(grace).await;
         return ExitCode::FAILURE;
     }
-    println!("{}", report.serving_line());
+    console.serving(&report);
     signals.next().await;
-    println!(
+    console.say(&format!(
         "Shutting down: draining in-flight work (up to {grace:?}); a second Ctrl-C stops at once."
-    );
+    ));
     tokio::select! {
         done = running.shutdown(grace) => {
-            println!("{done}");
+            console.shutdown(&done);
             if done.clean() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
         signal = signals.next() => {
