@@ -127,6 +127,10 @@ fn production_without_an_auth_secret_refuses_to_serve() {
     assert!(stderr.contains("AUTH_SECRET_KEY"), "{stderr}");
     assert!(stderr.contains("BOOT_ALLOW_DEGRADED=true"), "{stderr}");
     assert!(!stdout.contains("MicroCore is ready"), "{stdout}");
+    assert!(
+        !stdout.contains("listening on"),
+        "a refused boot never opens its port: {stdout}"
+    );
 }
 
 #[test]

@@ -139,28 +139,39 @@ impl<T: ToolSet> Kernel<T> {
             }
         }
 
-        let mut fatal = Vec::new();
-        if options.boot_complete {
-            for slot in tools.slots() {
-                if let Err(e) = slot.on_boot_complete().await {
-                    tracing::error!(tool = slot.name(), error = %e, "tool could not complete its boot");
-                    registry.set_tool(slot.name(), ToolStatus::Dead, Some(e.0.clone()));
-                    fatal.push((slot.name(), e.0));
-                }
-            }
-        }
-
-        let report = BootReport::new(&registry, &*tools, fatal);
-        Running {
+        let report = BootReport::new(&registry, &*tools, Vec::new());
+        let mut running = Running {
             registry,
             tools,
             plugins,
             report,
+        };
+        if options.boot_complete {
+            running.complete_boot().await;
         }
+        running
     }
 }
 
 impl<T: ToolSet> Running<T> {
+    /// Runs every tool's `on_boot_complete` (the http tool starts listening)
+    /// and refreshes the report; a tool failing here makes it cannot-serve.
+    ///
+    /// [`Kernel::boot`] calls it unless `boot_complete` is false: the entry
+    /// point boots without it to refuse a failed boot before opening a port.
+    pub async fn complete_boot(&mut self) {
+        let mut fatal = Vec::new();
+        for slot in self.tools.slots() {
+            if let Err(e) = slot.on_boot_complete().await {
+                tracing::error!(tool = slot.name(), error = %e, "tool could not complete its boot");
+                self.registry
+                    .set_tool(slot.name(), ToolStatus::Dead, Some(e.0.clone()));
+                fatal.push((slot.name(), e.0));
+            }
+        }
+        self.report = BootReport::new(&self.registry, &*self.tools, fatal);
+    }
+
     /// The status registry.
     pub fn registry(&self) -> &Registry {
         &self.registry

@@ -78,13 +78,21 @@ async fn serve<T: ToolSet>(env: Env) -> ExitCode {
     let console = Console::new(&env);
     // Listening before boot: a signal during boot or shutdown is ours to handle.
     let mut signals = Signals::listen();
-    let running = Kernel::<T>::boot(BootOptions {
+    let mut running = Kernel::<T>::boot(BootOptions {
         boot_timeout: settings.boot_timeout,
+        boot_complete: false,
         ..BootOptions::serve(env)
     })
     .await;
+    let essential = [microcore_http::Http::NAME];
     let mut report = running.report().clone();
-    report.enforce(&settings, &[microcore_http::Http::NAME]);
+    report.enforce(&settings, &essential);
+    if !report.cannot_serve() {
+        // Only now does the http tool open its port: a refused boot never listens.
+        running.complete_boot().await;
+        report = running.report().clone();
+        report.enforce(&settings, &essential);
+    }
     console.boot_report(&report);
     if report.cannot_serve() {
         console.cannot_serve(&report);
