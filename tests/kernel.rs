@@ -52,7 +52,7 @@ impl Tool for Good {
         self.completions.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
-    fn plugin_failed(&self, plugin: &microcore::PluginId) {
+    async fn plugin_failed(&self, plugin: &microcore::PluginId) {
         withdrawn(format!("good withdrew {}", plugin.name));
     }
     async fn shutdown(&self) -> Result<(), ToolError> {
@@ -221,16 +221,27 @@ mod stuck {
         }
     }
 
-    /// Registers a route and the good tool, then fails on_boot.
+    /// What FailsAfterRegistering subscribes to.
+    #[event("stuck.half_booted")]
+    pub struct HalfBooted {
+        /// Anything.
+        pub n: i64,
+    }
+
+    /// Registers a route, a subscription and the good tool, then fails on_boot.
     #[plugin]
     pub struct FailsAfterRegistering {
         good: Good,
         http: Http,
+        event_bus: EventBus,
     }
     impl Plugin for FailsAfterRegistering {
         async fn on_boot(self: Arc<Self>) -> BootResult {
             self.http
                 .route(Route::get("/half-booted"), &self, Self::half_booted)?;
+            self.event_bus
+                .subscribe(&self, Self::on_half_booted)
+                .await?;
             anyhow::bail!("failed after registering")
         }
         async fn shutdown(self: Arc<Self>) -> BootResult {
@@ -241,6 +252,9 @@ mod stuck {
     impl FailsAfterRegistering {
         async fn half_booted(self: Arc<Self>, _: Empty, _: Ctx) -> HttpResult<String> {
             Ok("served by a DEAD plugin".into())
+        }
+        async fn on_half_booted(self: Arc<Self>, _: Envelope<HalfBooted>) -> HandlerResult {
+            Ok(())
         }
     }
 }
@@ -461,6 +475,14 @@ async fn a_plugin_that_fails_on_boot_is_withdrawn_from_its_tools_and_shut_down()
     assert!(
         !http.routes().iter().any(|r| r.path == "/half-booted"),
         "the DEAD plugin's route is gone"
+    );
+    let bus = running.tools().event_bus.get().unwrap();
+    assert!(
+        !bus.subscriptions()
+            .iter()
+            .any(|s| s.subscriber.starts_with("stuck.FailsAfterRegistering")),
+        "the DEAD plugin's subscription is gone: {:?}",
+        bus.subscriptions()
     );
     running.shutdown(Duration::from_secs(1)).await;
 }

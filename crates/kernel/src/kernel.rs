@@ -205,7 +205,7 @@ async fn withdraw<T: ToolSet>(
     within: Duration,
 ) {
     for slot in tools.slots() {
-        slot.plugin_failed(id);
+        slot.plugin_failed(id).await;
     }
     let ctx = CallContext::new(format!("{}.shutdown", id.name), None);
     if let Err(e) = step::run(in_context(ctx, plugin.stop()), within).await {
