@@ -120,6 +120,7 @@ impl<T: ToolSet> Kernel<T> {
         });
         let outcomes = futures::future::join_all(boots).await;
         let mut plugins = Vec::new();
+        let mut failed = Vec::new();
         for ((id, plugin), outcome) in built.into_iter().zip(outcomes) {
             match outcome {
                 Ok(()) => {
@@ -134,10 +135,14 @@ impl<T: ToolSet> Kernel<T> {
                         other => format!("on_boot {other}"),
                     };
                     registry.set_plugin(&id.name, PluginStatus::Dead, Some(why));
-                    withdraw(&*tools, &id, plugin, options.boot_timeout).await;
+                    failed.push((id, plugin));
                 }
             }
         }
+        // Side by side: boot takes at most twice BOOT_TIMEOUT_SECS however many failed.
+        let withdrawals = (failed.into_iter())
+            .map(|(id, plugin)| withdraw(&*tools, id, plugin, options.boot_timeout));
+        futures::future::join_all(withdrawals).await;
 
         let report = BootReport::new(&registry, &*tools, Vec::new());
         let mut running = Running {
@@ -200,12 +205,12 @@ impl<T: ToolSet> Running<T> {
 /// runs so it can release what it acquired before failing.
 async fn withdraw<T: ToolSet>(
     tools: &T,
-    id: &PluginId,
+    id: PluginId,
     plugin: Arc<dyn DynPlugin>,
     within: Duration,
 ) {
     for slot in tools.slots() {
-        slot.plugin_failed(id).await;
+        slot.plugin_failed(&id).await;
     }
     let ctx = CallContext::new(format!("{}.shutdown", id.name), None);
     if let Err(e) = step::run(in_context(ctx, plugin.stop()), within).await {
