@@ -4,7 +4,7 @@
 // Test plugins inject tools they never call: the injection is what is tested.
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +17,25 @@ static EVENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 fn log(s: impl Into<String>) {
     EVENTS.lock().unwrap().push(s.into());
 }
+
+/// What was withdrawn after a failed on_boot (its own list: tests run in parallel).
+static WITHDRAWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn withdrawn(s: impl Into<String>) {
+    WITHDRAWN.lock().unwrap().push(s.into());
+}
+
+/// Blocks the calling thread until `release` is set (at most 20 s), as a
+/// synchronous driver or a `std::thread::sleep` would.
+fn block_thread_until(release: &AtomicBool) {
+    let started = std::time::Instant::now();
+    while !release.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+static RELEASE_BOOT: AtomicBool = AtomicBool::new(false);
+static RELEASE_STOP: AtomicBool = AtomicBool::new(false);
 
 /// A tool that sets up fine and records its lifecycle.
 #[derive(Clone, Default)]
@@ -32,6 +51,9 @@ impl Tool for Good {
     async fn on_boot_complete(&self) -> Result<(), ToolError> {
         self.completions.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+    async fn plugin_failed(&self, plugin: &microcore::PluginId) {
+        withdrawn(format!("good withdrew {}", plugin.name));
     }
     async fn shutdown(&self) -> Result<(), ToolError> {
         log("tool good shutdown");
@@ -157,11 +179,108 @@ mod billing {
     }
 }
 
-async fn boot() -> microcore::Running<Tools> {
+/// Plugins that misbehave on purpose; each test that wants them names them.
+mod stuck {
+    use super::*;
+
+    /// Blocks its thread in on_boot until released.
+    #[plugin]
+    pub struct BlocksThreadBoot;
+    impl Plugin for BlocksThreadBoot {
+        async fn on_boot(self: Arc<Self>) -> BootResult {
+            block_thread_until(&RELEASE_BOOT);
+            Ok(())
+        }
+    }
+
+    /// Blocks its thread in shutdown until released.
+    #[plugin]
+    pub struct BlocksThreadStop;
+    impl Plugin for BlocksThreadStop {
+        async fn shutdown(self: Arc<Self>) -> BootResult {
+            block_thread_until(&RELEASE_STOP);
+            Ok(())
+        }
+    }
+
+    /// Its shutdown never finishes.
+    #[plugin]
+    pub struct HangsStopA;
+    impl Plugin for HangsStopA {
+        async fn shutdown(self: Arc<Self>) -> BootResult {
+            std::future::pending().await
+        }
+    }
+
+    /// Its shutdown never finishes either.
+    #[plugin]
+    pub struct HangsStopB;
+    impl Plugin for HangsStopB {
+        async fn shutdown(self: Arc<Self>) -> BootResult {
+            std::future::pending().await
+        }
+    }
+
+    /// What FailsAfterRegistering subscribes to.
+    #[event("stuck.half_booted")]
+    pub struct HalfBooted {
+        /// Anything.
+        pub n: i64,
+    }
+
+    /// Registers a route, a subscription and the good tool, then fails on_boot.
+    #[plugin]
+    pub struct FailsAfterRegistering {
+        good: Good,
+        http: Http,
+        event_bus: EventBus,
+    }
+    impl Plugin for FailsAfterRegistering {
+        async fn on_boot(self: Arc<Self>) -> BootResult {
+            self.http
+                .route(Route::get("/half-booted"), &self, Self::half_booted)?;
+            self.event_bus
+                .subscribe(&self, Self::on_half_booted)
+                .await?;
+            anyhow::bail!("failed after registering")
+        }
+        async fn shutdown(self: Arc<Self>) -> BootResult {
+            withdrawn("FailsAfterRegistering shutdown");
+            Ok(())
+        }
+    }
+    impl FailsAfterRegistering {
+        async fn half_booted(self: Arc<Self>, _: Empty, _: Ctx) -> HttpResult<String> {
+            Ok("served by a DEAD plugin".into())
+        }
+        async fn on_half_booted(self: Arc<Self>, _: Envelope<HalfBooted>) -> HandlerResult {
+            Ok(())
+        }
+    }
+}
+
+/// Boots exactly `names` (stuck.* plugins must be named to be booted).
+async fn boot_only(names: &[&str], boot_timeout: Duration) -> microcore::Running<Tools> {
     let options = BootOptions {
         env: Env::default(),
         test_tools: true,
-        only: None,
+        only: Some(names.iter().map(|n| (*n).to_owned()).collect()),
+        boot_timeout,
+        boot_complete: true,
+    };
+    Kernel::<Tools>::boot(options).await
+}
+
+async fn boot() -> microcore::Running<Tools> {
+    let not_stuck = microcore_kernel::registered_plugins::<Tools>()
+        .into_iter()
+        .map(|d| d.id().name.to_string())
+        .filter(|n| !n.starts_with("stuck."))
+        .collect();
+    let options = BootOptions {
+        env: Env::default(),
+        test_tools: true,
+        only: Some(not_stuck),
         boot_timeout: Duration::from_millis(300),
         boot_complete: true,
     };
@@ -261,4 +380,109 @@ async fn shutdown_stops_plugins_then_tools_and_a_failing_step_stops_nothing_else
         !events.contains(&"tool panicky shutdown".to_owned()),
         "a tool that never set up is not shut down"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boot_timeout_bounds_an_on_boot_that_blocks_its_thread() {
+    let running = boot_only(
+        &["stuck.BlocksThreadBoot", "billing.Healthy"],
+        Duration::from_millis(300),
+    )
+    .await;
+    let status = running.registry().snapshot();
+    RELEASE_BOOT.store(true, Ordering::SeqCst);
+    let stuck = plugin(&status, "stuck.BlocksThreadBoot");
+    assert_eq!(stuck.status, PluginStatus::Dead);
+    assert!(
+        stuck
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("did not finish within"),
+        "{stuck:?}"
+    );
+    assert_eq!(
+        plugin(&status, "billing.Healthy").status,
+        PluginStatus::Ready
+    );
+    running.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_step_that_blocks_its_thread_is_abandoned_and_the_rest_still_run() {
+    EVENTS.lock().unwrap().clear();
+    let running = boot_only(
+        &["stuck.BlocksThreadStop", "billing.Healthy"],
+        Duration::from_secs(5),
+    )
+    .await;
+    let report = running.shutdown(Duration::from_millis(300)).await;
+    RELEASE_STOP.store(true, Ordering::SeqCst);
+    assert!(
+        report
+            .failed
+            .iter()
+            .any(|f| f.contains("stuck.BlocksThreadStop") && f.contains("did not finish")),
+        "{report}"
+    );
+    assert!(!report.clean());
+    let events = EVENTS.lock().unwrap().clone();
+    assert!(
+        events.contains(&"healthy shutdown".to_owned()),
+        "the next plugin still stopped: {events:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_grace_bounds_the_whole_shutdown_not_each_step() {
+    let running = boot_only(
+        &["stuck.HangsStopA", "stuck.HangsStopB"],
+        Duration::from_secs(5),
+    )
+    .await;
+    let grace = Duration::from_secs(10);
+    let report = running.shutdown(grace).await;
+    assert_eq!(
+        report.failed.len(),
+        3,
+        "the two plugins and the good tool: {report}"
+    );
+    // Time is virtual here: exact, and the bound is what is asserted.
+    assert!(
+        report.elapsed <= grace + 2 * microcore_kernel::RELEASE_WINDOW,
+        "two hung steps took {:?}, more than one grace",
+        report.elapsed
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_that_fails_on_boot_is_withdrawn_from_its_tools_and_shut_down() {
+    let running = boot_only(&["stuck.FailsAfterRegistering"], Duration::from_secs(5)).await;
+    let status = running.registry().snapshot();
+    assert_eq!(
+        plugin(&status, "stuck.FailsAfterRegistering").status,
+        PluginStatus::Dead
+    );
+    let withdrawn = WITHDRAWN.lock().unwrap().clone();
+    assert_eq!(
+        withdrawn,
+        [
+            "good withdrew stuck.FailsAfterRegistering",
+            "FailsAfterRegistering shutdown"
+        ]
+    );
+    let http = running.tools().http.get().unwrap();
+    assert!(
+        !http.routes().iter().any(|r| r.path == "/half-booted"),
+        "the DEAD plugin's route is gone"
+    );
+    let bus = running.tools().event_bus.get().unwrap();
+    assert!(
+        !bus.subscriptions()
+            .iter()
+            .any(|s| s.subscriber.starts_with("stuck.FailsAfterRegistering")),
+        "the DEAD plugin's subscription is gone: {:?}",
+        bus.subscriptions()
+    );
+    running.shutdown(Duration::from_secs(1)).await;
 }

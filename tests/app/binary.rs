@@ -1,40 +1,9 @@
 //! The README's run command, as a process: it boots on embedded defaults,
 //! serves, and stops gracefully on SIGTERM; a busy port is one clear block.
 
-use crate::support;
+use crate::support::{self, app, free_port, wait_until_serving};
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn app(port: u16, db: &support::TempDb) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_microcore-app"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HTTP_PORT", port.to_string())
-        .env("DATABASE_URL", db.url())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-fn wait_until_serving(port: u16) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
+use std::process::Command;
 
 #[test]
 fn boots_with_no_setup_serves_and_stops_cleanly_on_sigterm() {

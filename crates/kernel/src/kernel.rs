@@ -6,13 +6,13 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
-
 use crate::context::{CallContext, in_context};
 use crate::env::Env;
 use crate::plugin::{DynPlugin, PluginDescriptor, PluginId, registered_plugins};
 use crate::registry::{PluginStatus, Registry, ToolStatus};
 use crate::report::BootReport;
+use crate::settings::KernelSettings;
+use crate::step::{self, StepError};
 use crate::tool::{ToolSet, panic_message};
 
 /// How to boot.
@@ -31,10 +31,13 @@ pub struct BootOptions {
 }
 
 impl BootOptions {
-    /// Serve for real, with settings from `env` (`BOOT_TIMEOUT_SECS`, default 30).
+    /// Serve for real with settings from `env`. An invalid `BOOT_TIMEOUT_SECS`
+    /// takes the default here; the entry point validates it first with
+    /// [`KernelSettings::from_env`] and refuses to boot.
     pub fn serve(env: Env) -> Self {
-        let boot_timeout =
-            Duration::from_secs(env.parse_or("BOOT_TIMEOUT_SECS", 30u64).unwrap_or(30));
+        let boot_timeout = KernelSettings::from_env(&env)
+            .unwrap_or_default()
+            .boot_timeout;
         Self {
             env,
             test_tools: false,
@@ -65,8 +68,8 @@ pub struct Kernel<T> {
 /// A booted application.
 pub struct Running<T: ToolSet> {
     registry: Registry,
-    tools: Arc<T>,
-    plugins: Vec<(PluginId, Arc<dyn DynPlugin>)>,
+    pub(crate) tools: Arc<T>,
+    pub(crate) plugins: Vec<(PluginId, Arc<dyn DynPlugin>)>,
     report: BootReport,
 }
 
@@ -108,57 +111,72 @@ impl<T: ToolSet> Kernel<T> {
             }
         }
 
+        // Every on_boot is its own task, timed out on its handle: one that
+        // blocks its thread cannot hold the others or the timeout back.
         let boots = built.iter().map(|(id, plugin)| {
             let ctx = CallContext::new(format!("{}.on_boot", id.name), None);
             let fut = in_context(ctx, plugin.clone().boot());
-            let timeout = options.boot_timeout;
-            async move {
-                let outcome =
-                    tokio::time::timeout(timeout, AssertUnwindSafe(fut).catch_unwind()).await;
-                match outcome {
-                    Ok(Ok(Ok(()))) => Ok(()),
-                    Ok(Ok(Err(e))) => Err(format!("on_boot failed: {e:#}")),
-                    Ok(Err(panic)) => Err(format!("on_boot panicked: {}", panic_message(&*panic))),
-                    Err(_) => Err(format!(
-                        "on_boot did not finish within {timeout:?} (BOOT_TIMEOUT_SECS)"
-                    )),
-                }
-            }
+            step::run(fut, options.boot_timeout)
         });
         let outcomes = futures::future::join_all(boots).await;
         let mut plugins = Vec::new();
+        let mut failed = Vec::new();
         for ((id, plugin), outcome) in built.into_iter().zip(outcomes) {
             match outcome {
                 Ok(()) => {
                     registry.set_plugin(&id.name, PluginStatus::Ready, None);
                     plugins.push((id, plugin));
                 }
-                Err(e) => registry.set_plugin(&id.name, PluginStatus::Dead, Some(e)),
-            }
-        }
-
-        let mut fatal = Vec::new();
-        if options.boot_complete {
-            for slot in tools.slots() {
-                if let Err(e) = slot.on_boot_complete().await {
-                    tracing::error!(tool = slot.name(), error = %e, "tool could not complete its boot");
-                    registry.set_tool(slot.name(), ToolStatus::Dead, Some(e.0.clone()));
-                    fatal.push((slot.name(), e.0));
+                Err(e) => {
+                    let why = match e {
+                        StepError::TimedOut(d) => {
+                            format!("on_boot did not finish within {d:?} (BOOT_TIMEOUT_SECS)")
+                        }
+                        other => format!("on_boot {other}"),
+                    };
+                    registry.set_plugin(&id.name, PluginStatus::Dead, Some(why));
+                    failed.push((id, plugin));
                 }
             }
         }
+        // Side by side: boot takes at most twice BOOT_TIMEOUT_SECS however many failed.
+        let withdrawals = (failed.into_iter())
+            .map(|(id, plugin)| withdraw(&*tools, id, plugin, options.boot_timeout));
+        futures::future::join_all(withdrawals).await;
 
-        let report = BootReport::new(&registry, &*tools, fatal);
-        Running {
+        let report = BootReport::new(&registry, &*tools, Vec::new());
+        let mut running = Running {
             registry,
             tools,
             plugins,
             report,
+        };
+        if options.boot_complete {
+            running.complete_boot().await;
         }
+        running
     }
 }
 
 impl<T: ToolSet> Running<T> {
+    /// Runs every tool's `on_boot_complete` (the http tool starts listening)
+    /// and refreshes the report; a tool failing here makes it cannot-serve.
+    ///
+    /// [`Kernel::boot`] calls it unless `boot_complete` is false: the entry
+    /// point boots without it to refuse a failed boot before opening a port.
+    pub async fn complete_boot(&mut self) {
+        let mut fatal = Vec::new();
+        for slot in self.tools.slots() {
+            if let Err(e) = slot.on_boot_complete().await {
+                tracing::error!(tool = slot.name(), error = %e, "tool could not complete its boot");
+                self.registry
+                    .set_tool(slot.name(), ToolStatus::Dead, Some(e.0.clone()));
+                fatal.push((slot.name(), e.0));
+            }
+        }
+        self.report = BootReport::new(&self.registry, &*self.tools, fatal);
+    }
+
     /// The status registry.
     pub fn registry(&self) -> &Registry {
         &self.registry
@@ -180,48 +198,22 @@ impl<T: ToolSet> Running<T> {
             .iter()
             .find_map(|(_, p)| p.clone().into_any().downcast::<P>().ok())
     }
+}
 
-    /// Drains in-flight work (bounded by `grace`), then stops plugins, then
-    /// tools in reverse order. A failing step is logged; the rest still run.
-    pub async fn shutdown(self, grace: Duration) {
-        let slots = self.tools.slots();
-        let drains = slots.iter().map(|s| s.drain(grace));
-        if tokio::time::timeout(grace, futures::future::join_all(drains))
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                ?grace,
-                "in-flight work did not drain in time; stopping anyway"
-            );
-        }
-        for (id, plugin) in self.plugins.iter().rev() {
-            let ctx = CallContext::new(format!("{}.shutdown", id.name), None);
-            let fut = in_context(ctx, plugin.clone().stop());
-            match tokio::time::timeout(grace, AssertUnwindSafe(fut).catch_unwind()).await {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(e))) => {
-                    tracing::error!(plugin = %id.name, error = %format!("{e:#}"), "plugin shutdown failed")
-                }
-                Ok(Err(panic)) => {
-                    tracing::error!(plugin = %id.name, panic = %panic_message(&*panic), "plugin shutdown panicked")
-                }
-                Err(_) => tracing::error!(plugin = %id.name, "plugin shutdown timed out"),
-            }
-        }
-        for slot in slots.iter().rev() {
-            match tokio::time::timeout(grace, AssertUnwindSafe(slot.shutdown()).catch_unwind())
-                .await
-            {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(e))) => {
-                    tracing::error!(tool = slot.name(), error = %e, "tool shutdown failed")
-                }
-                Ok(Err(panic)) => {
-                    tracing::error!(tool = slot.name(), panic = %panic_message(&*panic), "tool shutdown panicked")
-                }
-                Err(_) => tracing::error!(tool = slot.name(), "tool shutdown timed out"),
-            }
-        }
+/// Undoes what a plugin that failed `on_boot` may have registered: every tool
+/// withdraws it (routes answer 503, subscriptions end), then its `shutdown`
+/// runs so it can release what it acquired before failing.
+async fn withdraw<T: ToolSet>(
+    tools: &T,
+    id: PluginId,
+    plugin: Arc<dyn DynPlugin>,
+    within: Duration,
+) {
+    for slot in tools.slots() {
+        slot.plugin_failed(&id).await;
+    }
+    let ctx = CallContext::new(format!("{}.shutdown", id.name), None);
+    if let Err(e) = step::run(in_context(ctx, plugin.stop()), within).await {
+        tracing::error!(plugin = %id.name, error = %e, "shutdown of a plugin that failed on_boot");
     }
 }

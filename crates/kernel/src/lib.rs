@@ -17,8 +17,12 @@ mod kernel;
 mod meta;
 mod plugin;
 mod probe;
+mod redact;
 mod registry;
 mod report;
+mod settings;
+mod shutdown;
+mod step;
 mod tool;
 
 pub use auth::{Claims, RevocationList, TokenValidator};
@@ -37,10 +41,13 @@ pub use plugin::{
     build_erased, registered_plugins,
 };
 pub use probe::{DEAD_THRESHOLD, Probe, ToolCall, ToolFailure};
+pub use redact::redact_url;
 pub use registry::{
     METRICS_CAPACITY, PluginState, PluginStatus, Registry, SystemStatus, ToolState, ToolStatus,
 };
 pub use report::BootReport;
+pub use settings::KernelSettings;
+pub use shutdown::{RELEASE_WINDOW, ShutdownReport};
 pub use tool::{DynTool, InjectFrom, MissingTools, Slot, Tool, ToolError, ToolSet, ToolSetup};
 
 #[doc(hidden)]

@@ -10,9 +10,9 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::registry::{Registry, ToolStatus};
@@ -52,8 +52,16 @@ pub trait ToolFailure {
 struct State {
     tool: &'static str,
     registry: Option<Registry>,
-    consecutive: AtomicU32,
-    dead: AtomicBool,
+    /// Updated together with the registry entry, under this one lock: with
+    /// separate atomics a success and a failure racing could leave the
+    /// registry DEAD while the flag said alive, DEAD forever while working.
+    health: Mutex<Health>,
+}
+
+#[derive(Default)]
+struct Health {
+    consecutive: u32,
+    dead: bool,
 }
 
 /// Measures a tool's calls and keeps its registry status true. Cheap to clone.
@@ -86,8 +94,7 @@ impl Probe {
             state: Arc::new(State {
                 tool,
                 registry,
-                consecutive: AtomicU32::new(0),
-                dead: AtomicBool::new(false),
+                health: Mutex::new(Health::default()),
             }),
         }
     }
@@ -133,10 +140,9 @@ impl Probe {
                 self.succeeded();
                 true
             }
-            Err(e) if e.is_caller_error() => {
-                self.succeeded();
-                false
-            }
+            // The call never told anything about the backend (bad input, a
+            // zero TTL): it neither revives nor kills the tool.
+            Err(e) if e.is_caller_error() => false,
             Err(e) => {
                 self.failed(e.is_unavailable(), method);
                 false
@@ -158,14 +164,18 @@ impl Probe {
     }
 
     fn succeeded(&self) {
-        self.state.consecutive.store(0, Ordering::Relaxed);
-        if self.state.dead.swap(false, Ordering::AcqRel) {
+        let mut health = self.state.health.lock();
+        health.consecutive = 0;
+        if health.dead {
+            health.dead = false;
             self.set(ToolStatus::Ok, "Recovered".to_owned());
         }
     }
 
     fn failed(&self, unavailable: bool, method: &str) {
-        let n = self.state.consecutive.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut health = self.state.health.lock();
+        health.consecutive = health.consecutive.saturating_add(1);
+        let n = health.consecutive;
         let reason = if unavailable {
             format!("backend unavailable (last call: {method})")
         } else if n >= DEAD_THRESHOLD {
@@ -173,10 +183,11 @@ impl Probe {
         } else {
             return;
         };
-        self.state.dead.store(true, Ordering::Release);
+        health.dead = true;
         self.set(ToolStatus::Dead, reason);
     }
 
+    /// Writes the registry entry; called with the health lock held.
     fn set(&self, status: ToolStatus, message: String) {
         if let Some(registry) = &self.state.registry {
             registry.set_tool(self.state.tool, status, Some(message));
@@ -188,6 +199,8 @@ impl Probe {
 mod tests {
     use super::*;
 
+    use std::sync::atomic::Ordering;
+
     #[derive(Debug)]
     struct Fail {
         unavailable: bool,
@@ -195,6 +208,14 @@ mod tests {
     impl ToolFailure for Fail {
         fn is_unavailable(&self) -> bool {
             self.unavailable
+        }
+    }
+
+    #[derive(Debug)]
+    struct CallerError;
+    impl ToolFailure for CallerError {
+        fn is_caller_error(&self) -> bool {
+            true
         }
     }
 
@@ -259,5 +280,58 @@ mod tests {
         assert_eq!(calls.len(), 2);
         assert!(!calls[0].success && calls[1].success);
         assert_eq!((calls[0].tool, calls[0].method), ("dummy", "poke"));
+    }
+
+    #[tokio::test]
+    async fn a_caller_error_neither_revives_nor_kills_the_tool() {
+        let (p, reg) = probe();
+        let _ = call(&p, Err(Fail { unavailable: true })).await;
+        let _ = p.observe("poke", async { Err::<(), _>(CallerError) }).await;
+        assert_eq!(reg.tool("dummy").unwrap().status, ToolStatus::Dead);
+
+        let (p, reg) = probe();
+        for _ in 0..4 {
+            let _ = call(&p, Err(Fail { unavailable: false })).await;
+        }
+        let _ = p.observe("poke", async { Err::<(), _>(CallerError) }).await;
+        let _ = call(&p, Err(Fail { unavailable: false })).await;
+        assert_eq!(
+            reg.tool("dummy").unwrap().status,
+            ToolStatus::Dead,
+            "a caller error between failures does not reset the count"
+        );
+    }
+
+    #[test]
+    fn racing_successes_and_failures_never_leave_a_working_tool_dead() {
+        for _ in 0..50 {
+            let (p, reg) = probe();
+            let threads: Vec<_> = (0..4)
+                .map(|t| {
+                    let p = p.clone();
+                    std::thread::spawn(move || {
+                        for i in 0..500 {
+                            let fail = (i + t) % 2 == 0;
+                            let _ = p.observe_sync("poke", || {
+                                if fail {
+                                    Err(Fail { unavailable: true })
+                                } else {
+                                    Ok(())
+                                }
+                            });
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            let _ = p.observe_sync("poke", || Ok::<(), Fail>(()));
+            assert_eq!(
+                reg.tool("dummy").unwrap().status,
+                ToolStatus::Ok,
+                "the last call succeeded"
+            );
+        }
     }
 }

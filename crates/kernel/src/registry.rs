@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
@@ -76,13 +77,54 @@ pub struct SystemStatus {
     pub plugins: Vec<PluginState>,
 }
 
-#[derive(Default)]
+impl SystemStatus {
+    /// Every tool not OK and every plugin not READY, one line each with why;
+    /// empty when the application is fully ready.
+    pub fn failures(&self) -> Vec<String> {
+        let tools = self.tools.iter().filter(|t| t.status != ToolStatus::Ok);
+        let tools = tools.map(|t| {
+            let status = format!("{:?}", t.status).to_uppercase();
+            let why = t.message.as_deref().unwrap_or("no reason recorded");
+            format!("tool `{}` {status}: {why}", t.name)
+        });
+        let plugins = self
+            .plugins
+            .iter()
+            .filter(|p| p.status != PluginStatus::Ready);
+        let plugins = plugins.map(|p| {
+            let status = format!("{:?}", p.status).to_uppercase();
+            let why = match (p.status, p.error.as_deref()) {
+                (_, Some(e)) => e,
+                (PluginStatus::Booting, None) => "on_boot has not finished",
+                _ => "no reason recorded",
+            };
+            format!("plugin `{}` {status}: {why}", p.name)
+        });
+        tools.chain(plugins).collect()
+    }
+}
+
 struct Inner {
     tools: RwLock<BTreeMap<String, ToolState>>,
     plugins: RwLock<BTreeMap<String, PluginState>>,
     metrics: Mutex<VecDeque<ToolCall>>,
     /// The app's default token validator (see [`Registry::set_token_validator`]).
     token_validator: RwLock<Option<Arc<dyn TokenValidator>>>,
+    instance_id: String,
+    started: Instant,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            tools: RwLock::default(),
+            plugins: RwLock::default(),
+            metrics: Mutex::default(),
+            token_validator: RwLock::default(),
+            instance_id: uuid::Uuid::new_v4().to_string(),
+            started: Instant::now(),
+        }
+    }
 }
 
 /// The shared status registry. Cheap to clone.
@@ -113,6 +155,16 @@ impl Registry {
     /// The app's default token validator, if a tool installed one.
     pub fn token_validator(&self) -> Option<Arc<dyn TokenValidator>> {
         self.inner.token_validator.read().clone()
+    }
+
+    /// This process's identity: a random id chosen when the registry was made.
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance_id
+    }
+
+    /// Time since the registry was made, at boot.
+    pub fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
     }
 
     /// Records (or replaces) a tool's status.

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::registry::{PluginStatus, Registry, SystemStatus, ToolStatus};
+use crate::settings::KernelSettings;
 use crate::tool::ToolSet;
 
 /// What booted, what did not and why, and what each tool serves.
@@ -15,6 +16,10 @@ pub struct BootReport {
     pub tool_lines: Vec<(&'static str, Vec<String>)>,
     /// Tools that could not complete their boot: the application cannot serve.
     pub fatal: Vec<(&'static str, String)>,
+    /// Failures the boot policy does not serve with (see [`BootReport::enforce`]).
+    pub refused: Vec<String>,
+    /// Whether `refused` came from the production policy (and can be relaxed).
+    strict: bool,
 }
 
 impl BootReport {
@@ -33,12 +38,64 @@ impl BootReport {
             status: registry.snapshot(),
             tool_lines,
             fatal,
+            refused: Vec::new(),
+            strict: false,
         }
     }
 
-    /// True when a tool could not complete its boot (e.g. the port is taken).
+    /// Every tool that failed or died and every DEAD plugin, one line each with why.
+    pub fn failures(&self) -> Vec<String> {
+        self.status.failures()
+    }
+
+    /// Applies the boot policy, after which [`BootReport::cannot_serve`] tells
+    /// whether to serve.
+    ///
+    /// A failed `essential` tool (the http tool: without it nothing is served)
+    /// always refuses. Under [`KernelSettings::strict`] (production without
+    /// `BOOT_ALLOW_DEGRADED=true`) every failure refuses.
+    pub fn enforce(&mut self, settings: &KernelSettings, essential: &[&str]) {
+        let strict = settings.strict();
+        self.strict = strict;
+        self.refused = self
+            .status
+            .tools
+            .iter()
+            .filter(|t| t.status != ToolStatus::Ok)
+            .filter(|t| strict || essential.contains(&t.name.as_str()))
+            .filter(|t| !self.fatal.iter().any(|(name, _)| *name == t.name))
+            .map(|t| {
+                let why = t.message.as_deref().unwrap_or("no reason recorded");
+                format!("tool `{}` failed to set up: {why}", t.name)
+            })
+            .collect();
+        if strict {
+            let plugins = self
+                .failures()
+                .into_iter()
+                .filter(|l| l.starts_with("plugin"));
+            self.refused.extend(plugins);
+        }
+    }
+
+    /// True when a tool could not complete its boot (e.g. the port is taken) or
+    /// the boot policy refuses a failure.
     pub fn cannot_serve(&self) -> bool {
-        !self.fatal.is_empty()
+        !self.fatal.is_empty() || !self.refused.is_empty()
+    }
+
+    /// The line printed once serving starts: ready, or degraded naming what failed.
+    pub fn serving_line(&self) -> String {
+        let failures = self.failures();
+        if failures.is_empty() {
+            "MicroCore is ready. Press Ctrl-C to stop.".to_owned()
+        } else {
+            format!(
+                "MicroCore is serving DEGRADED ({} failed: {}). Press Ctrl-C to stop.",
+                failures.len(),
+                failures.join("; ")
+            )
+        }
     }
 
     /// The block printed when the application cannot serve: what, why, what to do.
@@ -47,7 +104,16 @@ impl BootReport {
         for (tool, why) in &self.fatal {
             out.push_str(&format!("  tool `{tool}` failed to start: {why}\n"));
         }
+        for line in &self.refused {
+            out.push_str(&format!("  {line}\n"));
+        }
         out.push_str("  Fix the cause above (a setting, a busy port, an unreachable service) and start again.\n");
+        if self.strict && !self.refused.is_empty() {
+            out.push_str(
+                "  MICROCORE_ENV=production refuses to serve with failures; \
+                 set BOOT_ALLOW_DEGRADED=true to serve without the failed parts.\n",
+            );
+        }
         out
     }
 }

@@ -66,6 +66,13 @@ pub trait Tool: Clone + Send + Sync + Sized + 'static {
         self.clone()
     }
 
+    /// Withdraws what `plugin` registered with this tool, because its `on_boot`
+    /// failed after registering it: its routes must stop serving and its
+    /// subscriptions end. The default keeps nothing per plugin, so does nothing.
+    fn plugin_failed(&self, _plugin: &PluginId) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// Runs after every plugin has booted (the http tool starts listening here).
     fn on_boot_complete(&self) -> impl Future<Output = Result<(), ToolError>> + Send {
         async { Ok(()) }
@@ -234,6 +241,8 @@ pub trait DynTool: Send + Sync {
     fn name(&self) -> &'static str;
     /// True when the tool is set up.
     fn is_ready(&self) -> bool;
+    /// See [`Tool::plugin_failed`]; a no-op for a failed slot.
+    fn plugin_failed<'a>(&'a self, plugin: &'a PluginId) -> BoxFuture<'a, ()>;
     /// See [`Tool::on_boot_complete`]; a no-op for a failed slot.
     fn on_boot_complete(&self) -> BoxFuture<'_, Result<(), ToolError>>;
     /// See [`Tool::drain`].
@@ -252,6 +261,12 @@ impl<T: Tool> DynTool for Slot<T> {
     }
     fn is_ready(&self) -> bool {
         self.inner.is_ok()
+    }
+    fn plugin_failed<'a>(&'a self, plugin: &'a PluginId) -> BoxFuture<'a, ()> {
+        match &self.inner {
+            Ok(t) => Box::pin(t.plugin_failed(plugin)),
+            Err(_) => Box::pin(async {}),
+        }
     }
     fn on_boot_complete(&self) -> BoxFuture<'_, Result<(), ToolError>> {
         match &self.inner {

@@ -41,6 +41,7 @@
 pub mod prelude;
 pub mod testing;
 
+mod console;
 mod manifest;
 mod nested;
 mod run;

@@ -3,7 +3,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use microcore_kernel::{BootOptions, Env, Kernel, Probe, Registry, Tool, ToolSet, ToolSetup};
+use crate::console::Console;
+use microcore_kernel::{
+    BootOptions, Env, Kernel, KernelSettings, Probe, Registry, Tool, ToolSet, ToolSetup,
+};
 
 const USAGE: &str = "\
 usage: <app> [serve | migrate | manifest]
@@ -19,7 +22,12 @@ pub fn main<T: ToolSet>() -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(run::<T>(std::env::args().skip(1).collect())),
+        Ok(rt) => {
+            let code = rt.block_on(run::<T>(std::env::args().skip(1).collect()));
+            // A step abandoned at shutdown may still block a thread: do not wait for it.
+            rt.shutdown_timeout(Duration::from_millis(100));
+            code
+        }
         Err(e) => {
             eprintln!("MicroCore cannot start: the async runtime failed to start: {e}");
             ExitCode::FAILURE
@@ -56,20 +64,57 @@ pub async fn run<T: ToolSet>(args: Vec<String>) -> ExitCode {
 
 async fn serve<T: ToolSet>(env: Env) -> ExitCode {
     microcore_logger::init(&env);
-    let grace = Duration::from_secs(env.parse_or("SHUTDOWN_GRACE_SECS", 10u64).unwrap_or(10));
-    let running = Kernel::<T>::boot(BootOptions::serve(env)).await;
-    let report = running.report().clone();
-    println!("{report}");
+    let settings = match KernelSettings::from_env(&env) {
+        Ok(settings) => settings,
+        Err(errors) => {
+            eprintln!("MicroCore cannot serve.");
+            for e in errors {
+                eprintln!("  {e}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let grace = settings.shutdown_grace;
+    let console = Console::new(&env);
+    // Listening before boot: a signal during boot or shutdown is ours to handle.
+    let mut signals = Signals::listen();
+    let mut running = Kernel::<T>::boot(BootOptions {
+        boot_timeout: settings.boot_timeout,
+        boot_complete: false,
+        ..BootOptions::serve(env)
+    })
+    .await;
+    let essential = [microcore_http::Http::NAME];
+    let mut report = running.report().clone();
+    report.enforce(&settings, &essential);
+    if !report.cannot_serve() {
+        // Only now does the http tool open its port: a refused boot never listens.
+        running.complete_boot().await;
+        report = running.report().clone();
+        report.enforce(&settings, &essential);
+    }
+    console.boot_report(&report);
     if report.cannot_serve() {
-        eprintln!("{}", report.failure_block());
+        console.cannot_serve(&report);
         running.shutdown(grace).await;
         return ExitCode::FAILURE;
     }
-    println!("MicroCore is ready. Press Ctrl-C to stop.");
-    wait_for_signal().await;
-    println!("Shutting down: draining in-flight work (up to {grace:?}).");
-    running.shutdown(grace).await;
-    ExitCode::SUCCESS
+    console.serving(&report);
+    signals.next().await;
+    console.say(&format!(
+        "Shutting down: draining in-flight work (up to {grace:?}); a second Ctrl-C stops at once."
+    ));
+    tokio::select! {
+        done = running.shutdown(grace) => {
+            console.shutdown(&done);
+            if done.clean() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        signal = signals.next() => {
+            eprintln!("Second {} received: stopping at once without finishing shutdown.", signal.name());
+            // Leaves without unwinding the runtime: its threads may be stuck.
+            std::process::exit(signal.exit_code())
+        }
+    }
 }
 
 async fn migrate(env: Env) -> ExitCode {
@@ -107,24 +152,63 @@ async fn migrate(env: Env) -> ExitCode {
     }
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// A stop signal.
+#[derive(Clone, Copy, Debug)]
+enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// The shell's convention for a process stopped by this signal: 128 + its number.
+    fn exit_code(self) -> i32 {
+        match self {
+            Signal::Interrupt => 130,
+            Signal::Terminate => 143,
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, listened for once for the whole run (a signal that
+/// arrives while nobody awaits is kept, not lost).
+struct Signals {
+    #[cfg(unix)]
+    unix: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let unix = signal(SignalKind::interrupt())
+                .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                .ok();
+            Self { unix }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        if let Some((int, term)) = self.unix.as_mut() {
+            return tokio::select! {
+                _ = int.recv() => Signal::Interrupt,
+                _ = term.recv() => Signal::Terminate,
+            };
+        }
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => Signal::Interrupt,
+            // No way to hear Ctrl-C: serve until killed.
+            Err(_) => std::future::pending().await,
+        }
     }
 }

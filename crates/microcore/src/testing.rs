@@ -156,6 +156,11 @@ impl<T: ToolSet> TestApp<T> {
         self.running().registry().snapshot()
     }
 
+    /// The kernel's status registry (to put a tool DEAD in a health test).
+    pub fn registry(&self) -> microcore_kernel::Registry {
+        self.running().registry().clone()
+    }
+
     /// The payloads published under `event` so far, oldest first.
     pub fn published(&self, event: &str) -> Vec<serde_json::Value> {
         self.bus().published_payloads(event)

@@ -1,4 +1,6 @@
-//! `GET /system/status`: every tool and plugin with its status and reason.
+//! `GET /system/status`: the overall state (`ready` or `degraded`), the app's
+//! version, this instance's id and uptime, and every tool and plugin with its
+//! status and reason.
 //! Like every `/system/*` route it is read-only and public: put it behind the
 //! edge (proxy auth or network policy) in production.
 
@@ -23,7 +25,20 @@ impl Plugin for SystemStatus {
 
 impl SystemStatus {
     async fn status(self: Arc<Self>, _: Empty, _: Ctx) -> HttpResult<serde_json::Value> {
-        Ok(serde_json::to_value(self.registry.status())?)
+        let status = self.registry.status();
+        let state = if status.failures().is_empty() {
+            "ready"
+        } else {
+            "degraded"
+        };
+        Ok(json!({
+            "state": state,
+            "version": env!("CARGO_PKG_VERSION"),
+            "instance_id": self.registry.instance_id(),
+            "uptime_secs": self.registry.uptime_secs(),
+            "tools": status.tools,
+            "plugins": status.plugins,
+        }))
     }
 }
 
@@ -52,5 +67,13 @@ mod tests {
         assert_eq!(me["status"], "READY");
         assert_eq!(me["tools"], json!(["http", "registry"]));
         assert_eq!(me["file"], "domains/system/plugins/status.rs");
+        let data = &res.body["data"];
+        assert_eq!(data["state"], "ready", "{data}");
+        assert_eq!(data["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(
+            data["instance_id"],
+            app.tool::<SystemRegistry>().instance_id()
+        );
+        assert!(data["uptime_secs"].is_u64(), "{data}");
     }
 }

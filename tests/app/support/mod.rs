@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use microcore::{BootOptions, Env, Kernel, Running};
 use microcore_app::Tools;
@@ -129,4 +130,37 @@ pub(crate) async fn status_with(req: reqwest::RequestBuilder, token: &str) -> u1
         .unwrap()
         .status()
         .as_u16()
+}
+
+/// A free loopback port (free when asked; the app binds it soon after).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The app binary on `port` and `db`, with an otherwise empty environment.
+pub(crate) fn app(port: u16, db: &TempDb) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_microcore-app"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HTTP_PORT", port.to_string())
+        .env("DATABASE_URL", db.url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Waits (up to 20 s) until something accepts connections on `port`.
+pub(crate) fn wait_until_serving(port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
 }

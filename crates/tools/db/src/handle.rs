@@ -82,7 +82,7 @@ impl Db {
                     "DATABASE_URL={:?} is not supported; use sqlite:path/to/file.db (or leave it \
                      unset for ./microcore.db), sqlite::memory:, or \
                      postgres://user:password@host:5432/database",
-                    redact(u)
+                    microcore_kernel::redact_url(u)
                 )));
             }
         };
@@ -343,28 +343,22 @@ impl Tool for Db {
     }
 }
 
-/// `scheme://user:secret@host` → `scheme://user:***@host`.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            super::redact("mysql://u:pw@h/db"),
-            "mysql://u:***@h/db".to_owned()
-        );
-        assert_eq!(super::redact("nonsense"), "nonsense");
+    fn an_unsupported_url_is_named_without_its_password() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let Err(err) = rt.block_on(super::Db::open(
+            Some("mysql://u:S3cr@tPW@h/db"),
+            std::time::Duration::from_secs(1),
+            microcore_kernel::Probe::detached("db"),
+        )) else {
+            panic!("mysql is not supported");
+        };
+        let err = err.to_string();
+        assert!(err.contains("mysql://***@h/db"), "{err}");
+        assert!(!err.contains("S3cr") && !err.contains("tPW"), "{err}");
     }
 }

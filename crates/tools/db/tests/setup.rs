@@ -66,7 +66,7 @@ async fn a_bad_database_url_names_the_setting_the_value_and_the_accepted_forms()
     )]));
     let e = Db::setup(s).await.unwrap_err().0;
     assert!(
-        e.contains("DATABASE_URL") && e.contains("mysql://root:***@db/app"),
+        e.contains("DATABASE_URL") && e.contains("mysql://***@db/app"),
         "{e}"
     );
     assert!(e.contains("sqlite:") && e.contains("postgres://"), "{e}");

@@ -64,6 +64,24 @@ impl Tool for EventBus {
         ))
     }
 
+    /// Ends the subscriptions of a plugin whose `on_boot` failed after
+    /// subscribing: a DEAD plugin must not go on handling events.
+    async fn plugin_failed(&self, plugin: &PluginId) {
+        let prefix = format!("{}.", plugin.name);
+        let removed: Vec<_> = {
+            let mut subs = self.inner.subs.lock();
+            let ids: Vec<u64> = (subs.iter())
+                .filter(|(_, e)| e.subscriber.starts_with(&prefix))
+                .map(|(id, _)| *id)
+                .collect();
+            ids.iter().filter_map(|id| subs.remove(id)).collect()
+        };
+        for entry in removed {
+            entry.active.store(false, Ordering::Release);
+            self.inner.driver.unsubscribe(entry.id).await;
+        }
+    }
+
     fn for_plugin(&self, plugin: &PluginId) -> Self {
         Self {
             inner: self.inner.clone(),

@@ -33,6 +33,15 @@ impl Tool for Http {
         }
     }
 
+    /// Removes the routes of a plugin whose `on_boot` failed (the server is not
+    /// listening yet: boot completes after every on_boot), so they answer 404
+    /// instead of running a half-booted plugin.
+    async fn plugin_failed(&self, plugin: &PluginId) {
+        let mut endpoints = self.shared.endpoints.lock();
+        endpoints.retain(|e| e.info.owner != *plugin.name);
+        *self.shared.cached.lock() = None;
+    }
+
     async fn on_boot_complete(&self) -> Result<(), ToolError> {
         let router = router::try_build(self).map_err(|e| ToolError::new(format!("http: {e}")))?;
         *self.shared.cached.lock() = Some(router.clone());

@@ -25,6 +25,21 @@ impl SystemRegistry {
     pub fn recent_calls(&self) -> Vec<ToolCall> {
         self.registry.recent_calls()
     }
+
+    /// Each failing tool and each plugin not READY as one line with its reason, empty when ready.
+    pub fn failures(&self) -> Vec<String> {
+        self.registry.snapshot().failures()
+    }
+
+    /// This process's random instance id, chosen at boot and stable until exit.
+    pub fn instance_id(&self) -> String {
+        self.registry.instance_id().to_owned()
+    }
+
+    /// Whole seconds since this process booted.
+    pub fn uptime_secs(&self) -> u64 {
+        self.registry.uptime().as_secs()
+    }
 }
 
 impl Tool for SystemRegistry {

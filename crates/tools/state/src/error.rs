@@ -58,6 +58,21 @@ pub enum StateError {
         /// Key.
         key: String,
     },
+    /// A ttl longer than the backend can hold (Redis would fail after writing).
+    #[error(
+        "state `{namespace}`/`{key}`: a ttl of {ttl_secs} s is longer than the longest allowed \
+         ({max_secs} s, about 100 years); pass None for no expiry or a shorter duration"
+    )]
+    TtlTooLong {
+        /// Namespace.
+        namespace: String,
+        /// Key.
+        key: String,
+        /// The ttl asked for, in whole seconds.
+        ttl_secs: u64,
+        /// The longest ttl accepted, in seconds.
+        max_secs: u64,
+    },
     /// A namespace name that cannot be used.
     #[error("state namespace `{namespace}` is not usable: {reason}")]
     InvalidNamespace {

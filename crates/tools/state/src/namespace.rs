@@ -7,7 +7,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::StateError;
-use crate::state::Shared;
+use crate::state::{Shared, State};
+
+/// The longest ttl accepted: about 100 years. Redis refuses an expiry past
+/// `i64::MAX` ms from now only after `INCRBY` ran inside the script, which
+/// left a counter with no ttl at all; checked before Redis is touched.
+pub(crate) const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// One namespace of the state tool: its keys never collide with another
 /// namespace's. Cheap to clone; get one with [`State::namespace`](crate::State::namespace).
@@ -26,6 +31,7 @@ impl std::fmt::Debug for StateNamespace {
     }
 }
 
+#[microcore_kernel::contract(of = State)]
 impl StateNamespace {
     pub(crate) fn new(shared: Arc<Shared>, name: Arc<str>) -> Self {
         let problem = if name.is_empty() {
@@ -47,8 +53,9 @@ impl StateNamespace {
         &self.name
     }
 
-    /// Stores `value` under `key`, replacing what was there (and its ttl).
-    /// With a ttl the key disappears after it; `None` keeps it until deleted.
+    /// Stores `value` under `key`, replacing the value and its ttl (`None` keeps it until deleted).
+    ///
+    /// A zero ttl or one over about 100 years is refused before anything is written.
     pub async fn set<T: Serialize>(
         &self,
         key: &str,
@@ -69,7 +76,7 @@ impl StateNamespace {
             .await
     }
 
-    /// The value under `key` as a `T`, or `None` when missing or expired.
+    /// Returns the value under `key` as a `T`, `None` when it is missing or expired.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StateError> {
         self.shared
             .probe
@@ -101,7 +108,7 @@ impl StateNamespace {
             .await
     }
 
-    /// Every live key, sorted.
+    /// Every live key of this namespace, sorted.
     pub async fn keys(&self) -> Result<Vec<String>, StateError> {
         self.shared
             .probe
@@ -112,7 +119,7 @@ impl StateNamespace {
             .await
     }
 
-    /// Every live entry: a copy, so changing it changes nothing stored.
+    /// Every live entry of this namespace, as a copy that changes nothing stored when changed.
     pub async fn get_all(&self) -> Result<BTreeMap<String, Value>, StateError> {
         self.shared
             .probe
@@ -123,10 +130,12 @@ impl StateNamespace {
             .await
     }
 
-    /// Atomically adds `amount` to the integer under `key` and returns the
-    /// new value; a missing (or expired) key starts from 0. `ttl` applies
-    /// only when this call creates the key, making a fixed window: later
-    /// increments keep the original expiry, and after it the count restarts.
+    /// Atomically adds `amount` to `key` and returns the new value, any ttl set on creation only.
+    ///
+    /// A missing (or expired) key starts from 0. `ttl` applies only when this
+    /// call creates the key, making a fixed window: later increments keep the
+    /// original expiry, and after it the count restarts. Atomic across
+    /// replicas on Redis (one script). A bad ttl is refused before Redis is touched.
     pub async fn increment(
         &self,
         key: &str,
@@ -178,6 +187,14 @@ impl StateNamespace {
             return Err(StateError::ZeroTtl {
                 namespace: self.name.to_string(),
                 key: key.to_owned(),
+            });
+        }
+        if let Some(ttl) = ttl.filter(|t| *t > MAX_TTL) {
+            return Err(StateError::TtlTooLong {
+                namespace: self.name.to_string(),
+                key: key.to_owned(),
+                ttl_secs: ttl.as_secs(),
+                max_secs: MAX_TTL.as_secs(),
             });
         }
         Ok(())

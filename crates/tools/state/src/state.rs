@@ -14,6 +14,9 @@ use crate::namespace::StateNamespace;
 /// The namespace of the methods called on [`State`] itself.
 pub const DEFAULT_NAMESPACE: &str = "default";
 
+/// The default of `STATE_KEY_PREFIX`.
+pub(crate) const DEFAULT_KEY_PREFIX: &str = "microcore";
+
 /// What every handle and namespace view shares.
 pub(crate) struct Shared {
     pub(crate) probe: Probe,
@@ -38,8 +41,8 @@ impl std::fmt::Debug for State {
 
 #[microcore_kernel::contract(
     backends = "memory (default) | Redis",
-    env = "STATE_BACKEND, REDIS_URL",
-    errors = "StateError: Serialize, Deserialize, NotANumber, Overflow, ZeroTtl, InvalidNamespace, Unavailable, Backend"
+    env = "STATE_BACKEND, REDIS_URL, STATE_KEY_PREFIX",
+    errors = "StateError: Serialize, Deserialize, NotANumber, Overflow, ZeroTtl, TtlTooLong, InvalidNamespace, Unavailable, Backend"
 )]
 impl State {
     fn with_backend(backend: Box<dyn Backend>, probe: Probe) -> Self {
@@ -67,7 +70,8 @@ impl State {
             "memory" => Ok(Self::in_memory(probe)),
             "redis" => {
                 let url = env.get_or("REDIS_URL", "redis://127.0.0.1:6379");
-                let redis = Redis::connect(url).await.map_err(ToolError::new)?;
+                let prefix = key_prefix(env)?;
+                let redis = Redis::connect(url, &prefix).await.map_err(ToolError::new)?;
                 Ok(Self::with_backend(Box::new(redis), probe))
             }
             other => Err(ToolError::new(format!(
@@ -131,6 +135,23 @@ impl State {
     /// See [`StateNamespace::clear`]: clears the `"default"` namespace only.
     pub async fn clear(&self) -> Result<(), StateError> {
         self.default.clear().await
+    }
+}
+
+/// `STATE_KEY_PREFIX` (default `microcore`): the first segment of every Redis
+/// key, so two apps sharing a Redis database never list or clear each other's.
+fn key_prefix(env: &Env) -> Result<String, ToolError> {
+    let prefix = env.get_or("STATE_KEY_PREFIX", DEFAULT_KEY_PREFIX).trim();
+    let usable = prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if usable {
+        Ok(prefix.to_owned())
+    } else {
+        Err(ToolError::new(format!(
+            "STATE_KEY_PREFIX={prefix:?} is not usable as a Redis key prefix; use letters, digits, \
+             `_`, `-` or `.` (e.g. your app's name), or unset it for `{DEFAULT_KEY_PREFIX}`"
+        )))
     }
 }
 

@@ -1,4 +1,6 @@
-//! The Redis backend: `{namespace}:{key}` holds the value's JSON text.
+//! The Redis backend: `{prefix}:{namespace}:{key}` holds the value's JSON
+//! text. The prefix (`STATE_KEY_PREFIX`) keeps apps sharing one Redis
+//! database apart: listing and clearing only ever SCAN under it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -29,13 +31,15 @@ return value
 pub(crate) struct Redis {
     conn: ConnectionManager,
     url: String,
+    prefix: String,
     increment: Script,
 }
 
 impl Redis {
-    /// Connects to `url` and checks the server answers, within a few seconds.
-    pub(crate) async fn connect(url: &str) -> Result<Self, String> {
-        let shown = redact(url);
+    /// Connects to `url` and checks the server answers, within a few seconds;
+    /// every key it touches starts with `prefix:`.
+    pub(crate) async fn connect(url: &str, prefix: &str) -> Result<Self, String> {
+        let shown = microcore_kernel::redact_url(url);
         let client = Client::open(url).map_err(|e| {
             format!(
                 "REDIS_URL={shown} is not a valid Redis URL ({e}); expected redis://host:port[/db]"
@@ -63,6 +67,7 @@ impl Redis {
         Ok(Self {
             conn,
             url: shown,
+            prefix: prefix.to_owned(),
             increment: Script::new(INCREMENT),
         })
     }
@@ -85,9 +90,20 @@ impl Redis {
         }
     }
 
-    /// Every Redis key of `ns` (SCAN, so the server is never blocked).
+    /// The Redis key of `key` in namespace `ns`.
+    fn full_key(&self, ns: &str, key: &str) -> String {
+        format!("{}{key}", self.ns_prefix(ns))
+    }
+
+    /// What every Redis key of namespace `ns` starts with.
+    fn ns_prefix(&self, ns: &str) -> String {
+        format!("{}:{ns}:", self.prefix)
+    }
+
+    /// Every Redis key of `ns` (SCAN, so the server is never blocked), only
+    /// under this app's prefix.
     async fn scan(&self, ns: &str) -> Result<Vec<String>, StateError> {
-        let pattern = format!("{}:*", escape_glob(ns));
+        let pattern = format!("{}*", escape_glob(&self.ns_prefix(ns)));
         let mut conn = self.conn();
         let mut cursor: u64 = 0;
         let mut found = Vec::new();
@@ -112,10 +128,6 @@ impl Redis {
         found.dedup();
         Ok(found)
     }
-}
-
-fn full_key(ns: &str, key: &str) -> String {
-    format!("{ns}:{key}")
 }
 
 fn parse(ns: &str, key: &str, text: &str) -> Result<Value, StateError> {
@@ -144,16 +156,6 @@ fn escape_glob(s: &str) -> String {
     out
 }
 
-/// The URL without its password, for messages and reports.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
 impl Backend for Redis {
     fn set<'a>(
         &'a self,
@@ -164,7 +166,7 @@ impl Backend for Redis {
     ) -> Res<'a, ()> {
         Box::pin(async move {
             let mut cmd = redis::cmd("SET");
-            cmd.arg(full_key(ns, key)).arg(value.to_string());
+            cmd.arg(self.full_key(ns, key)).arg(value.to_string());
             if let Some(ttl) = ttl {
                 cmd.arg("PX").arg(millis(ttl));
             }
@@ -178,7 +180,7 @@ impl Backend for Redis {
         Box::pin(async move {
             let text: Option<String> = self
                 .conn()
-                .get(full_key(ns, key))
+                .get(self.full_key(ns, key))
                 .await
                 .map_err(|e| self.fail(e))?;
             text.map(|t| parse(ns, key, &t)).transpose()
@@ -188,7 +190,7 @@ impl Backend for Redis {
     fn has<'a>(&'a self, ns: &'a str, key: &'a str) -> Res<'a, bool> {
         Box::pin(async move {
             self.conn()
-                .exists(full_key(ns, key))
+                .exists(self.full_key(ns, key))
                 .await
                 .map_err(|e| self.fail(e))
         })
@@ -196,7 +198,7 @@ impl Backend for Redis {
 
     fn keys<'a>(&'a self, ns: &'a str) -> Res<'a, Vec<String>> {
         Box::pin(async move {
-            let prefix = ns.len() + 1;
+            let prefix = self.ns_prefix(ns).len();
             Ok(self
                 .scan(ns)
                 .await?
@@ -211,6 +213,7 @@ impl Backend for Redis {
             let full = self.scan(ns).await?;
             let mut all = BTreeMap::new();
             let mut conn = self.conn();
+            let prefix = self.ns_prefix(ns).len();
             for chunk in full.chunks(BATCH) {
                 let values: Vec<Option<String>> = redis::cmd("MGET")
                     .arg(chunk)
@@ -220,7 +223,7 @@ impl Backend for Redis {
                 for (full_key, text) in chunk.iter().zip(values) {
                     // A key that expired between SCAN and MGET is simply gone.
                     if let Some(text) = text {
-                        let key = &full_key[ns.len() + 1..];
+                        let key = &full_key[prefix..];
                         all.insert(key.to_owned(), parse(ns, key, &text)?);
                     }
                 }
@@ -239,7 +242,7 @@ impl Backend for Redis {
         Box::pin(async move {
             let result = self
                 .increment
-                .key(full_key(ns, key))
+                .key(self.full_key(ns, key))
                 .arg(amount)
                 .arg(ttl.map_or(0, millis))
                 .invoke_async::<i64>(&mut self.conn())
@@ -266,7 +269,7 @@ impl Backend for Redis {
     fn delete<'a>(&'a self, ns: &'a str, key: &'a str) -> Res<'a, ()> {
         Box::pin(async move {
             self.conn()
-                .del::<_, ()>(full_key(ns, key))
+                .del::<_, ()>(self.full_key(ns, key))
                 .await
                 .map_err(|e| self.fail(e))
         })
@@ -286,7 +289,7 @@ impl Backend for Redis {
     }
 
     fn describe(&self) -> String {
-        format!("redis at {}", self.url)
+        format!("redis at {}, keys under `{}:`", self.url, self.prefix)
     }
 }
 
@@ -294,14 +297,18 @@ impl Backend for Redis {
 mod tests {
     use super::*;
 
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(
-            redact("redis://:s3cret@cache:6379/0"),
-            "redis://***@cache:6379/0"
-        );
-        assert_eq!(redact("redis://user:pw@h"), "redis://***@h");
-        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    #[tokio::test]
+    async fn passwords_never_reach_messages() {
+        for url in [
+            "redis+unix:///nowhere/redis.sock?pass=S3CRET",
+            "redis://:S3C@RET@127.0.0.1:1/0",
+        ] {
+            let Err(err) = Redis::connect(url, "microcore").await else {
+                panic!("nothing listens at {url}");
+            };
+            assert!(!err.contains("S3C") && !err.contains("RET"), "{err}");
+            assert!(err.contains("***"), "{err}");
+        }
     }
 
     #[test]

@@ -41,6 +41,17 @@ impl Fixture {
         }
     }
 
+    /// A plain connection to the Redis behind the tool; `None` in memory.
+    pub(crate) fn raw_redis(&self) -> Option<redis::Connection> {
+        let url = self.redis_url.as_ref()?;
+        Some(
+            redis::Client::open(url.as_str())
+                .unwrap()
+                .get_connection()
+                .unwrap(),
+        )
+    }
+
     /// The namespace `name`, private to this test run.
     pub(crate) fn ns(&self, name: &str) -> StateNamespace {
         self.state.namespace(format!("{}{name}", self.prefix))
@@ -56,13 +67,19 @@ impl Drop for Fixture {
         else {
             return;
         };
-        let keys: Vec<String> =
-            match redis::Commands::scan_match(&mut conn, format!("{}*", self.prefix)) {
+        // The tool's keys live under `microcore:`; raw keys a test wrote
+        // to stand for another app's do not.
+        for pattern in [
+            format!("microcore:{}*", self.prefix),
+            format!("{}*", self.prefix),
+        ] {
+            let keys: Vec<String> = match redis::Commands::scan_match(&mut conn, pattern) {
                 Ok(iter) => iter.collect(),
                 Err(_) => return,
             };
-        if !keys.is_empty() {
-            let _: redis::RedisResult<()> = redis::Commands::del(&mut conn, keys);
+            if !keys.is_empty() {
+                let _: redis::RedisResult<()> = redis::Commands::del(&mut conn, keys);
+            }
         }
     }
 }

@@ -51,4 +51,7 @@ parity_suite!(
     keys_are_sorted_and_live_only,
     delete_and_clear,
     zero_ttl_and_bad_namespaces_are_refused,
+    a_ttl_too_long_is_refused_before_anything_is_written,
+    floats_round_trip_exactly,
+    listing_and_clearing_never_touch_keys_outside_the_app_prefix,
 );

@@ -274,3 +274,67 @@ pub(crate) async fn zero_ttl_and_bad_namespaces_are_refused(fx: &Fixture) {
         assert!(matches!(err, StateError::InvalidNamespace { .. }), "{err}");
     }
 }
+
+pub(crate) async fn a_ttl_too_long_is_refused_before_anything_is_written(fx: &Fixture) {
+    let ns = fx.ns("ttl_too_long");
+    let forever = Duration::from_secs(i64::MAX as u64 / 1000);
+    let err = ns.increment("hits", 1, Some(forever)).await.unwrap_err();
+    assert!(matches!(err, StateError::TtlTooLong { .. }), "{err}");
+    assert!(err.to_string().contains("hits"), "{err}");
+    let err = ns.set("k", 1, Some(forever)).await.unwrap_err();
+    assert!(matches!(err, StateError::TtlTooLong { .. }), "{err}");
+    assert!(
+        !ns.has("hits").await.unwrap() && !ns.has("k").await.unwrap(),
+        "nothing was written, so no counter lives on without a ttl"
+    );
+}
+
+pub(crate) async fn floats_round_trip_exactly(fx: &Fixture) {
+    let ns = fx.ns("floats");
+    // Deterministic spread over many magnitudes, including the awkward ones.
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut floats = vec![
+        0.1,
+        0.1 + 0.2,
+        1.0 / 3.0,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        -2.5e-300,
+    ];
+    while floats.len() < 2000 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let f = f64::from_bits(seed);
+        if f.is_finite() {
+            floats.push(f);
+        }
+    }
+    ns.set("all", &floats, None).await.unwrap();
+    let back: Vec<f64> = ns.get("all").await.unwrap().unwrap();
+    let differ = floats.iter().zip(&back).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        differ,
+        0,
+        "{differ} of {} floats came back changed",
+        floats.len()
+    );
+}
+
+pub(crate) async fn listing_and_clearing_never_touch_keys_outside_the_app_prefix(fx: &Fixture) {
+    let ns = fx.ns("shared_db");
+    let Some(mut raw) = fx.raw_redis() else {
+        return; // In memory nothing else shares the keyspace.
+    };
+    // Another app on the same Redis database, with the same namespace name.
+    let foreign = format!("{}:theirs", ns.name());
+    let _: () = redis::Commands::set(&mut raw, &foreign, "1").unwrap();
+    ns.set("mine", 1, None).await.unwrap();
+    assert_eq!(ns.keys().await.unwrap(), ["mine"]);
+    ns.clear().await.unwrap();
+    assert!(ns.keys().await.unwrap().is_empty());
+    let theirs: Option<String> = redis::Commands::get(&mut raw, &foreign).unwrap();
+    assert_eq!(
+        theirs.as_deref(),
+        Some("1"),
+        "another app's key survived clear()"
+    );
+}

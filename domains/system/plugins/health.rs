@@ -1,0 +1,85 @@
+//! `GET /health/live` and `GET /health/ready`: the probes an orchestrator
+//! (Kubernetes `livenessProbe` / `readinessProbe`, a load balancer) polls.
+//!
+//! Live answers 200 while the process serves HTTP at all: restart it only
+//! when this fails. Ready answers 200 when every tool is OK and every plugin
+//! READY, else 503 naming what fails and why (reasons carry no credentials:
+//! tools redact their URLs), so traffic goes elsewhere until a DEAD tool
+//! recovers. Pending migrations are not checked here: run `migrate` before
+//! rolling out (docs/configuration.md).
+
+use microcore::prelude::*;
+
+/// Liveness and readiness probes.
+#[plugin]
+pub struct Health {
+    http: Http,
+    registry: SystemRegistry,
+}
+
+impl Plugin for Health {
+    async fn on_boot(self: Arc<Self>) -> BootResult {
+        let live = Route::get("/health/live")
+            .tag("System")
+            .summary("Liveness: 200 while the process serves");
+        self.http.route(live, &self, Self::live)?;
+        let ready = Route::get("/health/ready")
+            .tag("System")
+            .summary("Readiness: 200 when every tool is OK and every plugin READY, else 503");
+        self.http.route(ready, &self, Self::ready)?;
+        Ok(())
+    }
+}
+
+impl Health {
+    async fn live(self: Arc<Self>, _: Empty, _: Ctx) -> HttpResult<serde_json::Value> {
+        Ok(json!({ "status": "alive" }))
+    }
+
+    async fn ready(self: Arc<Self>, _: Empty, _: Ctx) -> HttpResult<serde_json::Value> {
+        let failures = self.registry.failures();
+        if failures.is_empty() {
+            Ok(json!({ "status": "ready" }))
+        } else {
+            Err(HttpError::status(
+                503,
+                format!("not ready: {}", failures.join("; ")),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use microcore::ToolStatus;
+    use microcore::testing::{self, TestRequest};
+
+    #[tokio::test]
+    async fn ready_follows_a_tool_going_dead_and_recovering_while_live_stays_200() {
+        let app = testing::boot::<Health>().await;
+        let http = app.http();
+        let get = |path: &'static str| http.call(TestRequest::get(path));
+        let res = get("/health/ready").await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert_eq!(res.body["data"]["status"], "ready");
+
+        let registry = app.registry();
+        registry.set_tool(
+            "db",
+            ToolStatus::Dead,
+            Some("backend unavailable (last call: query)".into()),
+        );
+        let res = get("/health/ready").await;
+        assert_eq!(res.status, 503, "{}", res.text);
+        assert!(
+            res.text.contains("tool `db` DEAD") && res.text.contains("backend unavailable"),
+            "{}",
+            res.text
+        );
+        assert_eq!(get("/health/live").await.status, 200);
+
+        registry.set_tool("db", ToolStatus::Ok, Some("Recovered".into()));
+        assert_eq!(get("/health/ready").await.status, 200);
+    }
+}
