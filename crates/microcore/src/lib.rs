@@ -138,6 +138,7 @@ pub mod __private {
 
     pub use microcore_db::MIGRATIONS;
     pub use microcore_event_bus::Event;
+    pub use microcore_kernel::EventName;
     pub use microcore_kernel::{
         DynTool, EVENTS, Env, EventDescriptor, MODELS, MissingTools, ModelDescriptor, PLUGINS,
         PluginBuild, PluginDescriptor, PluginId, Registry, Slot, Tool, ToolSet, build_erased,
