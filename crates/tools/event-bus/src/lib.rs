@@ -45,6 +45,7 @@ mod options;
 mod outcome;
 mod reply;
 mod rpc;
+mod stored;
 mod subscribe;
 mod tool;
 mod trace;
