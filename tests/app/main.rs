@@ -10,6 +10,7 @@ mod support;
 mod accounts;
 mod binary;
 mod hostile;
+mod outbox;
 mod plugin_registry;
 mod scale_out;
 mod serve;
