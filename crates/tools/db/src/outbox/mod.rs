@@ -110,6 +110,7 @@ impl std::fmt::Debug for Outbox {
 
 #[derive(serde::Deserialize)]
 struct Row {
+    seq: i64,
     id: String,
     event: String,
     payload: String,
@@ -155,9 +156,10 @@ impl Outbox {
                 tx::statement(&self.core, sql, &params).await
             })
             .await?;
-        let rows: Vec<Row> = crate::ops::rows(out)?;
-        let mut events = rows
-            .into_iter()
+        let mut rows: Vec<Row> = crate::ops::rows(out)?;
+        // RETURNING comes in no particular order.
+        rows.sort_by_key(|r| r.seq);
+        rows.into_iter()
             .map(|r| {
                 let payload = serde_json::from_str(&r.payload).map_err(|e| {
                     DbError::tool(format!(
@@ -176,9 +178,7 @@ impl Outbox {
                     attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
                 })
             })
-            .collect::<Result<Vec<_>, DbError>>()?;
-        events.sort_by(|a, b| a.timestamp.total_cmp(&b.timestamp).then(a.id.cmp(&b.id)));
-        Ok(events)
+            .collect()
     }
 
     /// Deletes event `id`: the bus has it.

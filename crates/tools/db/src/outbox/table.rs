@@ -10,19 +10,35 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::backend::Engine;
 
-/// Creates the table and its index; safe to run again.
-pub(crate) const DDL: &str = "CREATE TABLE IF NOT EXISTS _outbox (\
-     id TEXT PRIMARY KEY, event TEXT NOT NULL, payload TEXT NOT NULL, emitter TEXT NOT NULL, \
-     parent_id TEXT, created_at BIGINT NOT NULL, available_at BIGINT NOT NULL, \
-     attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT); \
-     CREATE INDEX IF NOT EXISTS _outbox_due ON _outbox (available_at)";
+/// Creates the table and its index; safe to run again. `seq` orders the
+/// events of one transaction as they were stored (ids are random).
+pub(crate) fn ddl(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Postgres => {
+            "CREATE TABLE IF NOT EXISTS _outbox (\
+             seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, event TEXT NOT NULL, \
+             payload TEXT NOT NULL, emitter TEXT NOT NULL, parent_id TEXT, \
+             created_at BIGINT NOT NULL, available_at BIGINT NOT NULL, \
+             attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT); \
+             CREATE INDEX IF NOT EXISTS _outbox_due ON _outbox (available_at)"
+        }
+        Engine::Sqlite => {
+            "CREATE TABLE IF NOT EXISTS _outbox (\
+             seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, event TEXT NOT NULL, \
+             payload TEXT NOT NULL, emitter TEXT NOT NULL, parent_id TEXT, \
+             created_at BIGINT NOT NULL, available_at BIGINT NOT NULL, \
+             attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT); \
+             CREATE INDEX IF NOT EXISTS _outbox_due ON _outbox (available_at)"
+        }
+    }
+}
 
 /// Stores one event: id, event, payload, emitter, parent, created (= available).
 pub(crate) const INSERT: &str = "INSERT INTO _outbox \
      (id, event, payload, emitter, parent_id, created_at, available_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $6)";
 
-/// Leases up to `$3` due rows until `$1` (now is `$2`) and returns them. On
+/// Leases up to `$3` due rows, oldest first, until `$1` (now is `$2`) and returns them. On
 /// PostgreSQL, rows another replica is claiming at this instant are skipped,
 /// not waited for; SQLite has one writer, so the statement is atomic.
 pub(crate) fn claim(engine: Engine) -> &'static str {
@@ -30,14 +46,14 @@ pub(crate) fn claim(engine: Engine) -> &'static str {
         Engine::Postgres => {
             "UPDATE _outbox SET available_at = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM _outbox WHERE available_at <= $2 \
-             ORDER BY created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, event, payload, emitter, parent_id, created_at, attempts"
+             ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING seq, id, event, payload, emitter, parent_id, created_at, attempts"
         }
         Engine::Sqlite => {
             "UPDATE _outbox SET available_at = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM _outbox WHERE available_at <= $2 \
-             ORDER BY created_at, id LIMIT $3) \
-             RETURNING id, event, payload, emitter, parent_id, created_at, attempts"
+             ORDER BY seq LIMIT $3) \
+             RETURNING seq, id, event, payload, emitter, parent_id, created_at, attempts"
         }
     }
 }
@@ -66,7 +82,7 @@ pub(crate) fn now_ms() -> i64 {
 pub(crate) async fn ensure(core: &crate::core::Core) -> Result<(), crate::error::DbError> {
     let _turn = core.gate().lock_owned().await;
     let mut conn = core.backend().begin().await?;
-    match conn.script(DDL).await {
+    match conn.script(ddl(core.engine())).await {
         Ok(()) => conn.commit().await,
         Err(e) => {
             let _ = conn.rollback().await;

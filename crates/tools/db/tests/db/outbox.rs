@@ -16,6 +16,7 @@ contract!(
     a_claimed_event_comes_back_when_its_lease_ends_and_goes_when_sent,
     an_event_put_back_waits_for_its_retry_time,
     a_commit_that_stored_events_wakes_the_relay,
+    events_are_claimed_in_the_order_they_were_stored,
 );
 
 #[derive(serde::Serialize)]
@@ -171,6 +172,31 @@ async fn a_commit_that_stored_events_wakes_the_relay(db: Db) {
         .await
         .expect("the commit woke the relay")
         .unwrap();
+}
+
+async fn events_are_claimed_in_the_order_they_were_stored(db: Db) {
+    prepared(&db).await;
+    db.transaction(|tx| async move {
+        for id in 0..30 {
+            tx.publish(Signed { id }).await?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    db.transaction(|tx| async move { tx.publish(Signed { id: 30 }).await })
+        .await
+        .unwrap();
+    let outbox = db.outbox();
+    let mut order = Vec::new();
+    loop {
+        let batch = outbox.claim(7, LEASE).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        order.extend(batch.iter().map(|e| e.payload["id"].as_i64().unwrap()));
+    }
+    assert_eq!(order, (0..=30).collect::<Vec<_>>());
 }
 
 /// Two replicas on one PostgreSQL claim at the same time: every event is
