@@ -219,6 +219,27 @@ mod tests {
         assert!(app.published("test.outbox_stored").is_empty());
     }
 
+    #[tokio::test]
+    async fn an_idle_relay_leaves_the_metrics_to_real_calls() {
+        let app = app().boot().await;
+        let claims = || {
+            app.tool::<SystemRegistry>()
+                .recent_calls()
+                .iter()
+                .filter(|c| c.tool == "db" && c.method == "outbox_claim")
+                .count()
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(claims(), 0, "polls that find nothing are not recorded");
+        app.db()
+            .transaction(|tx| async move { tx.publish(Stored { n: 3 }).await })
+            .await
+            .unwrap();
+        app.wait_for("test.outbox_stored", Duration::from_secs(5))
+            .await;
+        assert_eq!(claims(), 1, "a claim that found events is");
+    }
+
     #[test]
     fn backoff_doubles_from_100ms_up_to_30s() {
         assert_eq!(backoff(1), Duration::from_millis(100));
