@@ -240,6 +240,49 @@ mod tests {
         assert_eq!(claims(), 1, "a claim that found events is");
     }
 
+    /// Commits an event, then takes longer than the request may.
+    #[plugin]
+    struct SlowWriter {
+        http: Http,
+        db: Db,
+    }
+
+    impl Plugin for SlowWriter {
+        async fn on_boot(self: Arc<Self>) -> BootResult {
+            self.http
+                .route(Route::post("/test/slow-write"), &self, Self::write)?;
+            Ok(())
+        }
+    }
+
+    impl SlowWriter {
+        async fn write(self: Arc<Self>, _: Empty, _: Ctx) -> HttpResult<()> {
+            self.db
+                .transaction(|tx| async move { tx.publish(Stored { n: 4 }).await })
+                .await?;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_cut_by_its_timeout_after_the_commit_still_announces_the_write() {
+        let app = app()
+            .plugin::<SlowWriter>()
+            .env("HTTP_REQUEST_TIMEOUT_SECS", "1")
+            .boot()
+            .await;
+        let res = app
+            .http()
+            .call(microcore::testing::TestRequest::post("/test/slow-write"))
+            .await;
+        assert_eq!(res.status, 503, "{}", res.text);
+        let seen = app
+            .wait_for("test.outbox_stored", Duration::from_secs(5))
+            .await;
+        assert_eq!(seen, vec![json!({"n": 4})]);
+    }
+
     #[test]
     fn backoff_doubles_from_100ms_up_to_30s() {
         assert_eq!(backoff(1), Duration::from_millis(100));
