@@ -323,7 +323,6 @@ async fn sigterm_in_a_burst_of_sign_ups_loses_no_welcome_and_answers_no_500() {
         .iter()
         .filter(|(_, a)| a.is_some_and(|(status, _)| status >= 500))
         .collect();
-    eprintln!("sign-ups (port, answer): {answers:?}");
     assert!(failed.is_empty(), "no sign-up answers 5xx: {failed:?}");
     let on_a = answers
         .iter()
