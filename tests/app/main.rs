@@ -11,6 +11,7 @@ mod accounts;
 mod binary;
 mod hostile;
 mod lifecycle;
+mod outbox;
 mod plugin_registry;
 mod scale_out;
 mod serve;

@@ -46,6 +46,7 @@ Rules:
 - Handlers return `HttpResult<T>`; clients get `{\"success\": true, \"data\": T}` or `{\"success\": false, \"error\": \"…\"}`.
 - Never leak internals: `?` on a tool error is a logged, generic 500; tell the caller only what it can fix (`HttpError::conflict(..)`).
 - Events are facts named `noun.verb_past`; publisher and subscriber each declare their own `#[event]` struct (`cargo xtask check` compares them); subscribers are idempotent on `event.id`.
+- An event that announces a write commits with it: `db.try_transaction(|tx| async move { …; tx.publish(E { .. }).await?; Ok(..) })`, never `event_bus.publish` after the write (a crash or shutdown in between loses it).
 - Start from `cargo xtask new plugin` (template below); then run `cargo xtask context` and `cargo xtask check`.
 ";
 

@@ -72,6 +72,10 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             const NAME: &'static str = #name;
         }
 
+        impl #p::EventName for #ident {
+            const NAME: &'static str = #name;
+        }
+
         const _: () = {
             #[#p::linkme::distributed_slice(#p::EVENTS)]
             #[linkme(crate = #p::linkme)]

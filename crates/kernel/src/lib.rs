@@ -13,6 +13,7 @@ extern crate self as microcore_kernel;
 mod auth;
 mod context;
 mod env;
+mod event_name;
 mod kernel;
 mod meta;
 mod plugin;
@@ -31,6 +32,7 @@ pub use context::{
     spawn_blocking_in_context,
 };
 pub use env::Env;
+pub use event_name::EventName;
 pub use kernel::{BootOptions, Kernel, Running};
 pub use meta::{
     ContractMethod, EVENTS, EventDescriptor, MODELS, ModelDescriptor, TOOL_CONTRACTS, ToolContract,

@@ -140,6 +140,7 @@ pub mod __private {
 
     pub use microcore_db::MIGRATIONS;
     pub use microcore_event_bus::Event;
+    pub use microcore_kernel::EventName;
 
     /// Nested validation of `#[model]` fields.
     pub mod nested {

@@ -178,6 +178,50 @@ impl<T: ToolSet> TestApp<T> {
         }
     }
 
+    /// Publishes the events transactions stored with `tx.publish` and returns how many.
+    ///
+    /// What the outbox relay (`system.OutboxRelay`) does in the background,
+    /// done here at once so a test reads `published` right after a request.
+    pub async fn flush_outbox(&self) -> usize {
+        let outbox = self.db().outbox();
+        let bus = self.bus();
+        let mut count = 0;
+        loop {
+            let rows = outbox
+                .claim(100, Duration::from_secs(30))
+                .await
+                .unwrap_or_else(|e| panic!("the outbox cannot be read: {e}"));
+            if rows.is_empty() {
+                return count;
+            }
+            for row in rows {
+                let id = row.id.clone();
+                let envelope = microcore_event_bus::RawEnvelope {
+                    id: row.id,
+                    event: row.event,
+                    payload: row.payload,
+                    emitter: row.emitter,
+                    timestamp: row.timestamp,
+                    parent_id: row.parent_id,
+                    correlation_id: None,
+                    reply_to: None,
+                    key: None,
+                    delay: None,
+                    ttl: None,
+                    headers: Default::default(),
+                };
+                bus.publish_stored(envelope)
+                    .await
+                    .unwrap_or_else(|e| panic!("a stored event cannot be published: {e}"));
+                outbox
+                    .sent(&id)
+                    .await
+                    .unwrap_or_else(|e| panic!("the outbox cannot be written: {e}"));
+                count += 1;
+            }
+        }
+    }
+
     /// Shuts down in order (tests usually just drop the app).
     pub async fn shutdown(mut self) {
         if let Some(running) = self.running.take() {

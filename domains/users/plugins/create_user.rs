@@ -1,5 +1,5 @@
-//! `POST /users`: sign up. Validates, hashes the password, inserts, and
-//! publishes `user.created`.
+//! `POST /users`: sign up. Validates, hashes the password, and inserts the
+//! user and `user.created` in one transaction (the outbox relay publishes it).
 
 use microcore::prelude::*;
 
@@ -10,7 +10,6 @@ use super::models::User;
 pub struct CreateUser {
     http: Http,
     db: Db,
-    event_bus: EventBus,
     auth: Auth,
     logger: Logger,
 }
@@ -71,24 +70,28 @@ impl CreateUser {
             ctx.set_header("retry-after", "1");
             HttpError::status(503, "the server is busy hashing passwords; retry shortly")
         })?;
-        let inserted = self
+        // The row and `user.created` commit together: a shutdown, a timeout or
+        // a crash after the commit cannot leave a user nobody is told about.
+        let name = req.name.clone();
+        let stored_email = email.clone();
+        let id = self
             .db
-            .execute(
-                "INSERT INTO users (name, email, password_hash) VALUES ($1, $2, $3) RETURNING id",
-                params![req.name.clone(), email.clone(), hash],
-            )
-            .await;
-        let id = match inserted {
-            Ok(id) => id,
-            Err(e) if e.kind == DbErrorKind::UniqueViolation => {
-                return Err(HttpError::conflict("email already in use"));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        self.event_bus
-            .publish(UserCreated {
-                id,
-                email: email.clone(),
+            .try_transaction(|tx| async move {
+                let inserted = tx
+                    .execute(
+                        "INSERT INTO users (name, email, password_hash) VALUES ($1, $2, $3) RETURNING id",
+                        params![name, stored_email.clone(), hash],
+                    )
+                    .await;
+                let id = match inserted {
+                    Ok(id) => id,
+                    Err(e) if e.kind == DbErrorKind::UniqueViolation => {
+                        return Err(HttpError::conflict("email already in use"));
+                    }
+                    Err(e) => return Err(HttpError::from(e)),
+                };
+                tx.publish(UserCreated { id, email: stored_email }).await?;
+                Ok(id)
             })
             .await?;
         self.logger.info(format!("user {id} created"));
@@ -117,6 +120,7 @@ mod tests {
             .call(TestRequest::post("/users").json(ana()))
             .await;
         assert_eq!(res.status, 201, "{}", res.text);
+        assert_eq!(app.flush_outbox().await, 1, "user.created is stored with the user");
         assert_eq!(res.body["data"]["email"], "ana@example.com");
         let id = res.body["data"]["id"].as_i64().expect("an id");
         let stored: Vec<serde_json::Value> = app
@@ -149,6 +153,7 @@ mod tests {
             .header("x-request-id", "req-42")
             .json(ana());
         assert_eq!(app.http().call(req).await.status, 201);
+        app.flush_outbox().await;
         let published = app
             .bus()
             .trace_history()
@@ -174,6 +179,7 @@ mod tests {
             .call(TestRequest::post("/users").json(ana()))
             .await;
         assert_eq!(again.status, 409);
+        app.flush_outbox().await;
         assert_eq!(
             again.body,
             json!({"success": false, "error": "email already in use"})

@@ -13,7 +13,6 @@ use super::models::UserPath;
 pub struct DeleteUser {
     http: Http,
     db: Db,
-    event_bus: EventBus,
     auth: Auth,
 }
 
@@ -60,16 +59,18 @@ impl DeleteUser {
                 "the account cannot be deleted right now: its tokens could not be revoked; retry shortly",
             )
         })?;
-        if self
-            .db
-            .execute("DELETE FROM users WHERE id = $1", params![path.id])
-            .await?
-            == 0
-        {
-            return Err(HttpError::not_found("user not found"));
-        }
-        self.event_bus.publish(UserDeleted { id: path.id }).await?;
-        Ok(Deleted { id: path.id })
+        // The deletion and `user.deleted` commit together (the outbox relay publishes it).
+        let id = path.id;
+        self.db
+            .try_transaction(|tx| async move {
+                if tx.execute("DELETE FROM users WHERE id = $1", params![id]).await? == 0 {
+                    return Err(HttpError::not_found("user not found"));
+                }
+                tx.publish(UserDeleted { id }).await?;
+                Ok(())
+            })
+            .await?;
+        Ok(Deleted { id })
     }
 }
 
@@ -98,6 +99,7 @@ mod tests {
             .call(TestRequest::delete(format!("/users/{ana}")).bearer(&token))
             .await;
         assert_eq!(res.status, 200, "{}", res.text);
+        app.flush_outbox().await;
         assert_eq!(app.published("user.deleted"), vec![json!({"id": ana})]);
         let again = app
             .http()
@@ -172,6 +174,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(left.len(), 1, "the account is kept for a retry");
+        assert_eq!(app.flush_outbox().await, 0);
         assert!(app.published("user.deleted").is_empty());
     }
 }

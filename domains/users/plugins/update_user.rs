@@ -9,7 +9,6 @@ use super::models::User;
 pub struct UpdateUser {
     http: Http,
     db: Db,
-    event_bus: EventBus,
 }
 
 /// The id from the path plus the fields to change; at least one of them.
@@ -57,31 +56,37 @@ impl UpdateUser {
             ));
         }
         let email = req.email.as_deref().map(|e| e.trim().to_lowercase());
-        let updated = self
-            .db
-            .query_one::<User>(
-                "UPDATE users SET name = COALESCE($1, name), email = COALESCE($2, email) WHERE id = $3 \
-                 RETURNING id, name, email",
-                params![req.name.clone(), email.clone(), req.id],
-            )
-            .await;
-        let user = match updated {
-            Ok(Some(user)) => user,
-            Ok(None) => return Err(HttpError::not_found("user not found")),
-            Err(e) if e.kind == DbErrorKind::UniqueViolation => {
-                return Err(HttpError::conflict("email already in use"));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let fields = [("name", req.name.is_some()), ("email", email.is_some())]
+        // The change and `user.updated` commit together (the outbox relay publishes it).
+        let fields: Vec<String> = [("name", req.name.is_some()), ("email", email.is_some())]
             .into_iter()
             .filter(|(_, changed)| *changed)
             .map(|(f, _)| f.to_owned())
             .collect();
-        self.event_bus
-            .publish(UserUpdated {
-                id: user.id,
-                fields,
+        let (name, id) = (req.name.clone(), req.id);
+        let user = self
+            .db
+            .try_transaction(|tx| async move {
+                let updated = tx
+                    .query_one::<User>(
+                        "UPDATE users SET name = COALESCE($1, name), email = COALESCE($2, email) WHERE id = $3 \
+                         RETURNING id, name, email",
+                        params![name, email, id],
+                    )
+                    .await;
+                let user = match updated {
+                    Ok(Some(user)) => user,
+                    Ok(None) => return Err(HttpError::not_found("user not found")),
+                    Err(e) if e.kind == DbErrorKind::UniqueViolation => {
+                        return Err(HttpError::conflict("email already in use"));
+                    }
+                    Err(e) => return Err(HttpError::from(e)),
+                };
+                tx.publish(UserUpdated {
+                    id: user.id,
+                    fields,
+                })
+                .await?;
+                Ok(user)
             })
             .await?;
         Ok(user)
@@ -123,6 +128,7 @@ mod tests {
             .await;
         assert_eq!(res.status, 200, "{}", res.text);
         assert_eq!(res.body["data"]["name"], "Ana María");
+        assert_eq!(app.flush_outbox().await, 1);
         assert_eq!(
             app.published("user.updated"),
             vec![json!({"id": ana, "fields": ["name"]})]
@@ -159,6 +165,7 @@ mod tests {
             )
             .await;
         assert_eq!(taken.status, 409);
+        assert_eq!(app.flush_outbox().await, 0, "a refused change stores no event");
         assert!(app.published("user.updated").is_empty());
     }
 }

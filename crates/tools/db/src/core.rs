@@ -3,7 +3,8 @@
 //! and open transactions share it.
 //!
 //! The modules form layers, each using only those below it:
-//! `backend` < `core` < `tx` < `migrate`, `schema` < `handle` (the `Db` plugins hold).
+//! `backend` < `core` < `outbox::table` < `tx` < `migrate`, `schema`, `outbox` < `handle`
+//! (the `Db` plugins hold).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,6 +25,11 @@ pub(crate) struct Core {
     gate: Arc<tokio::sync::Mutex<()>>,
     /// What the last migration run did, for the boot report.
     pub(crate) migrations: parking_lot::Mutex<String>,
+    /// Woken when a transaction that stored outbox events commits, so the
+    /// relay of this process publishes them at once instead of at its next poll.
+    pub(crate) outbox_committed: tokio::sync::Notify,
+    /// How this process relays the outbox (`DB_OUTBOX_*`).
+    pub(crate) outbox_settings: parking_lot::Mutex<crate::outbox::OutboxSettings>,
 }
 
 impl Core {
@@ -34,6 +40,8 @@ impl Core {
             probe,
             gate: Arc::new(tokio::sync::Mutex::new(())),
             migrations: parking_lot::Mutex::new("not run".to_owned()),
+            outbox_committed: tokio::sync::Notify::new(),
+            outbox_settings: parking_lot::Mutex::default(),
         }
     }
 

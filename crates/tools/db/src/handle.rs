@@ -12,6 +12,7 @@ use crate::core::Core;
 use crate::error::DbError;
 use crate::migrate::{self, MIGRATIONS, Migration};
 use crate::migration_status::{self, MigrationStatus};
+use crate::outbox::{Outbox, OutboxSettings};
 use crate::schema::{self, Schema};
 use crate::sql::Sql;
 use crate::tx::{self, Tx};
@@ -38,7 +39,7 @@ impl std::fmt::Debug for Db {
 
 #[microcore_kernel::contract(
     backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory; SQL is not translated: write `$n` placeholders, RETURNING and types both accept",
-    env = "DATABASE_URL, DB_AUTO_MIGRATE, DB_BUSY_TIMEOUT_MS",
+    env = "DATABASE_URL, DB_AUTO_MIGRATE, DB_BUSY_TIMEOUT_MS, DB_OUTBOX_RELAY, DB_OUTBOX_POLL_MS, DB_OUTBOX_LEASE_MS, DB_OUTBOX_BATCH",
     errors = "DbError; branch on `e.kind`: DbErrorKind::{UniqueViolation, ForeignKeyViolation, NotNullViolation, CheckViolation, Busy, Unavailable, Unknown}"
 )]
 impl Db {
@@ -281,6 +282,11 @@ impl Db {
         .await
     }
 
+    /// The relay's side of the transactional outbox (see [`Outbox`]).
+    pub fn outbox(&self) -> Outbox {
+        Outbox::new(self.inner.clone())
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn engine(&self) -> &'static str {
         match self.inner.engine() {
@@ -309,9 +315,11 @@ impl Tool for Db {
             .flag("DB_AUTO_MIGRATE", true)
             .map_err(ToolError::new)?;
         let busy_timeout = sqlite::busy_timeout(&setup.env).map_err(ToolError::new)?;
+        let outbox = OutboxSettings::from_env(&setup.env).map_err(ToolError::new)?;
         let db = Self::open(url, busy_timeout, setup.probe)
             .await
             .map_err(|e| ToolError::new(e.message))?;
+        *db.inner.outbox_settings.lock() = outbox;
         if auto {
             db.migrate().await.map_err(|e| ToolError::new(e.message))?;
         } else {
@@ -326,6 +334,8 @@ impl Tool for Db {
             .await
             .map_err(|e| ToolError::new(e.message))?;
         let db = Self::from_backend(Box::new(backend), setup.probe);
+        *db.inner.outbox_settings.lock() =
+            OutboxSettings::from_env(&setup.env).map_err(ToolError::new)?;
         db.migrate().await.map_err(|e| ToolError::new(e.message))?;
         Ok(db)
     }

@@ -30,6 +30,12 @@
 //! (`domains/<d>/migrations/*.sql`, registered in [`MIGRATIONS`]) are applied at
 //! setup unless `DB_AUTO_MIGRATE=false`.
 //!
+//! An event that announces a write is stored with it: `tx.publish(UserCreated
+//! { .. })` inside `db.transaction` writes it to the `_outbox` table in the
+//! same transaction, and the outbox relay (a plugin holding this tool and the
+//! event bus, see [`Outbox`]) publishes it after the commit, at least once,
+//! even if this process dies in between. `DB_OUTBOX_*` tune the relay.
+//!
 //! On SQLite a write that meets another connection's write lock waits for it,
 //! inside SQLite, up to `DB_BUSY_TIMEOUT_MS` (default 5000), then fails as
 //! [`DbErrorKind::Busy`] having written nothing.
@@ -41,6 +47,7 @@ mod handle;
 mod migrate;
 mod migration_status;
 mod ops;
+mod outbox;
 mod postgres;
 mod schema;
 mod sql;
@@ -52,6 +59,7 @@ pub use error::{DbError, DbErrorKind};
 pub use handle::Db;
 pub use migrate::{MIGRATIONS, Migration};
 pub use migration_status::{MigrationState, MigrationStatus};
+pub use outbox::{Outbox, OutboxSettings, StoredEvent};
 pub use schema::{Column, ColumnType, ForeignKey, Schema, Table};
 pub use sql::Sql;
 pub use tx::Tx;

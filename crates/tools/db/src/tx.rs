@@ -17,12 +17,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use microcore_kernel::{EventName, current_event_id, current_identity};
 use serde::de::DeserializeOwned;
 
 use crate::backend::{Conn, Output};
 use crate::core::Core;
 use crate::error::DbError;
 use crate::ops;
+use crate::outbox::table;
 use crate::sql::{Sql, check_arity};
 use crate::value::{Params, Value};
 
@@ -79,6 +81,8 @@ struct Shared {
     /// The number of the next savepoint: every savepoint of a transaction has
     /// its own name, never one shared by siblings.
     next: AtomicU64,
+    /// Set by [`Tx::publish`]: the commit wakes the outbox relay.
+    published: AtomicBool,
 }
 
 fn rollback_to(id: u64) -> String {
@@ -130,6 +134,7 @@ where
         conn: tokio::sync::Mutex::new(Some(conn)),
         pending: parking_lot::Mutex::new(None),
         next: AtomicU64::new(1),
+        published: AtomicBool::new(false),
     });
     let _abandon = Abandon(shared.clone());
     let tx = Tx {
@@ -147,6 +152,7 @@ where
     };
     match result {
         Ok(value) => {
+            let published = shared.published.load(Ordering::Acquire);
             let commit = async move {
                 let pending = shared.pending.lock().take();
                 if let Some(id) = pending {
@@ -155,6 +161,9 @@ where
                 conn.commit().await
             };
             core.observe("commit", commit).await?;
+            if published {
+                core.outbox_committed.notify_one();
+            }
             Ok(value)
         }
         Err(e) => {
@@ -304,6 +313,62 @@ impl Tx {
                     total += self.run(sql.as_str(), params).await?.rows_affected;
                 }
                 Ok(total)
+            })
+            .await
+    }
+
+    /// Stores `event` in this transaction's outbox and returns its id; it is published once committed.
+    ///
+    /// The event and the writes it announces commit or roll back together:
+    /// a rolled-back transaction (or savepoint) publishes nothing, and a
+    /// committed event reaches the event bus at least once, even if this
+    /// process dies right after the commit (another replica's relay, or this
+    /// one's next boot, publishes it). The id is the envelope's `id` that
+    /// subscribers see, so a handler that may see it twice can be idempotent.
+    ///
+    /// ```no_run
+    /// # use microcore_db::{Db, DbError, params};
+    /// # #[derive(serde::Serialize)] struct UserCreated { id: i64 }
+    /// # impl microcore_kernel::EventName for UserCreated { const NAME: &'static str = "user.created"; }
+    /// # async fn demo(db: Db) -> Result<(), DbError> {
+    /// db.transaction(|tx| async move {
+    ///     let id = tx.execute("INSERT INTO users (name) VALUES ($1) RETURNING id", params!["Ana"]).await?;
+    ///     tx.publish(UserCreated { id }).await?;
+    ///     Ok(())
+    /// }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn publish<E: EventName>(&self, event: E) -> Result<String, DbError> {
+        self.core
+            .observe("publish", async {
+                let payload = serde_json::to_string(&event).map_err(|e| {
+                    DbError::caller(format!(
+                        "event `{}` cannot be stored in the outbox: its payload does not \
+                         serialise to JSON ({e}); make its fields plain data",
+                        E::NAME
+                    ))
+                })?;
+                let id = uuid::Uuid::new_v4().to_string();
+                let params = [
+                    Value::Text(id.clone()),
+                    Value::Text(E::NAME.to_owned()),
+                    Value::Text(payload),
+                    Value::Text(current_identity().to_string()),
+                    current_event_id().map_or(Value::Null, |p| Value::Text(p.to_string())),
+                    Value::Int(table::now_ms()),
+                ];
+                self.run(table::INSERT, &params).await.map_err(|e| {
+                    if e.message.contains("_outbox") {
+                        e.context(
+                            "the outbox table is missing; it is created when migrations run \
+                             (DB_AUTO_MIGRATE, `Db::migrate`) or when the outbox relay boots",
+                        )
+                    } else {
+                        e
+                    }
+                })?;
+                self.shared.published.store(true, Ordering::Release);
+                Ok(id)
             })
             .await
     }

@@ -130,7 +130,12 @@ mod tests {
         let (limit, small) = (10u64, 7u32);
         assert_eq!(
             crate::params![items.len(), &limit, &small, u64::MAX],
-            vec![Value::Int(3), Value::Int(10), Value::Int(7), Value::Int(i64::MAX)]
+            vec![
+                Value::Int(3),
+                Value::Int(10),
+                Value::Int(7),
+                Value::Int(i64::MAX)
+            ]
         );
     }
 }

@@ -67,6 +67,8 @@ pub(crate) struct Inner {
     pub(crate) closed: AtomicBool,
     /// Deliveries queued or running, plus delayed publishes not yet handed over.
     pub(crate) in_flight: AtomicUsize,
+    /// The dead letters this process made, for `/system/dead-letters`.
+    pub(crate) dead_letters: crate::dead_letters::DeadLetterLog,
 }
 
 impl fmt::Debug for EventBus {
@@ -109,6 +111,7 @@ impl EventBus {
                 draining: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
+                dead_letters: Default::default(),
             }),
             plugin: None,
         }

@@ -34,6 +34,7 @@
 //! delivery cut short by a crash is redelivered, so handlers should be
 //! idempotent.
 
+mod dead_letters;
 mod delivery;
 mod driver;
 mod envelope;
@@ -45,10 +46,12 @@ mod options;
 mod outcome;
 mod reply;
 mod rpc;
+mod stored;
 mod subscribe;
 mod tool;
 mod trace;
 
+pub use dead_letters::{DEAD_LETTER_CAPACITY, RecordedDeadLetter};
 pub use driver::{Capabilities, Delivery, Support};
 pub use envelope::{Envelope, RawEnvelope};
 pub use error::BusError;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use crate::dead_letters::RecordedDeadLetter;
 use crate::driver::Settled;
 use crate::envelope::{RawEnvelope, now};
 use crate::event::{DeadLetter, Event, SubscriberDropped};
@@ -120,9 +121,18 @@ pub(crate) async fn final_failure(
         attempts,
         failed_at: now(),
     };
-    let payload = serde_json::to_value(letter).unwrap_or_default();
+    let payload = serde_json::to_value(&letter).unwrap_or_default();
     match inner.publish_internal(&dlq_event, payload, options).await {
         Ok(()) => {
+            inner.dead_letters.record(RecordedDeadLetter {
+                id: uuid::Uuid::new_v4().to_string(),
+                event: event.clone(),
+                subscriber: subscriber.clone(),
+                error: error.clone(),
+                attempts,
+                failed_at: letter.failed_at,
+                original: envelope.clone(),
+            });
             tracing::error!(%event, %subscriber, attempts, reason = %error, dead_letter = %dlq_event, "event handler failed; the event is dead-lettered");
             Settled::Done
         }

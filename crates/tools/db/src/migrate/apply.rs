@@ -82,6 +82,7 @@ pub(crate) async fn apply(
 ) -> Result<Vec<String>, DbError> {
     let ordered = order(list)?;
     ensure_history(db).await?;
+    crate::outbox::table::ensure(db).await?;
     let mut applied = Vec::new();
     for m in ordered {
         let known: Vec<(&str, String)> = variants

@@ -7,6 +7,7 @@ mod support;
 mod contract;
 mod migration_history;
 mod migrations;
+mod outbox;
 mod pg_types;
 mod schema;
 mod sqlite_rebuild;

@@ -70,7 +70,7 @@ async fn same_ddl_same_description(db: Db) {
     let names: Vec<&String> = schema.as_object().unwrap().keys().collect();
     assert_eq!(
         names,
-        ["_migrations_history", "authors", "posts"],
+        ["_migrations_history", "_outbox", "authors", "posts"],
         "sorted, no sqlite_* tables"
     );
     assert!(db.execute("SELECT 1 AS one", params![]).await.is_ok());

@@ -17,6 +17,7 @@ parity!(
     exhausted_retries_publish_a_dead_letter,
     failures_on_dead_letters_never_loop,
     dlq_can_be_switched_off,
+    a_dead_letter_is_listed_and_replays_to_the_failing_subscriber_only,
 );
 
 async fn exhausted_retries_publish_a_dead_letter(backend: Backend) {
@@ -126,6 +127,82 @@ async fn dlq_can_be_switched_off(backend: Backend) {
         .filter(|n| n.envelope.event.starts_with("_dlq."))
         .collect();
     assert!(letters.is_empty(), "{letters:?}");
+}
+
+test_event!(Replayed, "t.dlq.replayed", { n: u32 });
+
+/// Item 5: the dead letters of this process are listed, and a replay sends
+/// one back to the subscriber that failed it (not to the others), once.
+async fn a_dead_letter_is_listed_and_replays_to_the_failing_subscriber_only(backend: Backend) {
+    let bus = backend.bus().await;
+    let options = SubOptions {
+        retries: 0,
+        backoff: Duration::from_millis(1),
+        ..SubOptions::default()
+    };
+    let fixed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handled = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let (f, h) = (fixed.clone(), handled.clone());
+    let failing = bus
+        .for_plugin(&plugin("Flaky"))
+        .subscribe_with(
+            &Arc::new(Nobody),
+            move |_, e: Envelope<Replayed>| {
+                let (f, h) = (f.clone(), h.clone());
+                async move {
+                    if !f.load(std::sync::atomic::Ordering::Acquire) {
+                        anyhow::bail!("database down");
+                    }
+                    h.lock().push((e.id.clone(), e.n));
+                    Ok(())
+                }
+            },
+            options,
+        )
+        .await
+        .unwrap();
+    let others = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let o = others.clone();
+    bus.for_plugin(&plugin("Steady"))
+        .subscribe(&Arc::new(Nobody), move |_, _: Envelope<Replayed>| {
+            let o = o.clone();
+            async move {
+                o.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                Ok(())
+            }
+        })
+        .await
+        .unwrap();
+    let id = bus.publish(Replayed { n: 7 }).await.unwrap();
+    assert!(eventually(WAIT, || !bus.dead_letters().is_empty()).await);
+    let letters = bus.dead_letters();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let letter = &letters[0];
+    assert_eq!(letter.event, "t.dlq.replayed");
+    assert_eq!(letter.subscriber, failing.subscriber());
+    assert_eq!(letter.error, "database down");
+    assert_eq!(letter.original.id, id);
+    assert_eq!(letter.original.payload, serde_json::json!({"n": 7}));
+
+    assert!(!bus.replay_dead_letter("no-such-letter").await.unwrap());
+    fixed.store(true, std::sync::atomic::Ordering::Release);
+    assert!(bus.replay_dead_letter(&letter.id).await.unwrap());
+    assert!(eventually(WAIT, || !handled.lock().is_empty()).await);
+    assert_eq!(*handled.lock(), vec![(id, 7)], "the same event, by id");
+    assert!(
+        bus.dead_letters().is_empty(),
+        "a replayed letter leaves the list"
+    );
+    assert!(
+        !bus.replay_dead_letter(&letter.id).await.unwrap(),
+        "replayed once"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        others.load(std::sync::atomic::Ordering::Acquire),
+        1,
+        "the subscriber that succeeded does not see it again"
+    );
 }
 
 test_event!(Logged, "t.dlq.logged", { n: u32 });

@@ -1,0 +1,133 @@
+//! The dead letters this process made, kept in memory so an operator can see
+//! them (`/system/dead-letters`) and send one back to the subscriber that
+//! failed it once the cause is fixed.
+//!
+//! The scope is this process: with several replicas, each lists the dead
+//! letters its own subscribers produced, and a replay runs the subscriber of
+//! the replica asked. The `_dlq.<event>` events themselves still go out on
+//! the transport for whoever subscribes to them (a durable archive).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::delivery::enqueue;
+use crate::envelope::RawEnvelope;
+use crate::error::BusError;
+use crate::handle::EventBus;
+
+/// How many dead letters one process keeps; older ones are forgotten first.
+pub const DEAD_LETTER_CAPACITY: usize = 1000;
+
+/// One dead letter recorded by this process.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecordedDeadLetter {
+    /// Identifies it for [`EventBus::replay_dead_letter`] (a uuid of its own).
+    pub id: String,
+    /// The event that could not be handled.
+    pub event: String,
+    /// `"<plugin>.<method>"` of the subscriber that failed it.
+    pub subscriber: String,
+    /// The last error.
+    pub error: String,
+    /// How many attempts were made.
+    pub attempts: u32,
+    /// Seconds since the Unix epoch when the last attempt failed.
+    pub failed_at: f64,
+    /// The envelope as it was delivered.
+    pub original: RawEnvelope,
+}
+
+/// The bounded log of dead letters.
+#[derive(Default)]
+pub(crate) struct DeadLetterLog {
+    entries: Mutex<VecDeque<RecordedDeadLetter>>,
+}
+
+impl DeadLetterLog {
+    pub(crate) fn record(&self, letter: RecordedDeadLetter) {
+        let mut entries = self.entries.lock();
+        if entries.len() == DEAD_LETTER_CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back(letter);
+    }
+
+    fn list(&self) -> Vec<RecordedDeadLetter> {
+        self.entries.lock().iter().cloned().collect()
+    }
+
+    fn take(&self, id: &str) -> Option<RecordedDeadLetter> {
+        let mut entries = self.entries.lock();
+        let at = entries.iter().position(|l| l.id == id)?;
+        entries.remove(at)
+    }
+
+    fn put_back(&self, letter: RecordedDeadLetter) {
+        self.entries.lock().push_back(letter);
+    }
+}
+
+/// Framework-facing: used by `/system/dead-letters`. Not part of the plugin
+/// contract, so AI_CONTEXT.md leaves it out.
+impl EventBus {
+    /// The dead letters this process made and has not replayed, oldest first (at most 1000).
+    pub fn dead_letters(&self) -> Vec<RecordedDeadLetter> {
+        self.read("dead_letters", || self.inner.dead_letters.list())
+    }
+
+    /// Sends dead letter `id` back to the subscriber that failed it, in this process.
+    ///
+    /// `Ok(false)` when this process has no dead letter `id`. The delivery
+    /// runs in the background like any other, retries included; if it fails
+    /// again, it is dead-lettered again under a new id. Refused, and the
+    /// dead letter kept, when that subscriber no longer subscribes here
+    /// ([`BusError::InvalidOptions`]), its queue is full ([`BusError::Full`])
+    /// or the bus is shutting down ([`BusError::Closed`]).
+    pub async fn replay_dead_letter(&self, id: &str) -> Result<bool, BusError> {
+        let Some(letter) = self.inner.dead_letters.take(id) else {
+            return Ok(false);
+        };
+        let outcome = self.replay(&letter);
+        if outcome.is_err() {
+            self.inner.dead_letters.put_back(letter);
+        }
+        outcome.map(|()| true)
+    }
+
+    fn replay(&self, letter: &RecordedDeadLetter) -> Result<(), BusError> {
+        self.inner.ensure_open(&letter.event)?;
+        let entry = self
+            .inner
+            .subs
+            .lock()
+            .values()
+            .find(|e| e.subscriber == letter.subscriber && e.event == letter.event)
+            .cloned();
+        let Some(entry) = entry else {
+            return Err(BusError::InvalidOptions {
+                event: letter.event.clone(),
+                reason: format!(
+                    "subscriber `{}` no longer subscribes to `{}` in this process (dropped after \
+                     repeated failures, or unsubscribed); restart the process once the cause is \
+                     fixed, then replay, or publish the event again",
+                    letter.subscriber, letter.event
+                ),
+            });
+        };
+        let delivery = enqueue(
+            &Arc::downgrade(&self.inner),
+            &entry,
+            letter.original.clone(),
+        )
+        .map_err(|full| BusError::Full {
+            event: letter.event.clone(),
+            reason: full.reason,
+        })?;
+        tokio::spawn(delivery.map(drop));
+        Ok(())
+    }
+}
