@@ -12,7 +12,7 @@ pub use crate::{event, model, plugin};
 pub use futures::{Stream, StreamExt, stream};
 pub use microcore_auth::Auth;
 pub use microcore_config::{Config, ConfigError};
-pub use microcore_db::{Db, DbError, DbErrorKind, params};
+pub use microcore_db::{Db, DbError, DbErrorKind, Tx, params};
 pub use microcore_event_bus::{
     BusError, PublishOptions, ReplyError, SubOptions, Subscription, bail_reply,
 };

@@ -152,11 +152,13 @@ impl<T: ToolSet> TestApp<T> {
     }
 
     /// Tool and plugin status.
+    #[not_in_manifest]
     pub fn status(&self) -> SystemStatus {
         self.running().registry().snapshot()
     }
 
     /// The kernel's status registry (to put a tool DEAD in a health test).
+    #[not_in_manifest]
     pub fn registry(&self) -> microcore_kernel::Registry {
         self.running().registry().clone()
     }
@@ -223,6 +225,7 @@ impl<T: ToolSet> TestApp<T> {
     }
 
     /// Shuts down in order (tests usually just drop the app).
+    #[not_in_manifest]
     pub async fn shutdown(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown(Duration::from_secs(2)).await;

@@ -81,14 +81,17 @@ pub struct Subscription {
 #[microcore_kernel::contract(of = EventBus)]
 impl Subscription {
     /// Returns the name of the event this subscription receives.
+    #[not_in_manifest]
     pub fn event(&self) -> &str {
         &self.event
     }
     /// Returns the subscriber's name, `"<plugin>.<method>"`.
+    #[not_in_manifest]
     pub fn subscriber(&self) -> &str {
         &self.subscriber
     }
     /// Returns the subscription's group, or `None` when it is a broadcast.
+    #[not_in_manifest]
     pub fn group(&self) -> Option<&str> {
         self.group.as_deref()
     }

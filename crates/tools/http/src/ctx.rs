@@ -77,6 +77,7 @@ impl Ctx {
     }
 
     /// A context for calling a handler directly in a unit test.
+    #[not_in_manifest]
     pub fn for_test(claims: Option<Claims>) -> Self {
         Self::new("test-request".to_owned(), HeaderMap::new(), claims, None)
     }
@@ -161,6 +162,7 @@ impl Ctx {
     }
 
     /// Answers with a redirect of the given 3xx status.
+    #[not_in_manifest]
     pub fn redirect_with(&self, url: &str, status: u16) {
         let mut reply = self.inner.reply.lock();
         if !(300..=399).contains(&status) {
@@ -178,6 +180,7 @@ impl Ctx {
     }
 
     /// Answers `bytes` with `content_type` instead of the envelope, ignoring the data (see `Raw`).
+    #[not_in_manifest]
     pub fn binary(&self, bytes: impl Into<Bytes>, content_type: &str) {
         let mut reply = self.inner.reply.lock();
         match HeaderValue::try_from(content_type) {

@@ -91,7 +91,7 @@ pub(crate) fn handler_identity<F>(owner: &str) -> String {
 #[microcore_kernel::contract(
     backends = "axum; tests: in-process `call`, no socket",
     env = "HTTP_HOST, HTTP_PORT, HTTP_CORS_*, HTTP_MAX_BODY_BYTES, HTTP_REQUEST_TIMEOUT_SECS, HTTP_WS_MAX_MESSAGE_BYTES",
-    errors = "HttpError::new(status, msg) or HttpError::{bad_request, unauthorized, forbidden, not_found, conflict, unprocessable, too_many_requests, service_unavailable}(msg), each sent with its message; internal(detail) and `?` on other errors are a logged 500 \"Internal server error\". Input: path params win (a differing query/body key is 400); GET/DELETE read the query, POST/PUT/PATCH only a JSON body (query field 400, non-JSON body 415); malformed JSON 400; wrong type, missing field or failed #[validate] rule 422 with details"
+    errors = "HttpError (see its constructors), sent with its message; `?` on any other error is a logged 500 \"Internal server error\""
 )]
 impl Http {
     pub(crate) fn new(

@@ -122,6 +122,7 @@ impl Route {
     }
 
     /// Requires a valid token, checked by `validator` instead of the app's auth tool.
+    #[not_in_manifest]
     pub fn auth_with(mut self, validator: impl TokenValidator) -> Self {
         self.auth = RouteAuth::With(Arc::new(validator));
         self

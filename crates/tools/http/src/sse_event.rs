@@ -38,6 +38,7 @@ impl SseEvent {
     }
 
     /// A comment line (`: text`) that clients ignore, e.g. to show the stream is alive.
+    #[not_in_manifest]
     pub fn comment(text: impl Into<String>) -> Self {
         Self {
             comment: Some(text.into()),
@@ -58,6 +59,7 @@ impl SseEvent {
     }
 
     /// Tells the browser how long to wait before reconnecting after the stream drops.
+    #[not_in_manifest]
     pub fn retry(mut self, after: Duration) -> Self {
         self.retry = Some(after);
         self

@@ -22,6 +22,7 @@ pub struct TestRequest {
 #[microcore_kernel::contract(kit = "testing")]
 impl TestRequest {
     /// A request with any method.
+    #[not_in_manifest]
     pub fn new(method: Method, path: impl Into<String>) -> Self {
         Self {
             method,
@@ -134,6 +135,7 @@ impl TestResponse {
     }
 
     /// Every value of a repeated header (`set-cookie`).
+    #[not_in_manifest]
     pub fn header_all(&self, name: &str) -> Vec<String> {
         self.headers
             .get_all(name)
