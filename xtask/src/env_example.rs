@@ -19,6 +19,9 @@ pub struct Setting {
     pub name: String,
     /// The default as written in the doc (backticks removed).
     pub default: String,
+    /// The default as a value to assign (the doc's leading `literal`), or empty
+    /// when the default is a description (`unset`, "human on a terminal").
+    pub value: String,
     /// What it does (backticks removed).
     pub meaning: String,
 }
@@ -51,11 +54,18 @@ pub fn parse_doc(doc: &str) -> Vec<Section> {
             continue;
         }
         let default = plain(cells[1]);
+        let value = cells[1]
+            .trim()
+            .strip_prefix('`')
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(literal, _)| literal.to_owned())
+            .unwrap_or_default();
         let meaning = plain(&cells[2..].join(" | "));
         for name in cells[0].split('`').skip(1).step_by(2) {
             section.settings.push(Setting {
                 name: name.to_owned(),
                 default: default.clone(),
+                value: value.clone(),
                 meaning: meaning.clone(),
             });
         }
@@ -127,21 +137,10 @@ pub fn render(sections: &[Section]) -> String {
         for s in &section.settings {
             let _ = writeln!(out, "\n# {}", s.meaning);
             let _ = writeln!(out, "# default: {}", s.default);
-            let value = if is_literal(&s.default) {
-                s.default.as_str()
-            } else {
-                ""
-            };
-            let _ = writeln!(out, "# {}={value}", s.name);
+            let _ = writeln!(out, "# {}={}", s.name, s.value);
         }
     }
     out
-}
-
-/// A default that can be written as the value itself (`5000`, `sqlite:microcore.db`),
-/// not a description (`unset`, `ephemeral dev secret, with a loud warning`).
-fn is_literal(default: &str) -> bool {
-    !default.is_empty() && !default.contains(' ') && default != "unset"
 }
 
 /// `env-example`: the sections to write, or the undocumented settings.
@@ -199,6 +198,7 @@ mod tests {
     const DOC: &str = "# Configuration\n\n## `http`\n\n| variable | default | meaning |\n|---|---|---|\n\
         | `HTTP_PORT` | `5000` | listen port; `0` picks a free one |\n\
         | `HTTP_CORS_ORIGINS` | unset (same-origin only) | comma-separated origins |\n\
+        | `DATABASE_URL` | `sqlite:app.db` (in the working directory) | where |\n\
         | `AUTH_ISSUER`, `AUTH_AUDIENCE` | unset | when set, tokens carry them |\n\n\
         ## Scaling out\n\nprose\n";
 
@@ -217,6 +217,7 @@ mod tests {
             [
                 "HTTP_PORT",
                 "HTTP_CORS_ORIGINS",
+                "DATABASE_URL",
                 "AUTH_ISSUER",
                 "AUTH_AUDIENCE"
             ]
@@ -227,6 +228,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# HTTP_CORS_ORIGINS=\n"), "{text}");
+        assert!(text.contains("# DATABASE_URL=sqlite:app.db\n"), "{text}");
     }
 
     #[test]
