@@ -179,8 +179,15 @@ fn a_malformed_dotenv_is_one_clear_line_naming_the_file() {
     std::fs::write(dir.0.join(".env"), "HTTP_PORT='unterminated\n").unwrap();
     let mut cmd = app(free_port(), &db);
     cmd.current_dir(&dir.0);
-    let out = cmd.output().unwrap();
-    assert!(!out.status.success());
+    let mut child = cmd.spawn().unwrap();
+    // Bounded: an app that ignored the file would serve until stopped.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(".env is not a valid .env file"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
