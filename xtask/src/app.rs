@@ -366,7 +366,8 @@ fn xtask_note(spec: &AppSpec) -> String {
     match spec.xtask_alias() {
         Some(_) => "`cargo xtask` (an alias in `.cargo/config.toml` to the MicroCore checkout's xtask) \
              works here: `cargo xtask new plugin <domain>/<feature> --route \"POST /things\"`, \
-             `cargo xtask context` (rewrites AI_CONTEXT.md), `cargo xtask check`."
+             `cargo xtask context` (rewrites AI_CONTEXT.md), `cargo xtask check`. \
+             AI_CONTEXT.md starts as a stub: run `cargo xtask context` once and commit it."
             .to_owned(),
         None => "The project tasks (`new plugin`, `context`, `check`) come from a MicroCore checkout: \
              in this directory run `cargo run --manifest-path <checkout>/xtask/Cargo.toml -- context`, \

@@ -243,4 +243,6 @@ fn a_new_app_builds_passes_its_tests_and_serves_ping() {
     cargo(&app, &["xtask", "context"]);
     let context = read(&app, "AI_CONTEXT.md");
     assert!(context.contains("/ping"), "{context}");
+    cargo(&app, &["xtask", "context", "--check"]);
+    cargo(&app, &["xtask", "check"]);
 }
