@@ -367,7 +367,8 @@ fn xtask_note(spec: &AppSpec) -> String {
         Some(_) => "`cargo xtask` (an alias in `.cargo/config.toml` to the MicroCore checkout's xtask) \
              works here: `cargo xtask new plugin <domain>/<feature> --route \"POST /things\"`, \
              `cargo xtask context` (rewrites AI_CONTEXT.md), `cargo xtask check`. \
-             AI_CONTEXT.md starts as a stub: run `cargo xtask context` once and commit it."
+             AI_CONTEXT.md starts as a stub: run `cargo xtask context` once and commit it. \
+             `cargo xtask env-example` writes `.env.example`, every setting with its default."
             .to_owned(),
         None => "The project tasks (`new plugin`, `context`, `check`) come from a MicroCore checkout: \
              in this directory run `cargo run --manifest-path <checkout>/xtask/Cargo.toml -- context`, \

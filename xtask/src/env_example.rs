@@ -143,6 +143,25 @@ pub fn render(sections: &[Section]) -> String {
     out
 }
 
+/// MicroCore's configuration doc cut to what any app shares: the kernel's
+/// settings and those of the tools in `manifest` (not the example app's plugins).
+pub fn framework_only(manifest: &Manifest, doc: &str) -> String {
+    let mut out = String::new();
+    let mut keep = true;
+    for line in doc.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            let title = title.replace('`', "");
+            let title = title.trim();
+            keep = title == "Kernel and app" || manifest.tools.iter().any(|t| t.name == title);
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// `env-example`: the sections to write, or the undocumented settings.
 pub fn build(manifest: &Manifest, doc: &str) -> Result<String, String> {
     let sections = parse_doc(doc);
@@ -159,14 +178,26 @@ pub fn run(check_only: bool) -> Result<std::process::ExitCode, String> {
     use std::process::ExitCode;
     let root = crate::context::root();
     let manifest = crate::context::load_manifest(&root)?;
-    let doc_path = root.join("docs/configuration.md");
+    let own = root.join("docs/configuration.md");
+    // An app made by `new app` has no configuration doc of its own: it takes
+    // MicroCore's (of the checkout this xtask was built from), tools only.
+    let (doc_path, own_doc) = if own.is_file() {
+        (own, true)
+    } else {
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        (here.join("../docs/configuration.md"), false)
+    };
     let doc = std::fs::read_to_string(&doc_path).map_err(|e| {
         format!(
             "cannot read {}: {e}; env-example takes each setting's default and meaning from it",
             doc_path.display()
         )
     })?;
-    let text = build(&manifest, &doc)?;
+    let text = if own_doc {
+        build(&manifest, &doc)?
+    } else {
+        build(&manifest, &framework_only(&manifest, &doc))?
+    };
     let path = root.join(".env.example");
     if check_only {
         let current = std::fs::read_to_string(&path).ok();
@@ -229,6 +260,26 @@ mod tests {
         );
         assert!(text.contains("# HTTP_CORS_ORIGINS=\n"), "{text}");
         assert!(text.contains("# DATABASE_URL=sqlite:app.db\n"), "{text}");
+    }
+
+    #[test]
+    fn an_app_without_its_own_doc_gets_the_kernel_and_its_tools_only() {
+        let doc = format!(
+            "{DOC}\n## Kernel and app\n\n| variable | default | meaning |\n|---|---|---|\n\
+             | `RUST_LOG` | `info` | filter |\n\n## Plugin settings\n\n\
+             | `LOGIN_THROTTLE_MAX_FAILURES` | `5` | failures |\n"
+        );
+        let manifest = Manifest {
+            tools: vec![microcore_manifest::Tool {
+                name: "http".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let text = build(&manifest, &framework_only(&manifest, &doc)).unwrap();
+        assert!(text.contains("# HTTP_PORT=5000"), "{text}");
+        assert!(text.contains("# RUST_LOG=info"), "{text}");
+        assert!(!text.contains("LOGIN_THROTTLE"), "{text}");
     }
 
     #[test]

@@ -245,4 +245,11 @@ fn a_new_app_builds_passes_its_tests_and_serves_ping() {
     assert!(context.contains("/ping"), "{context}");
     cargo(&app, &["xtask", "context", "--check"]);
     cargo(&app, &["xtask", "check"]);
+    cargo(&app, &["xtask", "env-example"]);
+    let example = read(&app, ".env.example");
+    assert!(example.contains("# HTTP_PORT=5000"), "{example}");
+    assert!(
+        !example.contains("LOGIN_THROTTLE"),
+        "not the example app's plugins: {example}"
+    );
 }
