@@ -70,3 +70,94 @@ fn migrate_applies_pending_migrations_once_and_exits() {
         "{second:?}"
     );
 }
+
+/// A fresh empty directory for a run's working directory, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let db = support::TempDb::new(tag);
+        let dir = db.0.with_extension("dir");
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn stop(child: std::process::Child) -> String {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn dotenv_in_the_working_directory_configures_the_app_and_the_report_names_it() {
+    let db = support::TempDb::new("dotenv");
+    let dir = TempDir::new("dotenv");
+    let port = free_port();
+    std::fs::write(
+        dir.0.join(".env"),
+        format!(
+            "# from the file\nHTTP_PORT={port}\nDATABASE_URL={}\n",
+            db.url()
+        ),
+    )
+    .unwrap();
+    let mut cmd = app(0, &db);
+    cmd.env_remove("HTTP_PORT")
+        .env_remove("DATABASE_URL")
+        .current_dir(&dir.0);
+    let child = cmd.spawn().unwrap();
+    let serving = wait_until_serving(port);
+    let stdout = stop(child);
+    assert!(serving, "HTTP_PORT from .env was not used: {stdout}");
+    let shown = format!("env: read {}", dir.0.join(".env").display());
+    assert!(
+        stdout.contains(&shown),
+        "the report names the file: {stdout}"
+    );
+}
+
+#[test]
+fn a_real_environment_variable_wins_over_dotenv() {
+    let db = support::TempDb::new("dotenv-wins");
+    let dir = TempDir::new("dotenv-wins");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    std::fs::write(dir.0.join(".env"), format!("HTTP_PORT={taken_port}\n")).unwrap();
+    let port = free_port();
+    let mut cmd = app(port, &db);
+    cmd.current_dir(&dir.0);
+    let child = cmd.spawn().unwrap();
+    let serving = wait_until_serving(port);
+    let stdout = stop(child);
+    assert!(serving, "HTTP_PORT from the environment must win: {stdout}");
+}
+
+#[test]
+fn a_malformed_dotenv_is_one_clear_line_naming_the_file() {
+    let db = support::TempDb::new("dotenv-bad");
+    let dir = TempDir::new("dotenv-bad");
+    std::fs::write(dir.0.join(".env"), "HTTP_PORT='unterminated\n").unwrap();
+    let mut cmd = app(free_port(), &db);
+    cmd.current_dir(&dir.0);
+    let mut child = cmd.spawn().unwrap();
+    // Bounded: an app that ignored the file would serve until stopped.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(".env is not a valid .env file"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -43,21 +43,15 @@ pub fn load_manifest(root: &Path) -> Result<Manifest, String> {
         }
         Err(_) => {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let package = app_package(root);
             let out = Command::new(cargo)
-                .args([
-                    "run",
-                    "--quiet",
-                    "--package",
-                    "microcore-app",
-                    "--",
-                    "manifest",
-                ])
+                .args(["run", "--quiet", "--package", &package, "--", "manifest"])
                 .current_dir(root)
                 .output()
                 .map_err(|e| format!("cannot run cargo: {e}"))?;
             if !out.status.success() {
                 return Err(format!(
-                    "`cargo run -p microcore-app -- manifest` failed; fix the build first:\n{}",
+                    "`cargo run -p {package} -- manifest` failed; fix the build first:\n{}",
                     String::from_utf8_lossy(&out.stderr)
                 ));
             }
@@ -65,6 +59,23 @@ pub fn load_manifest(root: &Path) -> Result<Manifest, String> {
         }
     };
     serde_json::from_str(&text).map_err(|e| format!("the app's manifest is not valid JSON: {e}"))
+}
+
+/// The app package of the workspace at `root`: the `name` of its root
+/// `[package]`, so an app made by `cargo xtask new app` is found under its own
+/// name; `microcore-app` (this repository's) when there is none.
+pub fn app_package(root: &Path) -> String {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    let mut in_package = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package && let Some(value) = line.strip_prefix("name") {
+            let value = value.trim_start().trim_start_matches('=').trim();
+            return value.trim_matches('"').to_owned();
+        }
+    }
+    "microcore-app".to_owned()
 }
 
 /// What happened to the file.

@@ -7,9 +7,11 @@ use xtask::{check, context, new, render, tasks};
 const USAGE: &str = "\
 usage: cargo xtask <task>
   context [--check]   write AI_CONTEXT.md from the app's manifest; --check fails when it is stale
+  env-example [--check]  write .env.example from the settings every tool declares
   check               cross-feature checks: event contracts, duplicate routes, table ownership
   new plugin <domain>/<feature> [--route \"POST /things\"] [--publish thing.created] [--subscribe order.placed]
   new domain <name>
+  new app <dir> [--git URL | --version V]   a standalone app (MicroCore by path to this checkout by default)
   tasks [--solutions DIR] [--only NN_slug]... [--allow-fail]
                       build the app with each task's files (default: tests/tasks/*/solution),
                       boot it and run tests/tasks/*/checks.json over HTTP";
@@ -19,6 +21,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("context") => run_context(args.get(1).map(String::as_str) == Some("--check")),
         Some("check") => run_check(),
+        Some("env-example") => {
+            xtask::env_example::run(args.get(1).map(String::as_str) == Some("--check"))
+        }
         Some("new") => run_new(&args[1..]),
         Some("tasks") => run_tasks(&args[1..]),
         Some("-h" | "--help" | "help") => {
@@ -98,6 +103,7 @@ fn run_new(args: &[String]) -> Result<ExitCode, String> {
             );
             (new::plugin_files(&spec), next)
         }
+        Some("app") => return xtask::app::run(&args[1..]),
         Some("domain") => {
             let name = args.get(1).ok_or("usage: cargo xtask new domain <name>")?;
             let name = new::checked_ident("domain", name)?;

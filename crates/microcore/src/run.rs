@@ -1,5 +1,7 @@
 //! The application entry point: `serve` (default), `migrate`, `manifest`.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -36,9 +38,22 @@ pub fn main<T: ToolSet>() -> ExitCode {
 }
 
 /// Runs one command (`serve`, `migrate`, `manifest`) with the process environment.
+///
+/// `serve` and `migrate` also read `.env` from the working directory when it
+/// exists; a variable set in the real environment wins over the file.
 pub async fn run<T: ToolSet>(args: Vec<String>) -> ExitCode {
-    let env = Env::from_process();
-    match args.first().map(String::as_str) {
+    let command = args.first().map(String::as_str);
+    let env = match command {
+        None | Some("serve" | "migrate") => match env_with_dotenv(Path::new(".env")) {
+            Ok(env) => env,
+            Err(e) => {
+                eprintln!("MicroCore cannot start: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => Env::from_process(),
+    };
+    match command {
         None | Some("serve") => serve::<T>(env).await,
         Some("migrate") => migrate(env).await,
         Some("manifest") => match crate::manifest::dry_boot_manifest::<T>().await {
@@ -60,6 +75,35 @@ pub async fn run<T: ToolSet>(args: Vec<String>) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The process environment plus the settings of the dotenv file at `path`
+/// that the environment does not already set. Says on stdout which file was
+/// read, so a setting's origin is never a guess; a missing file is no error.
+fn env_with_dotenv(path: &Path) -> Result<Env, String> {
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let entries = match dotenvy::from_path_iter(path) {
+        Ok(entries) => entries,
+        Err(e) if e.not_found() => return Ok(Env::from_process()),
+        Err(e) => return Err(format!("cannot read {}: {e}", shown.display())),
+    };
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    for entry in entries {
+        let (key, value) = entry.map_err(|e| {
+            format!(
+                "{} is not a valid .env file: {e}; fix the line or remove the file",
+                shown.display()
+            )
+        })?;
+        vars.insert(key, value);
+    }
+    let from_file = vars.len();
+    vars.extend(std::env::vars());
+    println!(
+        "env: read {} ({from_file} setting(s); variables set in the environment win)",
+        shown.display()
+    );
+    Ok(Env::from_pairs(vars))
 }
 
 async fn serve<T: ToolSet>(env: Env) -> ExitCode {
