@@ -41,9 +41,9 @@ Three concepts. **Tools**: infrastructure injected into a plugin by field name. 
 
 Rules:
 - SQL takes `$1, $2` placeholders with `params![…]`; never format values into SQL. Branch on error kinds, never on message text.
-- Never leak internals: tell the caller only what it can fix (`HttpError::conflict(..)`); anything else is a logged 500.
+- Tell the caller only what it can fix (`HttpError::conflict(..)`); anything else is a logged 500.
 - Events are facts named `noun.verb_past`; publisher and subscriber each declare their own `#[event]` struct (`cargo xtask check` compares them); subscribers are idempotent on `event.id`. An event that announces a write is published in the write's transaction (`tx.publish`).
-- Start from `cargo xtask new plugin` (template below); then run `cargo xtask context` and `cargo xtask check`.
+- Start from `cargo xtask new plugin` (template below); then run `cargo xtask context` and `check`.
 ";
 
 /// Facts about files, requests, responses, errors and tests that the
@@ -52,34 +52,34 @@ Rules:
 /// (`tests/tasks/*/solution/`) use every one of them.
 pub const FACTS: &str = "\
 ### Files
-- The build finds every `domains/<d>/plugins/*.rs`, a new `domains/<d>/` too: no `mod` line, no list to edit. One plugin may register several routes and subscriptions; its `///` doc line is its description here.
-- `domains/<d>/models/<name>.rs`: `#[model]` types shared inside one domain, imported as `use super::models::{User};`. Never import another domain. Types used by one plugin stay in its file.
+- The build finds every `domains/<d>/plugins/*.rs`, a new `domains/<d>/` too: no `mod` line, no list to edit. One plugin may register several routes; its `///` line describes it here.
+- `domains/<d>/models/<name>.rs`: `#[model]` types shared inside one domain, imported as `use super::models::{User};`, never from another domain.
 - Plugin fields are tools, or plugin-owned state marked `#[state]` and built with `Default` (`#[state] seen: std::sync::Mutex<Vec<String>>`). `tokio` is a dependency (`tokio::time::sleep`); other crates (regex, chrono) are not.
 - Tests live in the plugin file (template below). `testing::boot::<P>().await` is a `testing::TestApp<crate::Tools>` with every migration applied; several plugins or settings: `testing::TestApp::<crate::Tools>::builder().plugin::<A>().env(\"K\", \"v\").boot().await`. A token for user 7: `app.auth().create_token(7, json!({}), None).unwrap()`. `tx.publish` events reach `app.published(..)` after `app.flush_outbox().await`.
 
 ### Requests
-- Handler: `async fn h(self: Arc<Self>, req: R, ctx: Ctx) -> HttpResult<T>`, `R` a `#[model]` struct or `()`. Handlers and their futures are `Send + 'static` (no `Rc`, no `std` lock guard across `.await`).
-- `R` is filled by field name from path parameters (`/items/{id}` → `id`), then the query (GET, DELETE) or the `application/json` body (POST, PUT, PATCH; another content type is 415). Path parameters win (a conflicting key is 400); a scalar query key given twice is 400. Path and query text is converted to the field's type (`?q=` is an empty string).
-- Malformed JSON is 400. A missing field, a wrong type or a failed `#[validate]` rule is 422 before the handler runs: `{\"success\":false,\"error\":\"items[2].name: …\",\"details\":[{\"field\":\"items[2].name\",\"message\":\"…\"}]}`. `Option<T>` fields may be absent (rules apply when present); `#[serde(default)]` fills a default. Unknown keys are ignored.
-- `Route::post(\"/x\").auth()` admits only a valid, unrevoked bearer token (or the `access_token` cookie; a cookie write also needs `X-Requested-With`), else 401 before validation; no `auth` field needed. The handler reads `ctx.user()?.user_id()`. `ctx.header(\"idempotency-key\")` ignores case.
+- Handler: `async fn h(self: Arc<Self>, req: R, ctx: Ctx) -> HttpResult<T>`, `R` a `#[model]` struct or `()`. Handler futures are `Send` (no `Rc` or `std` lock guard across `.await`).
+- `R` is filled by field name from path parameters (`/items/{id}` → `id`), then the query (GET, DELETE) or the `application/json` body (POST, PUT, PATCH; another content type is 415). Path parameters win (a conflicting key is 400); a scalar query key given twice is 400. Path and query text is converted to the field's type.
+- Malformed JSON is 400. A missing field, a wrong type or a failed `#[validate]` rule is 422 before the handler runs: `{\"success\":false,\"error\":\"…\",\"details\":[{\"field\":\"items[2].name\",\"message\":\"…\"}]}`. `Option<T>` fields may be absent (rules apply when present); Unknown keys are ignored.
+- `Route::post(\"/x\").auth()` admits only a valid, unrevoked bearer token (or `access_token` cookie), else 401 before validation; no `auth` field needed. The handler reads `ctx.user()?.user_id()`. `ctx.header(\"idempotency-key\")` ignores case.
 
 ### Responses
-- `T`: a `#[model]` (Serialize and Deserialize: one type can be a row, a reply and a response), `Vec<T>`, `Option<T>`, `serde_json::Value` or `()`, sent as `{\"success\":true,\"data\":T}` with the route's `.status(201)` (default 200); `None` is `null`.
+- `T`: a `#[model]` (also Deserialize: one type serves as row, reply and response), `Vec<T>`, `Option<T>`, `serde_json::Value` or `()`, sent as `{\"success\":true,\"data\":T}` with the route's `.status(201)` (default 200); `None` is `null`.
 - Not JSON: return `HttpResult<Raw>` (`Raw::csv(text).attachment(\"x.csv\")`), sent as is. Server-sent events: `self.http.sse(route, &self, Self::h)?`, `h` returning `HttpResult<impl Stream<Item = SseEvent> + use<>>` built with `stream::iter`, `stream::unfold` or `.map`.
-- Cookies: `ctx.set_cookie(Cookie::new(name, value).max_age(d))` (HttpOnly, Secure, SameSite=Lax; `.path(..)`, `.session()`); `ctx.remove_cookie(name)`. WebSocket: `self.http.websocket(Route::get(\"/ws/{room}\"), &self, Self::h)?`, `async fn h(self: Arc<Self>, mut ws: WsConnection) -> HttpResult<()>` looping on `ws.recv_text().await` (`recv_json::<T>()`; None when closed) and `ws.send_text(..)` / `send_json(&v)`; `ws.path_param(\"room\")`, `ws.user()?`.
-- Errors: `HttpError::not_found(msg)` and siblings, or `HttpError::new(status, msg)`. `?` (or `e.into()`) on `DbError`, `StateError`, `BusError`, `AuthError` or any `std::error::Error` is a logged 500 with a generic message; `anyhow::Error` needs `.map_err(HttpError::from_anyhow)?`. Branch where the caller can act: `Err(e) if e.kind == DbErrorKind::UniqueViolation => Err(HttpError::conflict(..))` (a primary-key clash too); `Err(BusError::Timeout { .. })`.
+- Cookies: `ctx.set_cookie(Cookie::new(name, value).max_age(d))` (HttpOnly, Secure, Lax), `ctx.remove_cookie(name)`. WebSocket: `self.http.websocket(Route::get(\"/ws/{room}\"), &self, Self::h)?`, `async fn h(self: Arc<Self>, mut ws: WsConnection) -> HttpResult<()>` looping on `ws.recv_text().await` (None when closed), `recv_json::<T>()`, `send_text(..)`, `send_json(&v)`, `path_param(\"room\")`, `user()?`.
+- Errors: `HttpError::not_found(msg)` and siblings, or `HttpError::new(status, msg)`. `?` (or `e.into()`) on a tool error or any `std::error::Error` is a logged 500 with a generic message; `anyhow::Error` needs `.map_err(HttpError::from_anyhow)?`. Branch where the caller can act: `Err(e) if e.kind == DbErrorKind::UniqueViolation => Err(HttpError::conflict(..))`.
 
 ### Data
-- `params![a, b]` (or `params![]`) takes integers (`usize` too), floats, bools, `String`/`&str`, `Option`s of them, `serde_json::Value` and bytes, owned or borrowed. Rows decode into any `#[model]` by column name; `query_one` on `… RETURNING` is `Ok(None)` when no row matched. `execute_many` is all-or-nothing.
-- `self.db.transaction(move |tx| async move { tx.execute(..).await?; Ok(v) }).await?` commits on `Ok`, rolls back on `Err`; transactions run one at a time (SQLite `BEGIN IMMEDIATE`, a PostgreSQL lock), so read-then-write inside one is safe. `try_transaction` takes your own error enum (`E: From<DbError>`) to return a 409 from inside.
+- `params![a, b]` (or `params![]`) takes integers (`usize` too), floats, bools, `String`/`&str`, `Option`s of them, `serde_json::Value` and bytes, owned or borrowed. Rows decode into any `#[model]` by column name; `query_one` on `… RETURNING` is `Ok(None)` when no row matched.
+- `self.db.transaction(move |tx| async move { tx.execute(..).await?; Ok(v) }).await?` commits on `Ok`, rolls back on `Err`; transactions run one at a time, so read-then-write inside one is safe. `try_transaction` takes your own error enum (`E: From<DbError>`) to return a 409 from inside.
 
 ### Events
-- Publish inside the write's transaction so no event is lost or sent for a rolled-back write: `tx.publish(ThingCreated { .. }).await?` (sent after commit). Otherwise `self.event_bus.publish(e).await?`, or `publish_with(e, PublishOptions::default().key(k).delay(d))`. Subscriber: `async fn on_x(self: Arc<Self>, event: Envelope<X>) -> HandlerResult`, registered in `on_boot` with `subscribe` or `subscribe_with(.., SubOptions::default().retries(3).backoff(d))`; `event.id` is the idempotency key, `event.payload` (or `event.field`) the data. A failed delivery is dead-lettered, retried first only with `retries(n)`.
+- Publish inside the write's transaction: `tx.publish(ThingCreated { .. }).await?` (sent after commit). Otherwise `self.event_bus.publish(e).await?`, or `publish_with(e, PublishOptions::default().key(k).delay(d))`. Subscriber: `async fn on_x(self: Arc<Self>, event: Envelope<X>) -> HandlerResult`, registered in `on_boot` with `subscribe` or `subscribe_with(.., SubOptions::default().retries(3).backoff(d))`; `event.id` is the idempotency key, `event.payload` (or `event.field`) the data. A failed delivery is dead-lettered, retried first only with `retries(n)`.
 - Request/reply: `self.event_bus.request::<_, Reply>(Ask { .. }, Duration::from_secs(2)).await`; the responder is a subscriber returning `HandlerResult<Reply>`, or refusing with `bail_reply!(\"not_found\", \"no item {}\", id)`: the requester gets `Err(e)` at once with `e.reply_code() == Some(\"not_found\")`; silence is `BusError::Timeout { .. }`. Requests are never retried or dead-lettered.
 
 ### Models and validation
 - `#[model]` derives serde, JSON Schema and validation (make request fields `pub`). A model-typed field (`M`, `Vec<M>`, `Option<M>`) is validated with its parent; an enum can be a model (`#[serde(rename_all = \"snake_case\")]`). `#[event(\"noun.verb_past\")]` declares an event payload; each side declares its own copy.
-- Rules share one attribute: `#[validate(length(min = 1, max = 64), custom(function = check_slug))]`, `fn check_slug(v: &String) -> Result<(), ValidationError>` returning `Err(ValidationError::new(\"slug\"))`. The rules: RULES (`length` counts a string's characters or a list's items; `required`: an `Option` is present; `regex` needs the `regex` crate, which the app lacks).
+- Rules share one attribute: `#[validate(length(min = 1, max = 64), custom(function = check_slug))]`, `fn check_slug(v: &String) -> Result<(), ValidationError>` returning `Err(ValidationError::new(\"slug\"))`. The rules: RULES (`regex` needs a crate the app lacks).
 ";
 
 /// The facts with the validation rules filled in.
@@ -102,9 +102,9 @@ pub const MIGRATIONS: &str = "\
 ### Migrations
 - `domains/<d>/migrations/NNN_name.sql`, numbered per domain, run once each in name order (several statements allowed) at boot and in `testing::boot`. An applied file is never edited (boot fails naming it): add the next number. `-- depends: otherdomain/001_x.sql` on the first line orders across domains.
 - SQL is not translated: write what SQLite and PostgreSQL share (`TEXT`, `BIGINT`, `REAL`, `BOOLEAN`, `$1`, `RETURNING`, `ON CONFLICT … DO UPDATE`, `CURRENT_TIMESTAMP`); a twin `NNN_name.postgres.sql` replaces a file on PostgreSQL (auto-numbered keys). Ids never reused on SQLite: `INTEGER PRIMARY KEY AUTOINCREMENT`.
-- Rows decode into a struct by column name. A `BOOLEAN` column reads as `bool`; a computed truth (`count(*) > 0`) is 0/1 on SQLite: read `i64`.
+- A `BOOLEAN` column reads as `bool`; a computed truth (`count(*) > 0`) is 0/1 on SQLite: read `i64`.
 
-The app's own, with its twin:
+The app's own:
 ";
 
 /// The template's heading.
@@ -175,7 +175,13 @@ mod tests {
             "env",
             "json",
             "count",
+            "into",
+            "unwrap",
         ];
+        let rules: Vec<String> = microcore_codegen::model::rules::FIELD_RULES
+            .iter()
+            .map(|(rule, _)| rule.split('(').next().unwrap_or(rule).to_owned())
+            .collect();
         let text = format!("{GUIDE}{FACTS}{MIGRATIONS}");
         let missing: Vec<String> = called_names(&text)
             .into_iter()

@@ -43,7 +43,8 @@ pub fn render(m: &Manifest) -> String {
 }
 
 /// The app's own first migration that has an engine twin (else its first
-/// migration), shown with its twin: a real file, never a paraphrase.
+/// migration): a real file, never a paraphrase, and the lines its twin
+/// changes.
 fn migration_example(out: &mut String, m: &Manifest) {
     let twin_of = |file: &str| file.replace(".postgres.sql", ".sql");
     let mut sorted: Vec<_> = m.migrations.iter().filter(|x| !x.sql.is_empty()).collect();
@@ -60,13 +61,23 @@ fn migration_example(out: &mut String, m: &Manifest) {
         out.push_str("(this app has no migrations yet)\n");
         return;
     };
-    for file in std::iter::once(*base).chain(twin.filter(|t| t.domain == base.domain).copied()) {
+    let base_sql = without_sql_comments(&base.sql);
+    let _ = writeln!(
+        out,
+        "\n`domains/{}/migrations/{}`:\n```sql\n{base_sql}\n```",
+        base.domain, base.file
+    );
+    if let Some(twin) = twin.filter(|t| t.domain == base.domain) {
+        let changed: Vec<String> = without_sql_comments(&twin.sql)
+            .lines()
+            .filter(|l| !base_sql.lines().any(|b| b == *l))
+            .map(|l| format!("`{}`", l.trim()))
+            .collect();
         let _ = writeln!(
             out,
-            "\n`domains/{}/migrations/{}`:\n```sql\n{}\n```",
-            file.domain,
-            file.file,
-            without_sql_comments(&file.sql)
+            "Its twin `{}` differs only in {}.",
+            twin.file,
+            changed.join(", ")
         );
     }
 }

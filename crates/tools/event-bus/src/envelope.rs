@@ -104,17 +104,17 @@ pub struct Envelope<E> {
     pub event: String,
     /// The payload, typed; also reached through deref (`event.email`).
     pub payload: E,
-    /// `"<plugin>.<method>"` (or `system`) that published it, set by the bus, never by the caller.
+    /// `"<plugin>.<method>"` that published it, set by the bus.
     pub emitter: String,
-    /// Id of the event or HTTP request being handled when this was published; `None` at the top.
+    /// The event or request being handled when this was published; `None` at the top.
     pub parent_id: Option<String>,
-    /// Correlation id the publisher set (`PublishOptions::correlation_id`), if any.
+    /// The publisher's `PublishOptions::correlation_id`.
     pub correlation_id: Option<String>,
-    /// Ordering key the publisher set (`PublishOptions::key`), if any.
+    /// The publisher's `PublishOptions::key`.
     pub key: Option<String>,
     /// Publish time in seconds since the Unix epoch.
     pub timestamp: f64,
-    /// Metadata the publisher set (`PublishOptions::header`).
+    /// The publisher's `PublishOptions::header`s.
     pub headers: BTreeMap<String, String>,
     /// Which attempt this is, from 1; above 1 after a failed attempt and a retry.
     pub attempt: u32,

@@ -22,6 +22,7 @@ impl SystemRegistry {
     }
 
     /// The most recent tool calls (at most 1000), newest first.
+    #[not_in_manifest]
     pub fn recent_calls(&self) -> Vec<ToolCall> {
         self.registry.recent_calls()
     }
@@ -32,11 +33,13 @@ impl SystemRegistry {
     }
 
     /// This process's random instance id, chosen at boot and stable until exit.
+    #[not_in_manifest]
     pub fn instance_id(&self) -> String {
         self.registry.instance_id().to_owned()
     }
 
     /// Whole seconds since this process booted.
+    #[not_in_manifest]
     pub fn uptime_secs(&self) -> u64 {
         self.registry.uptime().as_secs()
     }
