@@ -4,6 +4,7 @@
 use crate::support::{self, app, free_port, wait_until_serving};
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 #[test]
 fn boots_with_no_setup_serves_and_stops_cleanly_on_sigterm() {

@@ -42,7 +42,7 @@ Three concepts. **Tools**: infrastructure injected into a plugin by field name. 
 Rules:
 - SQL takes `$1, $2` placeholders with `params![…]`; never format values into SQL. Branch on error kinds, never on message text.
 - Tell the caller only what it can fix (`HttpError::conflict(..)`); anything else is a logged 500.
-- Events are facts named `noun.verb_past`; publisher and subscriber each declare their own `#[event]` struct (`cargo xtask check` compares them); subscribers are idempotent on `event.id`. An event that announces a write is published in the write's transaction (`tx.publish`).
+- Events are facts named `noun.verb_past`; publisher and subscriber each declare their own `#[event]` struct; subscribers are idempotent on `event.id`. An event that announces a write is published in the write's transaction (`tx.publish`).
 - Start from `cargo xtask new plugin` (template below); then run `cargo xtask context` and `check`.
 ";
 
@@ -60,7 +60,7 @@ pub const FACTS: &str = "\
 ### Requests
 - Handler: `async fn h(self: Arc<Self>, req: R, ctx: Ctx) -> HttpResult<T>`, `R` a `#[model]` struct or `()`. Handler futures are `Send` (no `Rc` or `std` lock guard across `.await`).
 - `R` is filled by field name from path parameters (`/items/{id}` → `id`), then the query (GET, DELETE) or the `application/json` body (POST, PUT, PATCH; another content type is 415). Path parameters win (a conflicting key is 400); a scalar query key given twice is 400. Path and query text is converted to the field's type.
-- Malformed JSON is 400. A missing field, a wrong type or a failed `#[validate]` rule is 422 before the handler runs: `{\"success\":false,\"error\":\"…\",\"details\":[{\"field\":\"items[2].name\",\"message\":\"…\"}]}`. `Option<T>` fields may be absent (rules apply when present); Unknown keys are ignored.
+- Malformed JSON is 400. A missing field, a wrong type or a failed `#[validate]` rule is 422 before the handler runs: `{\"success\":false,\"error\":\"…\",\"details\":[{\"field\":\"items[2].name\",\"message\":\"…\"}]}`. `Option<T>` fields may be absent (rules apply when present);
 - `Route::post(\"/x\").auth()` admits only a valid, unrevoked bearer token (or `access_token` cookie), else 401 before validation; no `auth` field needed. The handler reads `ctx.user()?.user_id()`. `ctx.header(\"idempotency-key\")` ignores case.
 
 ### Responses
@@ -100,7 +100,7 @@ fn validation_rules() -> String {
 /// The migrations section's text around the app's own example.
 pub const MIGRATIONS: &str = "\
 ### Migrations
-- `domains/<d>/migrations/NNN_name.sql`, numbered per domain, run once each in name order (several statements allowed) at boot and in `testing::boot`. An applied file is never edited (boot fails naming it): add the next number. `-- depends: otherdomain/001_x.sql` on the first line orders across domains.
+- `domains/<d>/migrations/NNN_name.sql`, numbered per domain, run once each in name order at boot and in `testing::boot`. An applied file is never edited (boot fails naming it): add the next number. `-- depends: otherdomain/001_x.sql` on the first line orders across domains.
 - SQL is not translated: write what SQLite and PostgreSQL share (`TEXT`, `BIGINT`, `REAL`, `BOOLEAN`, `$1`, `RETURNING`, `ON CONFLICT … DO UPDATE`, `CURRENT_TIMESTAMP`); a twin `NNN_name.postgres.sql` replaces a file on PostgreSQL (auto-numbered keys). Ids never reused on SQLite: `INTEGER PRIMARY KEY AUTOINCREMENT`.
 - A `BOOLEAN` column reads as `bool`; a computed truth (`count(*) > 0`) is 0/1 on SQLite: read `i64`.
 

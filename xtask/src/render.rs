@@ -181,11 +181,22 @@ fn methods(out: &mut String, tool: &Tool, handle: &str) {
             i += siblings.len();
             continue;
         }
-        // "See [`Other::method`]" points at a doc the agent cannot follow.
-        let doc = if method.doc.is_empty() || method.doc.starts_with("See [") {
+        // "See [`Other::method`]" points at a doc the agent cannot follow:
+        // the same method on a companion type (`StateNamespace::increment`
+        // for `State::increment`) lends its own doc instead.
+        let doc = if method.doc.starts_with("See [") {
+            tool.methods
+                .iter()
+                .find(|m| m.type_name != handle && m.signature == method.signature)
+                .map(|m| m.doc.as_str())
+                .unwrap_or("")
+        } else {
+            method.doc.as_str()
+        };
+        let doc = if doc.is_empty() || doc.starts_with("See [") {
             String::new()
         } else {
-            format!(" {}", first_clause(&method.doc))
+            format!(" {}", first_clause(doc))
         };
         let signature = match method.signature.split_once(" where ") {
             Some((head, bounds)) => {

@@ -120,7 +120,9 @@ impl<T: ToolSet> TestApp<T> {
         self.tool()
     }
 
-    /// The db tool (in-memory SQLite with every migration applied).
+    /// The db tool.
+    ///
+    /// In-memory SQLite with every migration applied.
     pub fn db(&self) -> microcore_db::Db {
         self.tool()
     }
@@ -130,12 +132,16 @@ impl<T: ToolSet> TestApp<T> {
         self.tool()
     }
 
-    /// The auth tool (fixed test secret).
+    /// The auth tool.
+    ///
+    /// It signs with a fixed test secret.
     pub fn auth(&self) -> microcore_auth::Auth {
         self.tool()
     }
 
-    /// The state tool (in memory).
+    /// The state tool.
+    ///
+    /// It keeps its entries in memory.
     pub fn state(&self) -> microcore_state::State {
         self.tool()
     }
@@ -168,7 +174,7 @@ impl<T: ToolSet> TestApp<T> {
         self.bus().published_payloads(event)
     }
 
-    /// Waits (up to `timeout`) until `event` has been published, returning its payloads.
+    /// The payloads of `event`, once published, waiting up to `timeout`.
     pub async fn wait_for(&self, event: &str, timeout: Duration) -> Vec<serde_json::Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {

@@ -99,6 +99,7 @@ impl Ctx {
     }
 
     /// The verified token's claims on an auth route.
+    #[not_in_manifest]
     pub fn claims(&self) -> Option<&Claims> {
         self.inner.claims.as_ref()
     }

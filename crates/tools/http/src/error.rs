@@ -34,7 +34,7 @@ pub(crate) const INTERNAL_MESSAGE: &str = "Internal server error";
 
 #[microcore_kernel::contract(of = crate::Http)]
 impl HttpError {
-    /// An error with any 4xx/5xx status whose message the client sees, even for a 5xx.
+    /// Any 4xx/5xx status with a message the client sees (for a 5xx too).
     ///
     /// `HttpError::new(503, "maintenance until 14:00")` answers 503 with that
     /// message: a status the plugin picks is a message it means to send. Only

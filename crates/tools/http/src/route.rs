@@ -134,7 +134,7 @@ impl Route {
         self
     }
 
-    /// Declares the content type of a `Raw` response for the OpenAPI document (`"text/csv"`).
+    /// Declares a `Raw` response's content type for OpenAPI (`"text/csv"`).
     pub fn produces(mut self, content_type: impl Into<String>) -> Self {
         self.produces = Some(content_type.into());
         self

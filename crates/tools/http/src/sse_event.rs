@@ -28,7 +28,9 @@ impl SseEvent {
         }
     }
 
-    /// An event whose data is `value` as one line of JSON (a failure is logged and sends `null`).
+    /// An event whose data is `value` as one line of JSON.
+    ///
+    /// A value that cannot be serialized is logged and sent as `null`.
     pub fn json(value: &impl Serialize) -> Self {
         let text = serde_json::to_string(value).unwrap_or_else(|e| {
             tracing::error!("SseEvent::json: the value could not be serialized: {e}");

@@ -158,7 +158,7 @@ impl TestResponse {
 
 #[microcore_kernel::contract(kit = "testing")]
 impl Http {
-    /// Sends `req` through the real router in-process, with every layer.
+    /// Sends `req` through the real router and its layers, in-process.
     pub async fn call(&self, req: TestRequest) -> TestResponse {
         let described = format!("{req:?}");
         let request = match req.into_request() {

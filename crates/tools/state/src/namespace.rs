@@ -49,11 +49,14 @@ impl StateNamespace {
     }
 
     /// The namespace's name.
+    #[not_in_manifest]
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// Stores `value` under `key`, replacing the value and its ttl (`None` keeps it until deleted).
+    /// Stores `value` under `key` with its ttl (`None`: until deleted).
+    ///
+    /// Replaces both the value and the ttl of an existing key.
     ///
     /// A zero ttl or one over about 100 years is refused before anything is written.
     pub async fn set<T: Serialize>(
@@ -76,7 +79,7 @@ impl StateNamespace {
             .await
     }
 
-    /// Returns the value under `key` as a `T`, `None` when it is missing or expired.
+    /// The value under `key` as a `T`, `None` when missing or expired.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StateError> {
         self.shared
             .probe
@@ -119,7 +122,7 @@ impl StateNamespace {
             .await
     }
 
-    /// Every live entry of this namespace, as a copy that changes nothing stored when changed.
+    /// Every live entry of this namespace, as a copy.
     pub async fn get_all(&self) -> Result<BTreeMap<String, Value>, StateError> {
         self.shared
             .probe
@@ -130,7 +133,7 @@ impl StateNamespace {
             .await
     }
 
-    /// Atomically adds `amount` to `key` and returns the new value, any ttl set on creation only.
+    /// Atomically adds `amount` (from 0) and returns the new value, setting a ttl only on creation (a fixed window).
     ///
     /// A missing (or expired) key starts from 0. `ttl` applies only when this
     /// call creates the key, making a fixed window: later increments keep the
@@ -165,7 +168,7 @@ impl StateNamespace {
             .await
     }
 
-    /// Removes every key of this namespace (and of no other).
+    /// Removes every key of this namespace.
     pub async fn clear(&self) -> Result<(), StateError> {
         self.shared
             .probe
