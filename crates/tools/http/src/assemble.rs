@@ -37,7 +37,9 @@ pub(crate) fn merge(
             }
         } else {
             let value = prop.map_or(Value::String(v.clone()), |p| coerce(schema, p, &v));
-            if out.contains_key(&k) {
+            // Only a key the model reads is ambiguous when repeated; others
+            // (tracking parameters, cache busters) are ignored anyway.
+            if prop.is_some() && out.contains_key(&k) {
                 return Err(HttpError::bad_request(format!(
                     "query parameter `{k}` is given more than once; send it once"
                 )));
@@ -298,5 +300,11 @@ mod conflicts {
         let e = merge(&schema(), q, vec![], None).unwrap_err();
         assert_eq!(e.status_code(), 400);
         assert!(e.message().contains("`limit`"), "{}", e.message());
+    }
+
+    #[test]
+    fn a_repeated_key_the_model_does_not_read_is_ignored() {
+        let q = vec![("utm".into(), "a".into()), ("utm".into(), "b".into())];
+        assert!(merge(&schema(), q, vec![], None).is_ok());
     }
 }
