@@ -98,8 +98,10 @@ fn run_new(args: &[String]) -> Result<ExitCode, String> {
         Some("plugin") => {
             let spec = new::parse_plugin_args(&args[1..])?;
             let next = format!(
-                "next: cargo test -p microcore-app --lib {}::{}, then cargo xtask context",
-                spec.domain, spec.feature
+                "next: cargo test -p {} --lib {}::{}, then cargo xtask context",
+                context::app_package(&root),
+                spec.domain,
+                spec.feature
             );
             (new::plugin_files(&spec), next)
         }
