@@ -162,3 +162,162 @@ fn a_malformed_dotenv_is_one_clear_line_naming_the_file() {
     assert!(stderr.contains(".env is not a valid .env file"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `migrate` with these arguments on `db`.
+fn migrate(db: &support::TempDb, args: &[&str]) -> std::process::Output {
+    app(free_port(), db)
+        .arg("migrate")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn migrate_status_and_dry_run_report_pending_migrations_without_applying_them() {
+    let db = support::TempDb::new("migrate-status");
+    let status = migrate(&db, &["--status"]);
+    let shown = stdout_of(&status);
+    assert!(status.status.success(), "{status:?}");
+    assert!(
+        shown.contains("pending  users/001_create_users.sql"),
+        "{shown}"
+    );
+    assert!(shown.contains("0 applied, 2 pending"), "{shown}");
+
+    let dry = migrate(&db, &["--dry-run"]);
+    let shown = stdout_of(&dry);
+    assert!(dry.status.success(), "{dry:?}");
+    assert!(
+        shown.contains("would apply users/001_create_users.sql")
+            && shown.contains("would apply users/002_user_ids_never_reused.sql"),
+        "{shown}"
+    );
+    let still = stdout_of(&migrate(&db, &["--status"]));
+    assert!(
+        still.contains("2 pending"),
+        "a dry run applies nothing: {still}"
+    );
+
+    assert!(migrate(&db, &[]).status.success());
+    let after = migrate(&db, &["--status"]);
+    let shown = stdout_of(&after);
+    assert!(after.status.success(), "{after:?}");
+    assert!(
+        shown.contains("applied  users/001_create_users.sql"),
+        "{shown}"
+    );
+    assert!(shown.contains("2 applied, 0 pending"), "{shown}");
+    let dry = stdout_of(&migrate(&db, &["--dry-run"]));
+    assert!(dry.contains("nothing to apply"), "{dry}");
+
+    let bad = migrate(&db, &["--force"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--status"));
+}
+
+#[test]
+fn migrate_status_fails_naming_an_edited_and_a_missing_migration() {
+    let db = support::TempDb::new("migrate-broken");
+    assert!(migrate(&db, &[]).status.success());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
+        sqlx::query(
+            "UPDATE _migrations_history SET checksum = 'changed' \
+             WHERE filename = '001_create_users.sql'",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO _migrations_history (domain, filename) VALUES ('users', '099_gone.sql')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    });
+    let out = migrate(&db, &["--status"]);
+    let shown = stdout_of(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        shown.contains("EDITED   users/001_create_users.sql"),
+        "{shown}"
+    );
+    assert!(shown.contains("MISSING  users/099_gone.sql"), "{shown}");
+    assert!(shown.contains("1 edited, 1 missing"), "{shown}");
+    assert!(
+        stderr.contains("restore the file and put the change in a new migration"),
+        "{stderr}"
+    );
+    assert!(!migrate(&db, &["--dry-run"]).status.success());
+}
+
+#[test]
+fn a_replica_that_does_not_migrate_names_the_pending_migrations_in_its_boot_report() {
+    let db = support::TempDb::new("no-auto-migrate");
+    let port = free_port();
+    let child = app(port, &db)
+        .env("DB_AUTO_MIGRATE", "false")
+        .spawn()
+        .unwrap();
+    wait_until_serving(port);
+    let stdout = stop(child);
+    assert!(
+        stdout.contains("skipped (DB_AUTO_MIGRATE=false); 2 PENDING")
+            && stdout.contains("users/001_create_users.sql, users/002_user_ids_never_reused.sql"),
+        "{stdout}"
+    );
+}
+
+/// Serves with these extra settings, asks `GET /ping` with request id
+/// `ping-42`, stops, and returns what the process wrote to stdout.
+fn stdout_after_one_ping(settings: &[(&str, &str)]) -> String {
+    let db = support::TempDb::new("access-log");
+    let port = free_port();
+    let mut cmd = app(port, &db);
+    cmd.envs(settings.iter().copied());
+    let child = cmd.spawn().unwrap();
+    assert!(wait_until_serving(port), "the app did not start listening");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/ping"))
+            .header("x-request-id", "ping-42")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    stop(child)
+}
+
+#[test]
+fn the_access_log_writes_one_json_line_per_request_only_when_turned_on() {
+    let off = stdout_after_one_ping(&[("LOG_FORMAT", "json")]);
+    assert!(
+        !off.contains("ping-42"),
+        "no access log unless HTTP_ACCESS_LOG=true: {off}"
+    );
+    let on = stdout_after_one_ping(&[("LOG_FORMAT", "json"), ("HTTP_ACCESS_LOG", "true")]);
+    let lines: Vec<serde_json::Value> = on
+        .lines()
+        .filter(|l| l.contains("ping-42"))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "one line per request: {on}");
+    let line = &lines[0];
+    assert_eq!(line["level"], "INFO", "{line}");
+    let fields = &line["fields"];
+    assert_eq!(fields["method"], "GET", "{line}");
+    assert_eq!(fields["path"], "/ping", "{line}");
+    assert_eq!(fields["status"], 200, "{line}");
+    assert_eq!(fields["request_id"], "ping-42", "{line}");
+    assert!(fields["duration_ms"].as_f64().is_some(), "{line}");
+}

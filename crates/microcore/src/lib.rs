@@ -43,6 +43,7 @@ pub mod testing;
 
 mod console;
 mod manifest;
+mod migrate;
 mod nested;
 mod run;
 

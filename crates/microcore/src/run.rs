@@ -6,15 +6,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::console::Console;
-use microcore_kernel::{
-    BootOptions, Env, Kernel, KernelSettings, Probe, Registry, Tool, ToolSet, ToolSetup,
-};
+use microcore_kernel::{BootOptions, Env, Kernel, KernelSettings, Tool, ToolSet};
 
 const USAGE: &str = "\
-usage: <app> [serve | migrate | manifest]
+usage: <app> [serve | migrate [--status | --dry-run] | manifest]
   serve     boot every tool and plugin and serve until SIGINT/SIGTERM (default)
   migrate   apply pending domain migrations and exit (for deploy pipelines;
             replicas then run with DB_AUTO_MIGRATE=false)
+            --status: print applied / pending / edited / missing migrations;
+                      exits non-zero when one is edited or missing
+            --dry-run: list what `migrate` would apply, applying nothing
   manifest  dry-boot with in-memory tools and print the app's metadata as JSON
             (what `cargo xtask context` renders into AI_CONTEXT.md)";
 
@@ -55,7 +56,7 @@ pub async fn run<T: ToolSet>(args: Vec<String>) -> ExitCode {
     };
     match command {
         None | Some("serve") => serve::<T>(env).await,
-        Some("migrate") => migrate(env).await,
+        Some("migrate") => crate::migrate::migrate(env, &args[1..]).await,
         Some("manifest") => match crate::manifest::dry_boot_manifest::<T>().await {
             Ok(m) => {
                 println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
@@ -157,41 +158,6 @@ async fn serve<T: ToolSet>(env: Env) -> ExitCode {
             eprintln!("Second {} received: stopping at once without finishing shutdown.", signal.name());
             // Leaves without unwinding the runtime: its threads may be stuck.
             std::process::exit(signal.exit_code())
-        }
-    }
-}
-
-async fn migrate(env: Env) -> ExitCode {
-    microcore_logger::init(&env);
-    let registry = Registry::new();
-    let setup = ToolSetup {
-        env: env.with("DB_AUTO_MIGRATE", "false"),
-        probe: Probe::new(microcore_db::Db::NAME, registry.clone()),
-        registry,
-    };
-    let db = match microcore_db::Db::setup(setup).await {
-        Ok(db) => db,
-        Err(e) => {
-            eprintln!("migrate: the db tool could not start: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = db.migrate().await;
-    let _ = db.shutdown().await;
-    match outcome {
-        Ok(applied) if applied.is_empty() => {
-            println!("migrate: nothing to apply; the schema is up to date");
-            ExitCode::SUCCESS
-        }
-        Ok(applied) => {
-            for key in applied {
-                println!("migrate: applied {key}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("migrate: {e}");
-            ExitCode::FAILURE
         }
     }
 }

@@ -124,7 +124,17 @@ impl Login {
         // Counted before the password is checked, atomically: with N guesses
         // in flight only the first `max_failures` get to be verified.
         let attempts = throttle.increment(&key, 1, Some(limits.window)).await?;
+        let ends_key = format!("{key}:ends");
+        if attempts == 1 {
+            // The window opens now; its end is kept for `Retry-After`.
+            let ends = unix_secs() + limits.window.as_secs();
+            throttle.set(&ends_key, ends, Some(limits.window)).await?;
+        }
         if attempts > limits.max_failures {
+            let ends: Option<u64> = throttle.get(&ends_key).await?;
+            // Unknown end (a racing first attempt): the whole window, never too soon.
+            let wait = ends.map_or(limits.window.as_secs(), |e| e.saturating_sub(unix_secs()));
+            ctx.set_header("retry-after", &wait.max(1).to_string());
             return Err(HttpError::too_many_requests(
                 "too many failed logins; try again later",
             ));
@@ -149,6 +159,7 @@ impl Login {
             return Err(HttpError::unauthorized("invalid email or password"));
         };
         throttle.delete(&key).await?;
+        throttle.delete(&ends_key).await?;
         let ttl = self.auth.default_ttl();
         let token = self
             .auth
@@ -160,6 +171,14 @@ impl Login {
             expires_in: ttl.as_secs(),
         })
     }
+}
+
+/// Seconds since the Unix epoch: the throttle window's end is shared by every
+/// replica through `state`, so it is wall-clock time, not an `Instant`.
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A full password hashing queue is a 503 the client may retry shortly.
@@ -244,6 +263,18 @@ mod tests {
             assert_eq!(app.http().call(login("nope")).await.status, 401);
         }
         assert_eq!(app.http().call(login("correct horse")).await.status, 429);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_login_says_when_to_retry_the_seconds_left_in_the_window() {
+        let app = app_with_ana_and(&[("LOGIN_THROTTLE_WINDOW_SECS", "600")]).await;
+        for _ in 0..5 {
+            app.http().call(login("nope")).await;
+        }
+        let res = app.http().call(login("correct horse")).await;
+        assert_eq!(res.status, 429, "{}", res.text);
+        let wait: u64 = res.header("retry-after").unwrap().parse().unwrap();
+        assert!((590..=600).contains(&wait), "Retry-After: {wait}");
     }
 
     #[tokio::test]
@@ -359,7 +390,10 @@ mod tests {
             .keys()
             .await
             .unwrap();
-        assert_eq!(keys.len(), 1, "{keys:?}");
-        assert!(!keys[0].contains("ana") && !keys[0].contains('@'), "{keys:?}");
+        assert_eq!(keys.len(), 2, "the count and its window's end: {keys:?}");
+        assert!(
+            keys.iter().all(|k| !k.contains("ana") && !k.contains('@')),
+            "{keys:?}"
+        );
     }
 }

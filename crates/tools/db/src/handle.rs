@@ -323,7 +323,8 @@ impl Tool for Db {
         if auto {
             db.migrate().await.map_err(|e| ToolError::new(e.message))?;
         } else {
-            *db.inner.migrations.lock() = "skipped (DB_AUTO_MIGRATE=false)".to_owned();
+            let line = skipped_line(&db).await;
+            *db.inner.migrations.lock() = line;
         }
         Ok(db)
     }
@@ -350,6 +351,29 @@ impl Tool for Db {
             format!("backend: {}", self.inner.backend().location()),
             format!("migrations: {}", self.inner.migrations.lock()),
         ]
+    }
+}
+
+/// The boot report's migrations line when this replica does not migrate:
+/// names the pending files, so a rollout that forgot `migrate` is visible in
+/// the first screen of the log rather than as missing tables later.
+async fn skipped_line(db: &Db) -> String {
+    const SKIPPED: &str = "skipped (DB_AUTO_MIGRATE=false)";
+    let status = match db.migration_status().await {
+        Ok(status) => status,
+        Err(e) => return format!("{SKIPPED}; status unknown: {}", e.message),
+    };
+    let pending: Vec<&str> = status
+        .iter()
+        .filter(|m| m.state == crate::MigrationState::Pending)
+        .map(|m| m.key.as_str())
+        .collect();
+    match pending.len() {
+        0 => format!("{SKIPPED}; none pending"),
+        n => format!(
+            "{SKIPPED}; {n} PENDING, run `<app> migrate`: {}",
+            pending.join(", ")
+        ),
     }
 }
 

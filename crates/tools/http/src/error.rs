@@ -94,6 +94,9 @@ impl HttpError {
     }
 
     /// 429: the caller must slow down.
+    ///
+    /// Say when to retry, as every 429 of the framework and its example app
+    /// does: `ctx.set_header("retry-after", "30")` (seconds).
     pub fn too_many_requests(message: impl Into<String>) -> Self {
         Self::status(429, message)
     }

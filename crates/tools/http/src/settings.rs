@@ -16,6 +16,9 @@ pub(crate) struct Settings {
     pub(crate) cors_credentials: bool,
     /// Largest WebSocket message (and frame) accepted; a larger one closes with 1009.
     pub(crate) ws_max_message: usize,
+    /// `HTTP_ACCESS_LOG`: one INFO line per request (off by default: it costs
+    /// a clock read and a log write per request).
+    pub(crate) access_log: bool,
 }
 
 /// Default body limit: 1 MiB.
@@ -51,6 +54,7 @@ impl Settings {
             .filter(|s| !s.is_empty())
             .collect();
         let cors_credentials = env.flag("HTTP_CORS_CREDENTIALS", false)?;
+        let access_log = env.flag("HTTP_ACCESS_LOG", false)?;
         if cors_credentials && cors_origins.iter().any(|o| o == "*") {
             return Err("HTTP_CORS_CREDENTIALS=true with HTTP_CORS_ORIGINS=* would let any site make \
                         authenticated requests, and browsers refuse it anyway; list the allowed origins \
@@ -77,6 +81,7 @@ impl Settings {
             cors_origins,
             cors_credentials,
             ws_max_message,
+            access_log,
         })
     }
 }
