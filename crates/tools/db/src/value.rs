@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn lengths_and_references_convert_like_their_values() {
-        let items = vec![1, 2, 3];
+        let items = [1, 2, 3];
         let (limit, small) = (10u64, 7u32);
         assert_eq!(
             crate::params![items.len(), &limit, &small, u64::MAX],
