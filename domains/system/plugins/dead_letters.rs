@@ -201,6 +201,10 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert_eq!(*charger.state.handled.lock().unwrap(), vec![3]);
-        assert_eq!(listed().await["data"], json!([]), "replayed letters leave the list");
+        assert_eq!(
+            listed().await["data"],
+            json!([]),
+            "replayed letters leave the list"
+        );
     }
 }

@@ -84,9 +84,9 @@ impl OutboxRelay {
                 Ok(Pass::More) => continue,
                 Ok(Pass::Idle) => {}
                 Ok(Pass::Closed) => return,
-                Err(e) => self
-                    .logger
-                    .warn(format!("outbox relay: cannot read the outbox: {e}; retrying")),
+                Err(e) => self.logger.warn(format!(
+                    "outbox relay: cannot read the outbox: {e}; retrying"
+                )),
             }
             tokio::select! {
                 () = outbox.committed() => {}
@@ -110,9 +110,13 @@ impl OutboxRelay {
                 Ok(_) => outbox.sent(&id).await?,
                 Err(BusError::Closed { .. }) => {
                     // Due again at once, for a replica whose bus is open.
-                    outbox.retry_later(&id, Duration::ZERO, "bus closing").await?;
+                    outbox
+                        .retry_later(&id, Duration::ZERO, "bus closing")
+                        .await?;
                     for rest in rows {
-                        outbox.retry_later(&rest.id, Duration::ZERO, "bus closing").await?;
+                        outbox
+                            .retry_later(&rest.id, Duration::ZERO, "bus closing")
+                            .await?;
                     }
                     return Ok(Pass::Closed);
                 }

@@ -120,7 +120,11 @@ mod tests {
             .call(TestRequest::post("/users").json(ana()))
             .await;
         assert_eq!(res.status, 201, "{}", res.text);
-        assert_eq!(app.flush_outbox().await, 1, "user.created is stored with the user");
+        assert_eq!(
+            app.flush_outbox().await,
+            1,
+            "user.created is stored with the user"
+        );
         assert_eq!(res.body["data"]["email"], "ana@example.com");
         let id = res.body["data"]["id"].as_i64().expect("an id");
         let stored: Vec<serde_json::Value> = app

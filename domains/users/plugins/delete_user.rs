@@ -63,7 +63,11 @@ impl DeleteUser {
         let id = path.id;
         self.db
             .try_transaction(|tx| async move {
-                if tx.execute("DELETE FROM users WHERE id = $1", params![id]).await? == 0 {
+                if tx
+                    .execute("DELETE FROM users WHERE id = $1", params![id])
+                    .await?
+                    == 0
+                {
                     return Err(HttpError::not_found("user not found"));
                 }
                 tx.publish(UserDeleted { id }).await?;
@@ -130,7 +134,11 @@ mod tests {
     struct ReadOnly;
 
     impl microcore::RevocationList for ReadOnly {
-        fn revoke<'a>(&'a self, _: &'a str, _: Duration) -> microcore::BoxFuture<'a, Result<(), String>> {
+        fn revoke<'a>(
+            &'a self,
+            _: &'a str,
+            _: Duration,
+        ) -> microcore::BoxFuture<'a, Result<(), String>> {
             Box::pin(async { Err("store is read-only".to_owned()) })
         }
         fn is_revoked<'a>(&'a self, _: &'a str) -> microcore::BoxFuture<'a, Result<bool, String>> {

@@ -76,7 +76,10 @@ mod tests {
             .await;
         assert_eq!(found.status, 200, "{}", found.text);
         assert_eq!(found.body["data"]["name"], "Bo");
-        assert_eq!(found.body["data"]["email"], "bo@example.com", "one's own email");
+        assert_eq!(
+            found.body["data"]["email"], "bo@example.com",
+            "one's own email"
+        );
         let someone = app.auth().create_token(id + 1, json!({}), None).unwrap();
         let seen = app
             .http()

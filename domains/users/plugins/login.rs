@@ -104,7 +104,10 @@ impl Plugin for Login {
         let throttle = Throttle::from_config(&self.config)?;
         self.throttle.get_or_init(|| throttle);
         // The password is irrelevant: an unknown email is refused even if it matches.
-        let dummy = self.auth.hash_password("no account has this password").await?;
+        let dummy = self
+            .auth
+            .hash_password("no account has this password")
+            .await?;
         self.dummy_hash.get_or_init(|| dummy);
         self.http.route(
             Route::post("/auth/login").tag("Auth").summary("Log in"),

@@ -90,7 +90,11 @@ mod tests {
     struct ReadOnly;
 
     impl microcore::RevocationList for ReadOnly {
-        fn revoke<'a>(&'a self, _: &'a str, _: Duration) -> microcore::BoxFuture<'a, Result<(), String>> {
+        fn revoke<'a>(
+            &'a self,
+            _: &'a str,
+            _: Duration,
+        ) -> microcore::BoxFuture<'a, Result<(), String>> {
             Box::pin(async { Err("store is read-only".to_owned()) })
         }
         fn is_revoked<'a>(&'a self, _: &'a str) -> microcore::BoxFuture<'a, Result<bool, String>> {

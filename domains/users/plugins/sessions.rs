@@ -89,7 +89,9 @@ impl RevocationList for StateRevocations {
 impl Plugin for Sessions {
     async fn on_boot(self: Arc<Self>) -> BootResult {
         match memory_only(&self.config) {
-            Some(true) => self.logger.warn(format!("PRODUCTION: {FORGOTTEN_ON_RESTART}")),
+            Some(true) => self
+                .logger
+                .warn(format!("PRODUCTION: {FORGOTTEN_ON_RESTART}")),
             Some(false) => self.logger.info(FORGOTTEN_ON_RESTART),
             None => {}
         }
@@ -146,11 +148,7 @@ mod tests {
                 )
                 .boot()
                 .await;
-            assert_eq!(
-                memory_only(&app.tool::<Config>()),
-                expected,
-                "{settings:?}"
-            );
+            assert_eq!(memory_only(&app.tool::<Config>()), expected, "{settings:?}");
         }
     }
 
@@ -164,7 +162,11 @@ mod tests {
         app.auth().revoke_subject(2).await.unwrap();
         let subjects = app.state().namespace("revoked_subjects");
         let keys = subjects.keys().await.unwrap();
-        assert_eq!(keys, [app.auth().keyed_hash("2").unwrap()], "no id in clear");
+        assert_eq!(
+            keys,
+            [app.auth().keyed_hash("2").unwrap()],
+            "no id in clear"
+        );
         let not_before: Option<i64> = subjects.get(&keys[0]).await.unwrap();
         assert!(not_before.is_some());
         assert!(app.auth().validate(&old).await.is_none());

@@ -165,7 +165,11 @@ mod tests {
             )
             .await;
         assert_eq!(taken.status, 409);
-        assert_eq!(app.flush_outbox().await, 0, "a refused change stores no event");
+        assert_eq!(
+            app.flush_outbox().await,
+            0,
+            "a refused change stores no event"
+        );
         assert!(app.published("user.updated").is_empty());
     }
 }
