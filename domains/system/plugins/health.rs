@@ -5,8 +5,9 @@
 //! when this fails. Ready answers 200 when every tool is OK and every plugin
 //! READY, else 503 naming what fails and why (reasons carry no credentials:
 //! tools redact their URLs), so traffic goes elsewhere until a DEAD tool
-//! recovers. Pending migrations are not checked here: run `migrate` before
-//! rolling out (docs/configuration.md).
+//! recovers. A replica whose database still has pending migrations (it runs
+//! with `DB_AUTO_MIGRATE=false` and nobody ran `migrate`) is not ready
+//! either: its features would answer 500.
 
 use microcore::prelude::*;
 
@@ -15,6 +16,8 @@ use microcore::prelude::*;
 pub struct Health {
     http: Http,
     registry: SystemRegistry,
+    /// Optional: an app without a database is ready without migrations.
+    db: Option<Db>,
 }
 
 impl Plugin for Health {
@@ -37,7 +40,12 @@ impl Health {
     }
 
     async fn ready(self: Arc<Self>, _: Empty, _: Ctx) -> HttpResult<serde_json::Value> {
-        let failures = self.registry.failures();
+        let mut failures = self.registry.failures();
+        if failures.is_empty()
+            && let Some(pending) = self.pending_migrations().await
+        {
+            failures.push(pending);
+        }
         if failures.is_empty() {
             Ok(json!({ "status": "ready" }))
         } else {
@@ -45,6 +53,30 @@ impl Health {
                 503,
                 format!("not ready: {}", failures.join("; ")),
             ))
+        }
+    }
+}
+
+impl Health {
+    /// What keeps the schema from being current, if anything.
+    async fn pending_migrations(&self) -> Option<String> {
+        use microcore::tools::db::MigrationState;
+        let db = self.db.as_ref()?;
+        match db.migration_status().await {
+            Ok(all) => {
+                let pending: Vec<String> = all
+                    .into_iter()
+                    .filter(|m| m.state != MigrationState::Applied)
+                    .map(|m| m.key)
+                    .collect();
+                (!pending.is_empty()).then(|| {
+                    format!(
+                        "migrations not applied: {}; run `migrate`",
+                        pending.join(", ")
+                    )
+                })
+            }
+            Err(e) => Some(format!("migration status unknown: {e}")),
         }
     }
 }
@@ -81,5 +113,27 @@ mod tests {
 
         registry.set_tool("db", ToolStatus::Ok, Some("Recovered".into()));
         assert_eq!(get("/health/ready").await.status, 200);
+    }
+
+    #[tokio::test]
+    async fn a_pending_migration_makes_the_replica_not_ready() {
+        let app = testing::boot::<Health>().await;
+        let http = app.http();
+        let ready = || http.call(TestRequest::get("/health/ready"));
+        assert_eq!(ready().await.status, 200);
+        app.db()
+            .execute(
+                "DELETE FROM _migrations_history WHERE filename LIKE $1",
+                params!["%002_user_ids_never_reused.sql"],
+            )
+            .await
+            .unwrap();
+        let res = ready().await;
+        assert_eq!(res.status, 503, "{}", res.text);
+        assert!(
+            res.text.contains("users/002_user_ids_never_reused.sql"),
+            "{}",
+            res.text
+        );
     }
 }

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use microcore_kernel::{
-    PluginId, Probe, Tool, ToolError, ToolFailure, ToolSetup, current_identity,
+    PluginId, Probe, Tool, ToolError, ToolFailure, ToolSetup, current_event_id, current_identity,
 };
 use tokio::sync::broadcast;
 
@@ -96,11 +96,15 @@ impl Logger {
         let result = self.inner.probe.observe_sync::<(), Never>(method, || {
             let identity = self.identity();
             let plugin = &*identity;
+            // The event or request being handled, so an operator can follow
+            // one delivery through the log (absent outside any).
+            let cause = current_event_id();
+            let event_id = cause.as_deref();
             match level {
-                LogLevel::Debug => tracing::debug!(target: TARGET, plugin, "{message}"),
-                LogLevel::Info => tracing::info!(target: TARGET, plugin, "{message}"),
-                LogLevel::Warn => tracing::warn!(target: TARGET, plugin, "{message}"),
-                LogLevel::Error => tracing::error!(target: TARGET, plugin, "{message}"),
+                LogLevel::Debug => tracing::debug!(target: TARGET, plugin, event_id, "{message}"),
+                LogLevel::Info => tracing::info!(target: TARGET, plugin, event_id, "{message}"),
+                LogLevel::Warn => tracing::warn!(target: TARGET, plugin, event_id, "{message}"),
+                LogLevel::Error => tracing::error!(target: TARGET, plugin, event_id, "{message}"),
             }
             if self.inner.sink.receiver_count() > 0 {
                 // No receiver left between the check and the send is fine:

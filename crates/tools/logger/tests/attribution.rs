@@ -18,12 +18,21 @@ struct Capture(Captured);
 struct Fields {
     plugin: String,
     message: String,
+    event_id: Option<String>,
+}
+
+/// `(message, event_id)` of every plugin event, for the cause test.
+fn causes() -> &'static Mutex<Vec<(String, Option<String>)>> {
+    static CAUSES: OnceLock<Mutex<Vec<(String, Option<String>)>>> = OnceLock::new();
+    CAUSES.get_or_init(Mutex::default)
 }
 
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "plugin" {
-            self.plugin = value.to_owned();
+        match field.name() {
+            "plugin" => self.plugin = value.to_owned(),
+            "event_id" => self.event_id = Some(value.to_owned()),
+            _ => {}
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
@@ -40,6 +49,9 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
         }
         let mut fields = Fields::default();
         event.record(&mut fields);
+        causes()
+            .lock()
+            .push((fields.message.clone(), fields.event_id.clone()));
         self.0.lock().push((
             event.metadata().level().to_string(),
             fields.plugin,
@@ -133,5 +145,32 @@ fn an_unstamped_handle_outside_any_plugin_is_system() {
     assert_eq!(
         events,
         vec![("DEBUG".into(), "system".into(), "[system] booting".into())]
+    );
+}
+
+#[test]
+fn a_line_written_while_handling_an_event_names_the_event() {
+    let log = logger().for_plugin(&plugin_id("notifications.Welcome"));
+    let events = capture("[cause]", async move {
+        let ctx = CallContext::new(
+            "notifications.Welcome.on_user_created",
+            Some("ev-42".into()),
+        );
+        in_context(ctx, async { log.info("[cause] sending") }).await;
+        log.info("[cause] outside");
+    });
+    assert_eq!(events.len(), 2);
+    let causes: Vec<_> = causes()
+        .lock()
+        .iter()
+        .filter(|(m, _)| m.contains("[cause]"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        causes,
+        vec![
+            ("[cause] sending".to_owned(), Some("ev-42".to_owned())),
+            ("[cause] outside".to_owned(), None),
+        ]
     );
 }
