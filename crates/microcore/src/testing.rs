@@ -21,6 +21,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
 use microcore_kernel::{
     BootOptions, Env, Kernel, PluginBuild, Running, SystemStatus, Tool, ToolSet, registered_plugins,
 };
@@ -236,5 +238,34 @@ impl<T: ToolSet> TestApp<T> {
         if let Some(running) = self.running.take() {
             running.shutdown(Duration::from_secs(2)).await;
         }
+    }
+}
+
+/// A revocation list that reads as "nothing revoked" but refuses every write,
+/// as a store gone read-only would: install it with
+/// `app.auth().use_revocation_list(ReadOnlyRevocations)` to test that logout
+/// and account deletion fail closed instead of pretending.
+pub struct ReadOnlyRevocations;
+
+impl microcore_kernel::RevocationList for ReadOnlyRevocations {
+    fn revoke<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Err("store is read-only".to_owned()) })
+    }
+
+    fn is_revoked<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async { Ok(false) })
+    }
+
+    fn revoke_subject<'a>(
+        &'a self,
+        _: &'a str,
+        _: i64,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Err("store is read-only".to_owned()) })
+    }
+
+    fn revoked_before<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<i64>, String>> {
+        Box::pin(async { Ok(None) })
     }
 }

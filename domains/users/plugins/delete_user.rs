@@ -130,40 +130,10 @@ mod tests {
         assert!(app.auth().validate(&other).await.is_none());
     }
 
-    /// Reads work, writes fail: the store went read-only or away mid-request.
-    struct ReadOnly;
-
-    impl microcore::RevocationList for ReadOnly {
-        fn revoke<'a>(
-            &'a self,
-            _: &'a str,
-            _: Duration,
-        ) -> microcore::BoxFuture<'a, Result<(), String>> {
-            Box::pin(async { Err("store is read-only".to_owned()) })
-        }
-        fn is_revoked<'a>(&'a self, _: &'a str) -> microcore::BoxFuture<'a, Result<bool, String>> {
-            Box::pin(async { Ok(false) })
-        }
-        fn revoke_subject<'a>(
-            &'a self,
-            _: &'a str,
-            _: i64,
-            _: Duration,
-        ) -> microcore::BoxFuture<'a, Result<(), String>> {
-            Box::pin(async { Err("store is read-only".to_owned()) })
-        }
-        fn revoked_before<'a>(
-            &'a self,
-            _: &'a str,
-        ) -> microcore::BoxFuture<'a, Result<Option<i64>, String>> {
-            Box::pin(async { Ok(None) })
-        }
-    }
-
     #[tokio::test]
     async fn without_a_writable_revocation_list_the_account_stays_and_the_answer_is_503() {
         let app = testing::boot::<DeleteUser>().await;
-        app.auth().use_revocation_list(ReadOnly);
+        app.auth().use_revocation_list(testing::ReadOnlyRevocations);
         let ana = app
             .db()
             .execute("INSERT INTO users (name, email, password_hash) VALUES ('Ana', 'ana@example.com', 'h') RETURNING id", params![])

@@ -86,40 +86,10 @@ mod tests {
         assert_eq!(again.status, 401);
     }
 
-    /// A list that reads (tokens validate) but cannot write.
-    struct ReadOnly;
-
-    impl microcore::RevocationList for ReadOnly {
-        fn revoke<'a>(
-            &'a self,
-            _: &'a str,
-            _: Duration,
-        ) -> microcore::BoxFuture<'a, Result<(), String>> {
-            Box::pin(async { Err("store is read-only".to_owned()) })
-        }
-        fn is_revoked<'a>(&'a self, _: &'a str) -> microcore::BoxFuture<'a, Result<bool, String>> {
-            Box::pin(async { Ok(false) })
-        }
-        fn revoke_subject<'a>(
-            &'a self,
-            _: &'a str,
-            _: i64,
-            _: Duration,
-        ) -> microcore::BoxFuture<'a, Result<(), String>> {
-            Box::pin(async { Err("store is read-only".to_owned()) })
-        }
-        fn revoked_before<'a>(
-            &'a self,
-            _: &'a str,
-        ) -> microcore::BoxFuture<'a, Result<Option<i64>, String>> {
-            Box::pin(async { Ok(None) })
-        }
-    }
-
     #[tokio::test]
     async fn a_logout_that_cannot_be_written_is_503_not_a_pretend_success() {
         let app = testing::boot::<Logout>().await;
-        app.auth().use_revocation_list(ReadOnly);
+        app.auth().use_revocation_list(testing::ReadOnlyRevocations);
         let token = app.auth().create_token(1, json!({}), None).unwrap();
         let res = app
             .http()
