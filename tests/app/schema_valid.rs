@@ -250,14 +250,20 @@ fn value(spec: &Value, schema: &Value) -> Value {
     }
 }
 
-/// A string of exactly `len` characters in the schema's format (or the
-/// format's shortest value when `len` is below it).
+/// A string of exactly `len` characters (or the format's shortest value when
+/// `len` is below it). A `format` alone is only an annotation in JSON Schema
+/// 2020-12, which generated clients ignore, so only a `pattern` next to it
+/// makes the value follow the format.
 fn text(schema: &Value, len: usize) -> String {
     let pad = |prefix: &str, suffix: &str| {
         let fill = len.saturating_sub(prefix.len() + suffix.len());
         format!("{prefix}{}{suffix}", "a".repeat(fill))
     };
-    match schema["format"].as_str() {
+    let format = schema["pattern"]
+        .is_string()
+        .then(|| schema["format"].as_str())
+        .flatten();
+    match format {
         Some("email") => pad("a", "@example.com"),
         Some("uri") => pad("https://example.com/", ""),
         _ => "a".repeat(len),
