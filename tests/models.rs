@@ -170,8 +170,9 @@ async fn an_unknown_enum_value_is_a_422_naming_the_field() {
     assert_eq!(fields(&res), vec!["items[0].status"], "{}", res.text);
 }
 
-/// Every rule JSON Schema can state, and two it cannot.
+/// Every rule JSON Schema can state, and three it cannot.
 #[model]
+#[validate(schema(function = "not_spam"))]
 pub struct Signup {
     #[validate(email, length(max = 254))]
     pub email: String,
@@ -195,6 +196,13 @@ pub struct Signup {
 fn not_admin(name: &str) -> Result<(), ValidationError> {
     if name == "admin" {
         return Err(ValidationError::new("reserved"));
+    }
+    Ok(())
+}
+
+fn not_spam(signup: &Signup) -> Result<(), ValidationError> {
+    if signup.tags.len() > 2 && signup.site.is_some() {
+        return Err(ValidationError::new("spam"));
     }
     Ok(())
 }
@@ -247,6 +255,13 @@ async fn the_published_schema_states_the_validation_rules() {
     assert_eq!(
         body["again"]["description"],
         "The password again. Must be equal to `password`."
+    );
+    let whole = &doc.body["paths"]["/signups"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["description"];
+    assert_eq!(
+        whole,
+        "Every rule JSON Schema can state, and three it cannot. \
+         Must be accepted as a whole by `not_spam`."
     );
     assert_eq!(
         body["name"]["description"],

@@ -76,6 +76,7 @@ pub(crate) fn data_type(mut input: syn::DeriveInput, errors: &mut Errors) -> Tok
         }
     }
     rules::container(&mut input.attrs, errors);
+    schema::state_model_rules(&mut input.attrs);
     let checks = nested.iter().map(|(ident, key)| {
         quote! {
             if !errors.errors().contains_key(#key) {

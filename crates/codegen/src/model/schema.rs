@@ -100,6 +100,37 @@ pub(crate) fn state_rules(field: &mut syn::Field) {
     }
 }
 
+/// Appends to the model's description the whole-model check of
+/// `#[validate(schema(function = check))]`, which no keyword can express
+/// (call after [`super::rules::container`] cleaned the attributes).
+pub(crate) fn state_model_rules(attrs: &mut Vec<syn::Attribute>) {
+    let checks: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("validate"))
+        .filter_map(|a| {
+            a.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+                .ok()
+        })
+        .flatten()
+        .filter(|m| m.path().is_ident("schema"))
+        .map(|m| match find(&arguments(&m), "function") {
+            Some(f) => format!("`{}`", squash(f).trim_matches('"')),
+            None => "a custom check".to_owned(),
+        })
+        .collect();
+    if checks.is_empty() {
+        return;
+    }
+    let doc = doc_text(attrs);
+    let rule = format!("Must be accepted as a whole by {}.", checks.join(" and "));
+    let description = if doc.is_empty() {
+        rule
+    } else {
+        format!("{doc} {rule}")
+    };
+    attrs.push(syn::parse_quote!(#[schemars(description = #description)]));
+}
+
 /// `name = value` pairs of a rule like `range(min = 1, exclusive_max = 10)`.
 fn arguments(rule: &syn::Meta) -> Vec<syn::MetaNameValue> {
     match rule {
@@ -208,6 +239,23 @@ mod tests {
                 "The new password. Must be equal to `password`; accepted by `checks::strong`."
             ),
             "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_whole_model_check_is_in_the_models_description() {
+        let mut attrs: Vec<syn::Attribute> = vec![
+            syn::parse_quote!(#[doc = " An order."]),
+            syn::parse_quote!(#[validate(schema(function = "check_order"))]),
+        ];
+        state_model_rules(&mut attrs);
+        let last = attrs.last().unwrap();
+        assert!(
+            quote!(#last)
+                .to_string()
+                .contains("An order. Must be accepted as a whole by `check_order`."),
+            "{}",
+            quote!(#last)
         );
     }
 

@@ -178,6 +178,8 @@ fn body_rules(model: &Value, body: &mut Value) {
         "maxProperties",
         "dependentRequired",
         "additionalProperties",
+        // Where the model states a check no keyword can.
+        "description",
     ];
     for key in OBJECT_RULES {
         if let Some(rule) = model.get(*key) {
