@@ -12,10 +12,9 @@ pub struct UpdateUser {
 }
 
 /// The id from the path plus the fields to change; at least one of them.
-///
-/// The schema says "at least one of" (`anyOf`), so a client generated from
-/// `/openapi.json` never sends the empty change the handler refuses with 400.
 #[model]
+// The schema says "at least one of" (`anyOf`), so a client generated from
+// `/openapi.json` never sends the empty change the handler refuses with 400.
 #[schemars(extend("anyOf" = [
     {"required": ["name"], "properties": {"name": {"type": "string"}}},
     {"required": ["email"], "properties": {"email": {"type": "string"}}}
