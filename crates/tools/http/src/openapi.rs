@@ -114,7 +114,7 @@ fn operation(r: &RouteInfo, schemas: &mut Map<String, Value>) -> Value {
         let body_required: Vec<&String> =
             required.iter().filter(|k| rest.contains_key(*k)).collect();
         let mut body = json!({"type": "object", "properties": rest, "required": body_required});
-        body_rules(&req, &mut body);
+        body_rules(&req, &mut body, in_path.len());
         let needs_body = !body_required.is_empty() || body.get("anyOf").is_some();
         op["requestBody"] = json!({
             "required": needs_body,
@@ -167,8 +167,9 @@ fn operation(r: &RouteInfo, schemas: &mut Map<String, Value>) -> Value {
 
 /// The model's rules about the object as a whole (`anyOf` for "at least one
 /// of", `minProperties`, ...) carried onto the body schema, which is rebuilt
-/// from the properties left after the path parameters are taken out.
-fn body_rules(model: &Value, body: &mut Value) {
+/// from the properties left after the path parameters are taken out; a
+/// property count leaves out the `in_path` ones, which are never in the body.
+fn body_rules(model: &Value, body: &mut Value, in_path: usize) {
     const OBJECT_RULES: &[&str] = &[
         "anyOf",
         "oneOf",
@@ -184,6 +185,11 @@ fn body_rules(model: &Value, body: &mut Value) {
     for key in OBJECT_RULES {
         if let Some(rule) = model.get(*key) {
             body[*key] = rule.clone();
+        }
+    }
+    for key in ["minProperties", "maxProperties"] {
+        if let Some(n) = model.get(key).and_then(Value::as_u64) {
+            body[key] = json!(n.saturating_sub(in_path as u64));
         }
     }
 }
