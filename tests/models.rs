@@ -1,6 +1,7 @@
 //! `#[model]` over real HTTP (the testing kit runs the real router in
 //! process): nested models are validated with their parent and a 422 names the
-//! nested field; enums and newtypes are models too.
+//! nested field; enums and newtypes are models too. `/openapi.json` states
+//! every `#[validate]` rule JSON Schema can express, and describes the others.
 
 #![allow(dead_code, missing_docs, unreachable_pub)]
 
@@ -167,4 +168,103 @@ async fn an_unknown_enum_value_is_a_422_naming_the_field() {
     let res = post(import(vec![bad])).await;
     assert_eq!(res.status, 422, "{}", res.text);
     assert_eq!(fields(&res), vec!["items[0].status"], "{}", res.text);
+}
+
+/// Every rule JSON Schema can state, and three it cannot.
+#[model]
+#[validate(schema(function = "not_spam"))]
+pub struct Signup {
+    #[validate(email, length(max = 254))]
+    pub email: String,
+    #[validate(url)]
+    pub site: Option<String>,
+    #[validate(range(exclusive_min = 0.0, max = 1.0))]
+    pub ratio: f64,
+    #[validate(range(min = 18, exclusive_max = 150))]
+    pub age: i64,
+    #[validate(length(min = 1, max = 3))]
+    pub tags: Vec<String>,
+    #[validate(length(min = 8, max = 128))]
+    pub password: String,
+    /// The password again.
+    #[validate(must_match(other = "password"))]
+    pub again: String,
+    #[validate(custom(function = not_admin))]
+    pub name: String,
+}
+
+fn not_admin(name: &str) -> Result<(), ValidationError> {
+    if name == "admin" {
+        return Err(ValidationError::new("reserved"));
+    }
+    Ok(())
+}
+
+fn not_spam(signup: &Signup) -> Result<(), ValidationError> {
+    if signup.tags.len() > 2 && signup.site.is_some() {
+        return Err(ValidationError::new("spam"));
+    }
+    Ok(())
+}
+
+/// `POST /signups`.
+#[plugin]
+pub struct Signups {
+    http: Http,
+}
+
+impl Plugin for Signups {
+    async fn on_boot(self: Arc<Self>) -> BootResult {
+        self.http
+            .route(Route::post("/signups"), &self, Self::sign_up)?;
+        Ok(())
+    }
+}
+
+impl Signups {
+    async fn sign_up(self: Arc<Self>, _: Signup, _: Ctx) -> HttpResult<Imported> {
+        Ok(Imported { count: 1 })
+    }
+}
+
+#[tokio::test]
+async fn the_published_schema_states_the_validation_rules() {
+    let app = testing::boot::<Signups>().await;
+    let doc = app.http().call(TestRequest::get("/openapi.json")).await;
+    assert_eq!(doc.status, 200, "{}", doc.text);
+    let body = &doc.body["paths"]["/signups"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["properties"];
+    let email = &body["email"];
+    assert_eq!(email["format"], "email", "{email}");
+    assert_eq!(email["maxLength"], 254, "{email}");
+    let pattern = email["pattern"].as_str().expect("an email pattern");
+    assert!(
+        pattern.starts_with('^') && pattern.contains('@'),
+        "{pattern}"
+    );
+    assert_eq!(body["site"]["format"], "uri", "{}", body["site"]);
+    assert!(body["site"]["pattern"].is_string(), "{}", body["site"]);
+    assert_eq!(body["ratio"]["exclusiveMinimum"], 0.0, "{}", body["ratio"]);
+    assert_eq!(body["ratio"]["maximum"], 1.0, "{}", body["ratio"]);
+    assert_eq!(body["age"]["minimum"], 18, "{}", body["age"]);
+    assert_eq!(body["age"]["exclusiveMaximum"], 150, "{}", body["age"]);
+    assert_eq!(body["tags"]["minItems"], 1, "{}", body["tags"]);
+    assert_eq!(body["tags"]["maxItems"], 3, "{}", body["tags"]);
+    assert_eq!(body["password"]["minLength"], 8, "{}", body["password"]);
+    assert_eq!(body["password"]["maxLength"], 128, "{}", body["password"]);
+    assert_eq!(
+        body["again"]["description"],
+        "The password again. Must be equal to `password`."
+    );
+    let whole = &doc.body["paths"]["/signups"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["description"];
+    assert_eq!(
+        whole,
+        "Every rule JSON Schema can state, and three it cannot. \
+         Must be accepted as a whole by `not_spam`."
+    );
+    assert_eq!(
+        body["name"]["description"],
+        "Must be accepted by `not_admin`."
+    );
 }

@@ -14,4 +14,5 @@ mod lifecycle;
 mod outbox;
 mod plugin_registry;
 mod scale_out;
+mod schema_valid;
 mod serve;

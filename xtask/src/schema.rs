@@ -55,8 +55,12 @@ fn type_at(schema: &Value, root: &Value, known: &[String], depth: usize) -> Stri
         return name.clone();
     }
     // Option<T> comes as `anyOf: [T, {type: null}]` or `type: [t, "null"]`.
+    // An `anyOf` next to a `type` is a rule on that type ("at least one of
+    // these fields"), not a choice of types.
     for key in ["anyOf", "oneOf"] {
-        if let Some(variants) = schema.get(key).and_then(Value::as_array) {
+        if schema.get("type").is_none()
+            && let Some(variants) = schema.get(key).and_then(Value::as_array)
+        {
             let non_null: Vec<&Value> = variants
                 .iter()
                 .filter(|v| v.get("type").and_then(Value::as_str) != Some("null"))
@@ -177,6 +181,14 @@ pub fn properties(schema: &Value) -> Vec<(String, bool, String)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_at_least_one_of_rule_on_an_object_keeps_its_field_list() {
+        let s = json!({"type": "object", "title": "Changes", "properties": {
+            "name": {"type": ["string", "null"]}
+        }, "anyOf": [{"required": ["name"]}]});
+        assert_eq!(fields(&s, &[]), "{name?: string}");
+    }
 
     #[test]
     fn objects_become_field_lists_with_optional_marks() {

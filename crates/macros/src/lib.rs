@@ -36,6 +36,13 @@ pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `fn check(&Self) -> Result<(), ValidationError>`, reported under `__all__`
 /// and run only when every field passed.
 ///
+/// The rules are in the model's JSON Schema too, so `/openapi.json` refuses
+/// what validation refuses: lengths, ranges (exclusive ones too), `email` and
+/// `url` as a `format` plus a `pattern`, `ip(v4)`/`ip(v6)` as a `format`;
+/// `custom`, `must_match`, `does_not_contain` and the struct's `schema` check
+/// are stated in the description. A rule about the whole object ("at least
+/// one of") goes in `#[schemars(extend("anyOf" = [...]))]` on the struct.
+///
 /// A field whose type is another model (`Item`, `Vec<Item>`, `Option<Item>`,
 /// `Option<Vec<Item>>`) is validated with its parent and its errors are named
 /// by path (`address.city`, `items[2].name`); strings, numbers, lists of

@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
-use super::rules;
+use super::{rules, schema};
 use crate::errors::Errors;
 use crate::paths::private;
 
@@ -67,6 +67,7 @@ pub(crate) fn data_type(mut input: syn::DeriveInput, errors: &mut Errors) -> Tok
     let mut nested = Vec::new();
     for field in named.named.iter_mut() {
         let field_rules = rules::field(field, errors);
+        schema::state_rules(field);
         if let Some(ident) = &field.ident
             && !field_rules.skip
         {
@@ -75,6 +76,7 @@ pub(crate) fn data_type(mut input: syn::DeriveInput, errors: &mut Errors) -> Tok
         }
     }
     rules::container(&mut input.attrs, errors);
+    schema::state_model_rules(&mut input.attrs);
     let checks = nested.iter().map(|(ident, key)| {
         quote! {
             if !errors.errors().contains_key(#key) {

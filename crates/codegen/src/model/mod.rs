@@ -9,6 +9,7 @@
 
 mod expand;
 pub mod rules;
+mod schema;
 
 pub(crate) use expand::data_type;
 

@@ -113,11 +113,12 @@ fn operation(r: &RouteInfo, schemas: &mut Map<String, Value>) -> Value {
     if body_method && !rest.is_empty() {
         let body_required: Vec<&String> =
             required.iter().filter(|k| rest.contains_key(*k)).collect();
+        let mut body = json!({"type": "object", "properties": rest, "required": body_required});
+        body_rules(&req, &mut body, in_path.len());
+        let needs_body = !body_required.is_empty() || body.get("anyOf").is_some();
         op["requestBody"] = json!({
-            "required": !body_required.is_empty(),
-            "content": {"application/json": {"schema": {
-                "type": "object", "properties": rest, "required": body_required
-            }}}
+            "required": needs_body,
+            "content": {"application/json": {"schema": body}}
         });
     } else {
         for (name, schema) in rest {
@@ -162,6 +163,35 @@ fn operation(r: &RouteInfo, schemas: &mut Map<String, Value>) -> Value {
         op["security"] = json!([{"bearerAuth": []}]);
     }
     op
+}
+
+/// The model's rules about the object as a whole (`anyOf` for "at least one
+/// of", `minProperties`, ...) carried onto the body schema, which is rebuilt
+/// from the properties left after the path parameters are taken out; a
+/// property count leaves out the `in_path` ones, which are never in the body.
+fn body_rules(model: &Value, body: &mut Value, in_path: usize) {
+    const OBJECT_RULES: &[&str] = &[
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "not",
+        "minProperties",
+        "maxProperties",
+        "dependentRequired",
+        "additionalProperties",
+        // Where the model states a check no keyword can.
+        "description",
+    ];
+    for key in OBJECT_RULES {
+        if let Some(rule) = model.get(*key) {
+            body[*key] = rule.clone();
+        }
+    }
+    for key in ["minProperties", "maxProperties"] {
+        if let Some(n) = model.get(key).and_then(Value::as_u64) {
+            body[key] = json!(n.saturating_sub(in_path as u64));
+        }
+    }
 }
 
 /// A schemars schema with its `$defs` moved into `components.schemas`.

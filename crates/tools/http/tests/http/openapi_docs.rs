@@ -262,3 +262,46 @@ async fn catch_all_keys_have_no_star_and_operation_ids_are_unique() {
     ids.dedup();
     assert_eq!(ids.len(), all, "{ids:?}");
 }
+
+/// The id from the path plus at least one change.
+#[derive(Deserialize, JsonSchema, Validate)]
+#[schemars(extend("minProperties" = 2, "anyOf" = [{"required": ["name"]}, {"required": ["nick"]}]))]
+#[allow(dead_code)]
+struct SomeChange {
+    id: i64,
+    name: Option<String>,
+    nick: Option<String>,
+}
+
+struct Changer;
+
+impl Changer {
+    async fn change(self: Arc<Self>, _: SomeChange, _: Ctx) -> HttpResult<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_body_keeps_the_models_rules_about_the_whole_object() {
+    let http = common::http().await;
+    let p = Arc::new(Changer);
+    http.route(Route::put("/things/{id}"), &p, Changer::change)
+        .unwrap();
+    let doc = http.openapi();
+    let op = &doc["paths"]["/things/{id}"]["put"];
+    let body = &op["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(
+        body["anyOf"],
+        json!([{"required": ["name"]}, {"required": ["nick"]}]),
+        "{body}"
+    );
+    assert_eq!(body["minProperties"], 1, "the path's id is not in the body");
+    assert_eq!(
+        body["description"],
+        "The id from the path plus at least one change."
+    );
+    assert_eq!(
+        op["requestBody"]["required"], true,
+        "a body that needs one of its fields is required"
+    );
+}
