@@ -468,6 +468,36 @@ mod properties {
             let _ = token_with_source(&p, true);
         }
 
+        /// `Authorization: <any case of bearer> <token>` gives the trimmed
+        /// token; any other header text gives no header token and no panic.
+        #[test]
+        fn the_bearer_token_is_read_from_any_authorization_text(
+            scheme in "[bB][eE][aA][rR][eE][rR]",
+            token in "[!-~]{1,64}",
+            pad in " {0,3}",
+            junk in "[ -~]{0,64}",
+            query in "[ -~]{0,40}",
+        ) {
+            let mut req = http::Request::builder()
+                .header(header::AUTHORIZATION, format!("{scheme} {pad}{token}{pad}"));
+            let p = req.body(()).unwrap().into_parts().0;
+            prop_assert_eq!(token_with_source(&p, false).map(|(t, _)| t), Some(token));
+            req = http::Request::builder().header(header::AUTHORIZATION, junk.clone());
+            if let Ok(uri) = format!("/x?{}", query.replace([' ', '#'], "")).parse::<http::Uri>() {
+                req = req.uri(uri);
+            }
+            if let Ok(r) = req.body(()) {
+                let p = r.into_parts().0;
+                let got = token_with_source(&p, true);
+                let bearer = junk.split_once(' ').is_some_and(|(s, t)| {
+                    s.eq_ignore_ascii_case("bearer") && !t.trim().is_empty()
+                });
+                if !bearer {
+                    prop_assert!(!matches!(got, Some((_, TokenSource::Header))), "{:?}", junk);
+                }
+            }
+        }
+
         /// The token comes back exactly among other cookies, and a write takes
         /// it only with `X-Requested-With` (a cross-site form cannot set that).
         #[test]
