@@ -11,23 +11,48 @@ use crate::errors::Errors;
 use crate::paths::private;
 
 /// Checks an event name: dot-separated lowercase segments, at least two, e.g. `user.created`.
+///
+/// A refusal says what is wrong with this name (which segment, which
+/// character) before restating the grammar.
 pub fn check_name(name: &str) -> Result<(), String> {
-    let segments: Vec<&str> = name.split('.').collect();
-    let well_formed = segments.len() >= 2
-        && segments.iter().all(|s| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-                && s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        });
-    if well_formed {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{name}` is not an event name: events are facts named `noun.verb_past` in lowercase \
-             (letters, digits, `_`), with at least one dot, e.g. `user.created` or `order.payment_failed`"
-        ))
+    match problem(name) {
+        None => Ok(()),
+        Some(problem) => Err(format!(
+            "`{name}` is not an event name: {problem}; events are facts named `noun.verb_past` \
+             in lowercase (letters, digits, `_`), with at least one dot, e.g. `user.created` or \
+             `order.payment_failed`"
+        )),
     }
+}
+
+/// The first thing wrong with `name`, or `None` for a well-formed name.
+fn problem(name: &str) -> Option<String> {
+    if !name.contains('.') {
+        return Some(match name.chars().find(|c| !allowed(*c)) {
+            Some(c) => format!("it has no dot, and {c:?} is not a lowercase letter, digit or `_`"),
+            None => "it has no dot".to_owned(),
+        });
+    }
+    for segment in name.split('.') {
+        let Some(first) = segment.chars().next() else {
+            return Some("it has an empty segment (a leading, trailing or doubled dot)".to_owned());
+        };
+        if let Some(c) = segment.chars().find(|c| !allowed(*c)) {
+            return Some(format!(
+                "segment `{segment}` has {c:?}, which is not a lowercase letter, digit or `_`"
+            ));
+        }
+        if !first.is_ascii_lowercase() {
+            return Some(format!(
+                "segment `{segment}` starts with {first:?}; a segment starts with a lowercase letter"
+            ));
+        }
+    }
+    None
+}
+
+fn allowed(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
 }
 
 /// Expands `#[event("name")] item`.
@@ -108,6 +133,91 @@ mod tests {
             "_dlq.x",
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}
+
+/// Properties of the name check: it accepts exactly the documented grammar
+/// and a refusal names what is wrong.
+#[cfg(test)]
+mod properties {
+    use super::check_name;
+
+    use proptest::prelude::*;
+
+    /// A name from the grammar: two or more `[a-z][a-z0-9_]*` segments.
+    fn valid_name() -> impl Strategy<Value = String> {
+        proptest::collection::vec("[a-z][a-z0-9_]{0,8}", 2..5).prop_map(|s| s.join("."))
+    }
+
+    /// The documented grammar, written independently of the checker.
+    fn in_grammar(name: &str) -> bool {
+        let segments: Vec<&str> = name.split('.').collect();
+        segments.len() >= 2
+            && segments.iter().all(|s| {
+                let b = s.as_bytes();
+                !b.is_empty()
+                    && b[0].is_ascii_lowercase()
+                    && b.iter()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn every_name_from_the_grammar_passes(name in valid_name()) {
+            prop_assert!(check_name(&name).is_ok(), "{}", name);
+        }
+
+        #[test]
+        fn any_text_is_judged_by_the_grammar_without_panicking(
+            name in prop_oneof![any::<String>(), "[a-zA-Z0-9_. -]{0,12}"]
+        ) {
+            prop_assert_eq!(check_name(&name).is_ok(), in_grammar(&name), "{}", name);
+        }
+
+        #[test]
+        fn a_bad_character_is_named(
+            name in valid_name(),
+            at in any::<prop::sample::Index>(),
+            c in any::<char>().prop_filter("outside the grammar", |c| {
+                !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '.')
+            }),
+        ) {
+            let chars: Vec<char> = name.chars().collect();
+            let i = at.index(chars.len());
+            let bad: String = chars[..i].iter().chain(std::iter::once(&c)).chain(&chars[i + 1..]).collect();
+            let e = check_name(&bad).unwrap_err();
+            let named = format!("{c:?}");
+            prop_assert!(e.contains(&named), "{} -> {}", bad, e);
+            prop_assert!(e.contains(&format!("`{bad}`")), "{}", e);
+        }
+
+        #[test]
+        fn a_leading_digit_or_underscore_is_named(
+            name in valid_name(),
+            lead in prop_oneof![Just('_'), proptest::char::range('0', '9')],
+        ) {
+            let bad = format!("{lead}{name}");
+            let e = check_name(&bad).unwrap_err();
+            prop_assert!(e.contains("starts with"), "{}", e);
+        }
+
+        #[test]
+        fn an_empty_segment_or_a_missing_dot_is_named(
+            name in valid_name(),
+            how in 0..4usize,
+        ) {
+            let (bad, says) = match how {
+                0 => (format!(".{name}"), "empty segment"),
+                1 => (format!("{name}."), "empty segment"),
+                2 => (name.replacen('.', "..", 1), "empty segment"),
+                _ => (name.replace('.', ""), "no dot"),
+            };
+            let e = check_name(&bad).unwrap_err();
+            prop_assert!(e.contains(says), "{} -> {}", bad, e);
         }
     }
 }

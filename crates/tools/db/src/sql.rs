@@ -264,3 +264,155 @@ mod tests {
         assert!(check_arity("SELECT $1, $1", 1, Postgres).is_ok());
     }
 }
+
+/// Properties of the placeholder scan over any text: it reads untrusted
+/// layouts of quotes, comments and dollar quotes in user-written SQL.
+#[cfg(test)]
+mod properties {
+    use super::*;
+
+    use Engine::{Postgres, Sqlite};
+    use proptest::prelude::*;
+
+    /// One piece of a generated statement and the placeholder it really uses.
+    fn piece(engine: Engine) -> impl Strategy<Value = (String, usize)> {
+        let n = 1usize..=20;
+        let hidden = 1usize..=99;
+        let mut hiders = vec![
+            hidden.clone().prop_map(|k| format!("'it''s ${k}'")).boxed(),
+            hidden.clone().prop_map(|k| format!("\"col${k}\"")).boxed(),
+            hidden.clone().prop_map(|k| format!("`${k}`")).boxed(),
+            hidden
+                .clone()
+                .prop_map(|k| format!("-- ${k} ' \"\n"))
+                .boxed(),
+            hidden.clone().prop_map(|k| format!("/* ${k} ' */")).boxed(),
+            hidden.clone().prop_map(|k| format!("$$ ${k} ' $$")).boxed(),
+            hidden
+                .clone()
+                .prop_map(|k| format!("$tag$ ${k} $$ $tag$"))
+                .boxed(),
+            hidden.clone().prop_map(|k| format!("price${k}")).boxed(),
+        ];
+        match engine {
+            Postgres => {
+                hiders.push(hidden.clone().prop_map(|k| format!("E'\\' ${k}'")).boxed());
+                hiders.push(
+                    hidden
+                        .prop_map(|k| format!("/* /* ${k} */ ${k} */"))
+                        .boxed(),
+                );
+            }
+            Sqlite => hiders.push(hidden.prop_map(|k| format!("[a${k}]")).boxed()),
+        }
+        prop_oneof![
+            n.prop_map(|n| (format!("${n}"), n)),
+            "[A-Za-z_][A-Za-z0-9_]{0,8}".prop_map(|w| (w, 0)),
+            Just(("=, ( ) + ;".to_owned(), 0)),
+            proptest::strategy::Union::new(hiders).prop_map(|s| (s, 0)),
+        ]
+    }
+
+    fn statement(engine: Engine) -> impl Strategy<Value = (String, usize)> {
+        proptest::collection::vec(piece(engine), 0..24).prop_map(|pieces| {
+            let max = pieces.iter().map(|(_, n)| *n).max().unwrap_or(0);
+            let text: Vec<String> = pieces.into_iter().map(|(s, _)| s).collect();
+            (text.join(" "), max)
+        })
+    }
+
+    fn engine() -> impl Strategy<Value = Engine> {
+        prop_oneof![Just(Sqlite), Just(Postgres)]
+    }
+
+    /// Text made mostly of the characters the scanner treats specially.
+    fn sqlish() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                proptest::sample::select(vec![
+                    "$",
+                    "$$",
+                    "'",
+                    "\"",
+                    "`",
+                    "[",
+                    "]",
+                    "-",
+                    "--",
+                    "/*",
+                    "*/",
+                    "*",
+                    "/",
+                    "\\",
+                    "E'",
+                    "e",
+                    "\n",
+                    " ",
+                    "0",
+                    "1",
+                    "9",
+                    "99999999999999999999999",
+                    "$tag$",
+                    "é",
+                    "_",
+                ])
+                .prop_map(str::to_owned),
+                any::<char>().prop_map(String::from),
+            ],
+            0..64,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn never_panics_on_any_text(sql in any::<String>(), engine in engine(), given in 0usize..4) {
+            let _ = max_placeholder(&sql, engine);
+            let _ = check_arity(&sql, given, engine);
+            let _ = abbreviate(&sql);
+        }
+
+        #[test]
+        fn never_panics_on_quote_and_comment_soup(sql in sqlish(), engine in engine()) {
+            let _ = max_placeholder(&sql, engine);
+            let _ = check_arity(&sql, 1, engine);
+        }
+
+        #[test]
+        fn finds_exactly_the_placeholders_outside_quotes_and_comments(
+            (engine, (sql, max)) in engine().prop_flat_map(|e| (Just(e), statement(e)))
+        ) {
+            prop_assert_eq!(max_placeholder(&sql, engine).unwrap(), max, "{}", sql);
+            prop_assert!(check_arity(&sql, max, engine).is_ok());
+            let e = check_arity(&sql, max + 1, engine).unwrap_err();
+            let given = format!("{} parameter(s)", max + 1);
+            prop_assert!(e.message.contains(&given), "{}", e);
+        }
+
+        #[test]
+        fn a_trailing_comment_or_literal_changes_nothing(
+            (engine, (sql, max)) in engine().prop_flat_map(|e| (Just(e), statement(e))),
+            junk in "[^\n]{0,40}",
+            k in 1usize..100_000,
+        ) {
+            let line = format!("{sql}\n-- {junk} ${k}");
+            prop_assert_eq!(max_placeholder(&line, engine).unwrap(), max);
+            let quoted = format!("{sql} '{} ${k}'", junk.replace('\'', "''").replace('\\', ""));
+            prop_assert_eq!(max_placeholder(&quoted, engine).unwrap(), max);
+        }
+
+        #[test]
+        fn out_of_range_numbers_are_refused_not_wrapped(digits in "[0-9]{6,40}", engine in engine()) {
+            let sql = format!("SELECT ${digits}");
+            let n: u128 = digits.parse().unwrap_or(u128::MAX);
+            let result = max_placeholder(&sql, engine);
+            if n == 0 || n > 65_535 {
+                prop_assert!(result.unwrap_err().message.contains("out of range"));
+            } else {
+                prop_assert_eq!(result.unwrap() as u128, n);
+            }
+        }
+    }
+}

@@ -181,3 +181,85 @@ pub(crate) fn short_type_name<T: ?Sized>() -> &'static str {
     let base = full.split('<').next().unwrap_or(full);
     base.rsplit("::").next().unwrap_or(base)
 }
+
+/// Properties of reading envelopes off the wire, where any publisher with
+/// NATS credentials chooses the bytes.
+#[cfg(all(test, feature = "nats"))]
+mod properties {
+    use super::*;
+
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn number() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<f64>().prop_map(|f| json!(f)),
+            any::<i64>().prop_map(|n| json!(n)),
+            Just(json!("1")),
+        ]
+    }
+
+    /// Envelopes with hostile reply addresses, TTLs and delays.
+    fn wire() -> impl Strategy<Value = Vec<u8>> {
+        (
+            "[a-z]{1,6}\\.[a-z_]{1,8}",
+            prop_oneof![
+                Just(None),
+                any::<String>().prop_map(Some),
+                // `EVENT` becomes the envelope's own event below
+                "_reply\\.(EVENT|[a-z.]{0,12})\\.[0-9a-fA-Fg]{6,10}".prop_map(Some),
+            ],
+            number(),
+            number(),
+            any::<f64>(),
+        )
+            .prop_map(|(event, reply_to, ttl, delay, timestamp)| {
+                let reply_to = reply_to.map(|r| r.replace("EVENT", &event));
+                serde_json::to_vec(&json!({
+                    "id": "1", "event": event, "payload": {}, "emitter": "x",
+                    "timestamp": if timestamp.is_finite() { json!(timestamp) } else { json!(0) },
+                    "reply_to": reply_to, "ttl": ttl, "delay": delay,
+                }))
+                .unwrap()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_bytes_are_an_envelope_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = RawEnvelope::from_wire(&bytes);
+        }
+
+        /// What survives reading is only what this process would have made:
+        /// its own reply subject, and positive finite TTLs and delays.
+        #[test]
+        fn only_safe_reply_addresses_ttls_and_delays_survive(bytes in wire()) {
+            if let Ok(e) = RawEnvelope::from_wire(&bytes) {
+                if let Some(r) = &e.reply_to {
+                    let id = r.strip_prefix(&format!("_reply.{}.", e.event));
+                    prop_assert!(
+                        id.is_some_and(|id| id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit())),
+                        "{}", r
+                    );
+                }
+                for v in [e.ttl, e.delay].into_iter().flatten() {
+                    prop_assert!(v.is_finite() && v > 0.0, "{}", v);
+                }
+            }
+        }
+
+        #[test]
+        fn this_events_own_reply_subject_is_kept(event in "[a-z]{1,6}\\.[a-z_]{1,8}", id in "[0-9a-f]{8}") {
+            let reply = format!("_reply.{event}.{id}");
+            let bytes = serde_json::to_vec(&json!({
+                "id": "1", "event": event, "payload": {}, "emitter": "x", "timestamp": 0,
+                "reply_to": reply,
+            }))
+            .unwrap();
+            prop_assert_eq!(RawEnvelope::from_wire(&bytes).unwrap().reply_to, Some(reply));
+        }
+    }
+}

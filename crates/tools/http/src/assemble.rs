@@ -308,3 +308,143 @@ mod conflicts {
         assert!(merge(&schema(), q, vec![], None).is_ok());
     }
 }
+
+/// Properties of assembly over any keys and values a client can send.
+#[cfg(test)]
+mod properties {
+    use super::*;
+
+    use proptest::prelude::*;
+    use serde::Deserialize;
+    use serde_json::json;
+    use validator::Validate;
+
+    /// A model with every kind of field a query or path is coerced to.
+    #[derive(Debug, Deserialize, schemars::JsonSchema, Validate)]
+    #[allow(dead_code)]
+    struct Model {
+        id: i64,
+        limit: Option<u32>,
+        ratio: Option<f64>,
+        on: Option<bool>,
+        #[validate(length(min = 1, max = 8))]
+        name: Option<String>,
+        tags: Option<Vec<i32>>,
+    }
+
+    fn schema() -> Value {
+        crate::handle::schema_of::<Model>()
+    }
+
+    /// Keys the model reads, plus anything else a client may send.
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(vec!["id", "limit", "ratio", "on", "name", "tags"])
+                .prop_map(str::to_owned),
+            any::<String>(),
+        ]
+    }
+
+    /// Text as a query or path carries it: numbers of any size, unicode, junk.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            "-?[0-9]{15,40}(\\.[0-9]{1,5})?(e[+-]?[0-9]{1,4})?",
+            proptest::sample::select(vec!["true", "false", "0", "1", "null", "", "NaN", "inf"])
+                .prop_map(str::to_owned),
+            any::<String>(),
+        ]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            text().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec((key(), inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn body() -> impl Strategy<Value = Option<Map<String, Value>>> {
+        proptest::option::of(
+            proptest::collection::vec((key(), json_value()), 0..6)
+                .prop_map(|kv| kv.into_iter().collect::<Map<String, Value>>()),
+        )
+    }
+
+    fn pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+        proptest::collection::vec((key(), text()), 0..8)
+    }
+
+    fn path() -> impl Strategy<Value = Vec<(String, String)>> {
+        proptest::collection::btree_map(key(), text(), 0..3).prop_map(|m| m.into_iter().collect())
+    }
+
+    /// The value assembly gives path parameter `k` with text `v`.
+    fn path_value(schema: &Value, k: &str, v: &str) -> Value {
+        property(schema, k).map_or(Value::String(v.to_owned()), |p| coerce(schema, p, v))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn assembly_and_decoding_never_panic(query in pairs(), path in path(), body in body()) {
+            let schema = schema();
+            match merge(&schema, query, path, body) {
+                Ok(input) => {
+                    if let Err(e) = decode::<Model>(input) {
+                        prop_assert_eq!(e.status_code(), 422);
+                    }
+                }
+                Err(e) => prop_assert_eq!(e.status_code(), 400),
+            }
+        }
+
+        #[test]
+        fn path_parameters_always_win(query in pairs(), path in path(), body in body()) {
+            let schema = schema();
+            if let Ok(out) = merge(&schema, query, path.clone(), body) {
+                for (k, v) in &path {
+                    prop_assert_eq!(&out[k.as_str()], &path_value(&schema, k, v), "{}", k);
+                }
+            }
+        }
+
+        #[test]
+        fn a_different_value_for_a_path_key_is_a_400_naming_it(
+            path in path().prop_filter("one path key", |p| !p.is_empty()),
+            in_body in any::<bool>(),
+        ) {
+            let schema = schema();
+            let (k, v) = path[0].clone();
+            let other = Value::String(format!("{v}-other"));
+            let (query, body) = if in_body {
+                (vec![], Some(std::iter::once((k.clone(), other)).collect()))
+            } else {
+                (vec![(k.clone(), format!("{v}-other"))], None)
+            };
+            let e = merge(&schema, query, path, body).unwrap_err();
+            prop_assert_eq!(e.status_code(), 400);
+            let named = format!("`{k}`");
+            prop_assert!(e.message().contains(&named), "{}", e.message());
+        }
+
+        #[test]
+        fn repeated_array_keys_keep_every_value_in_order(values in proptest::collection::vec(any::<i32>(), 1..6)) {
+            let query = values.iter().map(|v| ("tags".to_owned(), v.to_string())).collect();
+            let out = merge(&schema(), query, vec![], None).unwrap();
+            prop_assert_eq!(&out["tags"], &json!(values));
+        }
+    }
+}

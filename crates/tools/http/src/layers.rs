@@ -205,3 +205,35 @@ mod tests {
         assert_eq!(sanitize("<>"), None);
     }
 }
+
+/// Properties of the request-id sanitiser over any header text.
+#[cfg(test)]
+mod properties {
+    use super::*;
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_sanitised_id_is_a_bounded_valid_header_and_sanitising_is_idempotent(raw in any::<String>()) {
+            if let Some(id) = sanitize(&raw) {
+                prop_assert!(!id.is_empty() && id.len() <= MAX_REQUEST_ID);
+                prop_assert!(HeaderValue::from_str(&id).is_ok(), "{:?}", id);
+                prop_assert_eq!(sanitize(&id), Some(id.clone()));
+            }
+        }
+
+        #[test]
+        fn a_clean_id_passes_unchanged(id in "[A-Za-z0-9._:-]{1,128}") {
+            prop_assert_eq!(sanitize(&id), Some(id.clone()));
+        }
+
+        #[test]
+        fn only_the_first_128_allowed_characters_are_kept(id in "[A-Za-z0-9._:-]{129,400}", junk in "[ <>\r\n\u{e9}]{0,8}") {
+            let raw = format!("{junk}{id}");
+            prop_assert_eq!(sanitize(&raw), Some(id[..MAX_REQUEST_ID].to_owned()));
+        }
+    }
+}

@@ -421,3 +421,111 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         "a non-text panic".to_owned()
     }
 }
+
+/// Properties of reading the token from `Cookie` headers a client controls.
+#[cfg(test)]
+mod properties {
+    use super::*;
+
+    use http::HeaderValue;
+    use proptest::prelude::*;
+
+    fn parts(method: Method, cookies: &[String], requested_with: bool) -> Parts {
+        let mut req = http::Request::builder().method(method).uri("/x");
+        for c in cookies {
+            if let Ok(v) = HeaderValue::from_str(c) {
+                req = req.header(header::COOKIE, v);
+            }
+        }
+        if requested_with {
+            req = req.header("x-requested-with", "fetch");
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    fn method() -> impl Strategy<Value = Method> {
+        proptest::sample::select(vec![
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_cookie_header_is_read_without_panicking(
+            headers in proptest::collection::vec("[ -~]{0,64}", 0..3),
+            method in method(),
+            requested_with in any::<bool>(),
+        ) {
+            let p = parts(method, &headers, requested_with);
+            let _ = cookie_value(&p.headers, "access_token");
+            let _ = token_with_source(&p, true);
+        }
+
+        /// `Authorization: <any case of bearer> <token>` gives the trimmed
+        /// token; any other header text gives no header token and no panic.
+        #[test]
+        fn the_bearer_token_is_read_from_any_authorization_text(
+            scheme in "[bB][eE][aA][rR][eE][rR]",
+            token in "[!-~]{1,64}",
+            pad in " {0,3}",
+            junk in "[ -~]{0,64}",
+            query in "[ -~]{0,40}",
+        ) {
+            let mut req = http::Request::builder()
+                .header(header::AUTHORIZATION, format!("{scheme} {pad}{token}{pad}"));
+            let p = req.body(()).unwrap().into_parts().0;
+            prop_assert_eq!(token_with_source(&p, false).map(|(t, _)| t), Some(token));
+            req = http::Request::builder().header(header::AUTHORIZATION, junk.clone());
+            if let Ok(uri) = format!("/x?{}", query.replace([' ', '#'], "")).parse::<http::Uri>() {
+                req = req.uri(uri);
+            }
+            if let Ok(r) = req.body(()) {
+                let p = r.into_parts().0;
+                let got = token_with_source(&p, true);
+                let bearer = junk.split_once(' ').is_some_and(|(s, t)| {
+                    s.eq_ignore_ascii_case("bearer") && !t.trim().is_empty()
+                });
+                if !bearer {
+                    prop_assert!(!matches!(got, Some((_, TokenSource::Header))), "{:?}", junk);
+                }
+            }
+        }
+
+        /// The token comes back exactly among other cookies, and a write takes
+        /// it only with `X-Requested-With` (a cross-site form cannot set that).
+        #[test]
+        fn the_access_token_cookie_reads_back_and_writes_need_x_requested_with(
+            token in "[A-Za-z0-9._~+/=-]{1,64}",
+            before in proptest::collection::vec(("[a-z_]{1,8}", "[A-Za-z0-9=]{0,8}"), 0..3),
+            after in proptest::collection::vec(("[a-z_]{1,8}", "[A-Za-z0-9=]{0,8}"), 0..3),
+            method in method(),
+            requested_with in any::<bool>(),
+        ) {
+            let others = |list: &[(String, String)]| {
+                list.iter()
+                    .filter(|(k, _)| k != "access_token")
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+            };
+            let mut all = others(&before);
+            all.push(format!("access_token={token}"));
+            all.extend(others(&after));
+            let p = parts(method.clone(), &[all.join("; ")], requested_with);
+            prop_assert_eq!(cookie_value(&p.headers, "access_token"), Some(token.clone()));
+            let write = matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
+            let got = token_with_source(&p, false).map(|(t, _)| t);
+            if write && !requested_with {
+                prop_assert_eq!(got, None);
+            } else {
+                prop_assert_eq!(got, Some(token));
+            }
+        }
+    }
+}

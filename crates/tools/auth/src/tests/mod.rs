@@ -1,6 +1,7 @@
 //! Unit tests of the auth tool, grouped by concern.
 
 mod passwords;
+mod properties;
 mod revocation;
 mod settings;
 mod tokens;

@@ -241,3 +241,101 @@ mod engine_tests {
         );
     }
 }
+
+/// Properties of the `-- depends:` reader and the ordering over any text a
+/// migration author may write.
+#[cfg(test)]
+mod properties {
+    use super::*;
+
+    use proptest::prelude::*;
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    fn migration(domain: String, file: String, sql: String) -> Migration {
+        Migration {
+            domain: leak(domain),
+            file: leak(file),
+            sql: leak(sql),
+        }
+    }
+
+    /// A dependency as written (with or without `.sql`) and its key.
+    fn dep() -> impl Strategy<Value = (String, String)> {
+        ("[a-z_]{1,8}", "[0-9]{3}_[a-z0-9_.]{0,8}", any::<bool>()).prop_map(|(d, f, ext)| {
+            let f = f.trim_end_matches(".sql").to_owned();
+            let written = if ext {
+                format!("{d}/{f}.sql")
+            } else {
+                format!("{d}/{f}")
+            };
+            (written, format!("{d}/{f}.sql"))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn reading_depends_never_panics(sql in any::<String>(), prefix in "(-- ?depends: ?)?") {
+            let m = migration("a".into(), "1.sql".into(), format!("{prefix}{sql}"));
+            let _ = m.depends();
+            let _ = order(&[m]);
+        }
+
+        #[test]
+        fn written_dependencies_read_back_in_order(
+            lines in proptest::collection::vec(proptest::collection::vec(dep(), 0..4), 0..4),
+            sep in proptest::sample::select(vec![", ", ",", " ", " ,  "]),
+            body in "[A-Za-z0-9 ;]{0,20}",
+        ) {
+            let mut sql = String::from("-- a comment before\n\n");
+            let mut keys = Vec::new();
+            for line in &lines {
+                let written: Vec<&str> = line.iter().map(|(w, _)| w.as_str()).collect();
+                sql.push_str(&format!("  --   depends: {}  \n", written.join(sep)));
+                keys.extend(line.iter().map(|(_, k)| k.clone()));
+            }
+            // a `-- depends:` after the first statement is SQL's, not ours
+            sql.push_str(&format!("CREATE TABLE t (x INT);{body}\n-- depends: z/999_late\n"));
+            let m = migration("a".into(), "1.sql".into(), sql);
+            prop_assert_eq!(m.depends(), keys);
+        }
+
+        #[test]
+        fn an_order_places_every_file_once_after_what_it_needs(
+            files in proptest::collection::btree_set(("[a-c]", "[0-3]"), 1..8),
+            picks in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..8),
+        ) {
+            let files: Vec<(String, String)> = files.into_iter().collect();
+            let key = |(d, f): &(String, String)| format!("{d}/{f}.sql");
+            let mut deps: Vec<Vec<String>> = vec![Vec::new(); files.len()];
+            for (from, to) in &picks {
+                deps[from.index(files.len())].push(key(&files[to.index(files.len())]));
+            }
+            let list: Vec<Migration> = files
+                .iter()
+                .zip(&deps)
+                .map(|((d, f), ds)| {
+                    migration(d.clone(), format!("{f}.sql"), format!("-- depends: {}\nSELECT 1;", ds.join(", ")))
+                })
+                .collect();
+            match order(&list) {
+                Ok(done) => {
+                    let at: Vec<String> = done.iter().map(Migration::key).collect();
+                    prop_assert_eq!(at.len(), list.len());
+                    for (m, ds) in list.iter().zip(&deps) {
+                        let me = at.iter().position(|k| *k == m.key()).unwrap();
+                        for d in ds.iter().filter(|d| **d != m.key()) {
+                            let them = at.iter().position(|k| k == d).unwrap();
+                            prop_assert!(them < me, "{} placed before its dependency {}", m.key(), d);
+                        }
+                    }
+                }
+                Err(e) => prop_assert!(e.message.contains("cycle"), "{}", e),
+            }
+        }
+    }
+}

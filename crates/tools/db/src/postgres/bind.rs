@@ -79,7 +79,9 @@ fn parse_timestamp(n: usize, s: &str) -> Result<OffsetDateTime, DbError> {
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
         return Ok(t);
     }
-    let format = time::format_description::parse_borrowed::<2>(
+    // Owned: a borrowed description cannot hold the nested `[optional]`
+    // item, so `parse_borrowed` refused this format on every call.
+    let format = time::format_description::parse_owned::<2>(
         "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]]",
     )
     .map_err(|e| DbError::tool(format!("timestamp format: {e}")))?;
@@ -103,4 +105,60 @@ fn parse_date(n: usize, s: &str) -> Result<Date, DbError> {
 /// The name of an inferred parameter type, as `bind` expects it.
 pub(crate) fn type_name(ty: &sqlx::postgres::PgTypeInfo) -> String {
     ty.name().to_owned()
+}
+
+/// Properties of reading timestamps and dates a caller passes as text.
+#[cfg(test)]
+mod properties {
+    use super::*;
+
+    use proptest::prelude::*;
+
+    /// A moment within the years both formats can write (0000-9999).
+    fn moment() -> impl Strategy<Value = OffsetDateTime> {
+        (-62_167_219_200i64..253_402_300_799, 0u32..1_000_000_000).prop_map(|(s, ns)| {
+            OffsetDateTime::from_unix_timestamp(s).unwrap() + time::Duration::nanoseconds(ns.into())
+        })
+    }
+
+    /// Found by `rfc3339_and_the_plain_form_read_back_the_same_moment`: the
+    /// documented `YYYY-MM-DD HH:MM:SS` form failed with "timestamp format:
+    /// optional item is not supported" on every call.
+    #[test]
+    fn the_plain_utc_form_is_read() {
+        let t = parse_timestamp(1, "2026-01-31 12:00:00").unwrap();
+        assert_eq!(t.unix_timestamp(), 1_769_860_800);
+        let t = parse_timestamp(1, "2026-01-31T12:00:00.25").unwrap();
+        assert_eq!(t.millisecond(), 250);
+        let e = parse_timestamp(3, "yesterday").unwrap_err();
+        assert!(
+            e.message.contains("$3") && e.message.contains("RFC 3339"),
+            "{e}"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_text_is_a_timestamp_or_an_error_naming_the_parameter(s in any::<String>(), n in 1usize..99) {
+            if let Err(e) = parse_timestamp(n, &s) {
+                prop_assert!(e.message.contains(&format!("${n}")), "{}", e);
+            }
+            if let Err(e) = parse_date(n, &s) {
+                prop_assert!(e.message.contains(&format!("${n}")), "{}", e);
+            }
+        }
+
+        #[test]
+        fn rfc3339_and_the_plain_form_read_back_the_same_moment(t in moment()) {
+            let rfc = t.format(&Rfc3339).unwrap();
+            prop_assert_eq!(parse_timestamp(1, &rfc).unwrap(), t);
+            // `2026-01-31T12:00:00.5Z` → `2026-01-31 12:00:00.5`
+            let plain = rfc.trim_end_matches('Z').replacen('T', " ", 1);
+            prop_assert_eq!(parse_timestamp(1, &plain).unwrap(), t, "{}", plain);
+            let date = t.date().to_string();
+            prop_assert_eq!(parse_date(1, &date).unwrap(), t.date(), "{}", date);
+        }
+    }
 }

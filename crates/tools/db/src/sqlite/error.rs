@@ -72,3 +72,31 @@ mod tests {
         );
     }
 }
+
+/// Properties of reading the table and columns out of SQLite's message.
+#[cfg(test)]
+mod properties {
+    use super::*;
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_message_is_read_without_panicking(message in any::<String>()) {
+            let _ = parse_constraint_target(&message);
+        }
+
+        #[test]
+        fn the_target_of_a_constraint_message_reads_back(
+            table in "[a-z_][a-z0-9_]{0,10}",
+            columns in proptest::collection::vec("[a-z_][a-z0-9_]{0,10}", 1..4),
+            kind in proptest::sample::select(vec!["UNIQUE", "NOT NULL", "CHECK"]),
+        ) {
+            let target: Vec<String> = columns.iter().map(|c| format!("{table}.{c}")).collect();
+            let message = format!("{kind} constraint failed: {}", target.join(", "));
+            prop_assert_eq!(parse_constraint_target(&message), (Some(table), columns));
+        }
+    }
+}

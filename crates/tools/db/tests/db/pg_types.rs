@@ -117,3 +117,34 @@ async fn unlisted_types_say_to_cast_to_text_and_text_like_types_read() {
     })
     .await;
 }
+
+/// Text in the documented `YYYY-MM-DD HH:MM:SS` form binds to timestamp
+/// columns as UTC, like RFC 3339 does (it failed with a tool error before).
+#[tokio::test]
+async fn a_plain_utc_timestamp_text_binds_to_timestamp_columns() {
+    with_postgres(async |db| {
+        db.execute(
+            "CREATE TABLE t (tz TIMESTAMPTZ, plain TIMESTAMP)",
+            params![],
+        )
+        .await
+        .unwrap();
+        db.execute(
+            "INSERT INTO t VALUES ($1, $2)",
+            params!["2026-01-31 12:00:00", "2026-01-31T12:00:00.5"],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            read(
+                &db,
+                "SELECT to_char(tz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS tz, \
+                 to_char(plain, 'YYYY-MM-DD HH24:MI:SS.MS') AS plain FROM t"
+            )
+            .await
+            .unwrap(),
+            json!({"tz": "2026-01-31 12:00:00", "plain": "2026-01-31 12:00:00.500"})
+        );
+    })
+    .await;
+}
