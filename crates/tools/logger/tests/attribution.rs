@@ -22,8 +22,10 @@ struct Fields {
 }
 
 /// `(message, event_id)` of every plugin event, for the cause test.
-fn causes() -> &'static Mutex<Vec<(String, Option<String>)>> {
-    static CAUSES: OnceLock<Mutex<Vec<(String, Option<String>)>>> = OnceLock::new();
+type Causes = Mutex<Vec<(String, Option<String>)>>;
+
+fn causes() -> &'static Causes {
+    static CAUSES: OnceLock<Causes> = OnceLock::new();
     CAUSES.get_or_init(Mutex::default)
 }
 
