@@ -100,7 +100,7 @@ fn validation_rules() -> String {
 /// The migrations section's text around the app's own example.
 pub const MIGRATIONS: &str = "\
 ### Migrations
-- `domains/<d>/migrations/NNN_name.sql`, numbered per domain, run once each in name order at boot and in `testing::boot`. An applied file is never edited (boot fails naming it): add the next number. `-- depends: otherdomain/001_x.sql` on the first line orders across domains.
+- `domains/<d>/migrations/NNN_name.sql`, numbered per domain, run once each in name order at boot and in `testing::boot`. Never edit an applied file (boot fails): add the next number. A first line `-- depends: d/001_x.sql` orders across domains.
 - SQL is not translated: write what SQLite and PostgreSQL share (`TEXT`, `BIGINT`, `REAL`, `BOOLEAN`, `$1`, `RETURNING`, `ON CONFLICT … DO UPDATE`, `CURRENT_TIMESTAMP`); a twin `NNN_name.postgres.sql` replaces a file on PostgreSQL (auto-numbered keys). Ids never reused on SQLite: `INTEGER PRIMARY KEY AUTOINCREMENT`.
 - A `BOOLEAN` column reads as `bool`; a computed truth (`count(*) > 0`) is 0/1 on SQLite: read `i64`.
 
