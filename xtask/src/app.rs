@@ -119,7 +119,7 @@ fn path_str(p: &Path) -> String {
 pub fn app_files(spec: &AppSpec) -> Vec<(PathBuf, String)> {
     let mut files = vec![
         ("Cargo.toml", cargo_toml(spec)),
-        ("build.rs", BUILD_RS.replace("{ident}", &spec.ident())),
+        ("build.rs", BUILD_RS.to_owned()),
         ("src/lib.rs", LIB_RS.to_owned()),
         ("src/main.rs", MAIN_RS.replace("{ident}", &spec.ident())),
         ("src/tools.rs", TOOLS_RS.to_owned()),
@@ -241,42 +241,11 @@ opt-level = 2
     )
 }
 
-const BUILD_RS: &str = r#"//! Turns `domains/` into the app's module tree (a new plugin file is part of
-//! the next build, with no list kept by hand) and tells `#[plugin]` which
-//! tools `src/tools.rs` declares, so a misspelt tool is reported with every name.
-
-use std::path::PathBuf;
+const BUILD_RS: &str = r#"//! The app's build script: the steps every MicroCore app shares, with this
+//! app's tool list.
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let root = manifest.join("domains");
-    println!("cargo:rerun-if-changed={}", root.display());
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("domains.rs");
-    let source = match microcore_codegen::domains::scan(&root) {
-        Ok(tree) => microcore_codegen::domains::render(&tree),
-        Err(e) => format!(
-            "::core::compile_error!({:?});\n",
-            format!("cannot read {}: {e}", root.display())
-        ),
-    };
-    if let Err(e) = microcore_codegen::domains::write_if_changed(&out, &source) {
-        println!("cargo:warning=cannot write {}: {e}", out.display());
-    }
-
-    let tools = manifest.join("src/tools.rs");
-    println!("cargo:rerun-if-changed={}", tools.display());
-    let declared = std::fs::read_to_string(&tools)
-        .map_err(|e| e.to_string())
-        .and_then(|src| {
-            microcore_codegen::toolset::declared_names(&src).map_err(|e| e.to_string())
-        });
-    match declared {
-        Ok(names) => println!("cargo:rustc-env=MICROCORE_TOOLS={ident}:{}", names.join(",")),
-        Err(e) => println!(
-            "cargo:warning=cannot read the tool list in {}: {e}",
-            tools.display()
-        ),
-    }
+    microcore_codegen::app_build::run("src/tools.rs");
 }
 "#;
 

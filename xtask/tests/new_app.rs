@@ -91,7 +91,9 @@ fn new_app_writes_a_standalone_project_depending_on_this_checkout() {
     );
     assert!(manifest.contains(&microcore), "{manifest}");
     assert!(read(&app, "src/main.rs").contains("my_shop::Tools"));
-    assert!(read(&app, "build.rs").contains("MICROCORE_TOOLS=my_shop:"));
+    // The build steps are shared (`microcore_codegen::app_build`), which
+    // names the crate from the package (`my-shop` → `my_shop`).
+    assert!(read(&app, "build.rs").contains("app_build::run(\"src/tools.rs\")"));
     assert!(read(&app, "domains/ping/plugins/ping.rs").contains("#[tokio::test]"));
 
     let readme = read(&app, "README.md");

@@ -7,6 +7,7 @@
 //! `expand` (code generation). Errors are accumulated so one mistake gives one
 //! error, and the user's item is always re-emitted next to them.
 
+pub mod app_build;
 pub mod contract;
 pub mod domains;
 pub mod event;
