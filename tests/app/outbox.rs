@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 use microcore::params;
 use microcore::tools::db::{Db, Sql};
 
-const PG: &str = "postgres://postgres@127.0.0.1:5432/test";
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -266,15 +264,7 @@ async fn sigterm_in_a_burst_of_sign_ups_loses_no_welcome_and_answers_no_500() {
     if !(support::service_up("PostgreSQL", 5432) && support::service_up("NATS", 4222)) {
         return;
     }
-    let tag = format!("mc_outbox_{}", uuid::Uuid::new_v4().simple());
-    let admin = Db::connect(PG)
-        .await
-        .expect("PostgreSQL accepts connections");
-    admin
-        .execute(Sql::trusted(format!("CREATE SCHEMA {tag}")), params![])
-        .await
-        .unwrap();
-    let url = format!("{PG}?options[search_path]={tag}");
+    let (admin, tag, url) = support::fresh_pg_schema("mc_outbox").await;
     let prefix = format!("{tag}.");
     let settings = [
         ("DATABASE_URL", url.as_str()),

@@ -11,9 +11,7 @@ use crate::support;
 use std::time::{Duration, Instant};
 
 use microcore::params;
-use microcore::tools::db::{Db, Sql};
-
-const PG: &str = "postgres://postgres@127.0.0.1:5432/test";
+use microcore::tools::db::Sql;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_share_postgres_nats_and_redis() {
@@ -32,15 +30,7 @@ async fn two_replicas(driver: &str) {
     {
         return;
     }
-    let tag = format!("mc_scale_{}", uuid::Uuid::new_v4().simple());
-    let admin = Db::connect(PG)
-        .await
-        .expect("PostgreSQL accepts connections");
-    admin
-        .execute(Sql::trusted(format!("CREATE SCHEMA {tag}")), params![])
-        .await
-        .unwrap();
-    let url = format!("{PG}?options[search_path]={tag}");
+    let (admin, tag, url) = support::fresh_pg_schema("mc_scale").await;
     let prefix = format!("{tag}.");
     let settings = [
         ("DATABASE_URL", url.as_str()),

@@ -31,18 +31,15 @@ pub struct BootOptions {
 }
 
 impl BootOptions {
-    /// Serve for real with settings from `env`. An invalid `BOOT_TIMEOUT_SECS`
-    /// takes the default here; the entry point validates it first with
-    /// [`KernelSettings::from_env`] and refuses to boot.
-    pub fn serve(env: Env) -> Self {
-        let boot_timeout = KernelSettings::from_env(&env)
-            .unwrap_or_default()
-            .boot_timeout;
+    /// Serve for real with the tools reading `env`, under `settings` that the
+    /// caller has already validated ([`KernelSettings::from_env`]), so a bad
+    /// value is refused once, where it can be reported, never defaulted here.
+    pub fn serve(env: Env, settings: &KernelSettings) -> Self {
         Self {
             env,
             test_tools: false,
             only: None,
-            boot_timeout,
+            boot_timeout: settings.boot_timeout,
             boot_complete: true,
         }
     }

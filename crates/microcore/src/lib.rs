@@ -59,9 +59,9 @@ pub use microcore_event_bus::{BusError, Envelope, Event, EventBus};
 pub use microcore_event_bus::{PublishOptions, ReplyError, SubOptions, Subscription, bail_reply};
 pub use microcore_http::{Cookie, Ctx, Empty, Http, HttpError, HttpResult, Route};
 pub use microcore_kernel::{
-    BootOptions, BootReport, BootResult, CallContext, Claims, Env, Kernel, Plugin, PluginId,
-    PluginState, PluginStatus, Registry, RevocationList, Running, SystemStatus, TokenValidator,
-    Tool, ToolError, ToolSet, ToolSetup, ToolState, ToolStatus,
+    BootOptions, BootReport, BootResult, CallContext, Claims, Env, Kernel, KernelSettings, Plugin,
+    PluginId, PluginState, PluginStatus, Registry, RevocationList, Running, SystemStatus,
+    TokenValidator, Tool, ToolError, ToolSet, ToolSetup, ToolState, ToolStatus,
 };
 pub use microcore_logger::Logger;
 pub use microcore_registry::SystemRegistry;

@@ -124,9 +124,8 @@ async fn serve<T: ToolSet>(env: Env) -> ExitCode {
     // Listening before boot: a signal during boot or shutdown is ours to handle.
     let mut signals = Signals::listen();
     let mut running = Kernel::<T>::boot(BootOptions {
-        boot_timeout: settings.boot_timeout,
         boot_complete: false,
-        ..BootOptions::serve(env)
+        ..BootOptions::serve(env, &settings)
     })
     .await;
     let essential = [microcore_http::Http::NAME];

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use microcore::{BootOptions, Env, Kernel, Running};
+use microcore::{BootOptions, Env, Kernel, KernelSettings, Running};
 use microcore_app::Tools;
 
 /// A fresh SQLite file in the temp dir, removed with its WAL files on drop.
@@ -59,7 +59,8 @@ pub(crate) async fn serve_with(settings: &[(&str, &str)]) -> (Running<Tools>, St
     for (k, v) in settings {
         env = env.with(*k, *v);
     }
-    let running = Kernel::<Tools>::boot(BootOptions::serve(env)).await;
+    let kernel = KernelSettings::from_env(&env).expect("the test's kernel settings are valid");
+    let running = Kernel::<Tools>::boot(BootOptions::serve(env, &kernel)).await;
     assert!(
         !running.report().cannot_serve(),
         "{}",
@@ -163,4 +164,27 @@ pub(crate) fn wait_until_serving(port: u16) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+/// The PostgreSQL server the fleet tests use.
+pub(crate) const PG: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A fresh PostgreSQL schema named `<prefix>_<uuid>` for one test's replicas:
+/// an admin connection (to inspect and finally `DROP SCHEMA .. CASCADE`), the
+/// schema's name and the `DATABASE_URL` that selects it.
+pub(crate) async fn fresh_pg_schema(prefix: &str) -> (microcore::tools::db::Db, String, String) {
+    use microcore::tools::db::{Db, Sql};
+    let tag = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let admin = Db::connect(PG)
+        .await
+        .expect("PostgreSQL accepts connections");
+    admin
+        .execute(
+            Sql::trusted(format!("CREATE SCHEMA {tag}")),
+            microcore::params![],
+        )
+        .await
+        .unwrap();
+    let url = format!("{PG}?options[search_path]={tag}");
+    (admin, tag, url)
 }
