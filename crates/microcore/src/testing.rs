@@ -195,10 +195,11 @@ impl<T: ToolSet> TestApp<T> {
     pub async fn flush_outbox(&self) -> usize {
         let outbox = self.db().outbox();
         let bus = self.bus();
+        let settings = outbox.settings();
         let mut count = 0;
         loop {
             let rows = outbox
-                .claim(100, Duration::from_secs(30))
+                .claim(settings.batch, settings.lease)
                 .await
                 .unwrap_or_else(|e| panic!("the outbox cannot be read: {e}"));
             if rows.is_empty() {
@@ -206,20 +207,14 @@ impl<T: ToolSet> TestApp<T> {
             }
             for row in rows {
                 let id = row.id.clone();
-                let envelope = microcore_event_bus::RawEnvelope {
-                    id: row.id,
-                    event: row.event,
-                    payload: row.payload,
-                    emitter: row.emitter,
-                    timestamp: row.timestamp,
-                    parent_id: row.parent_id,
-                    correlation_id: None,
-                    reply_to: None,
-                    key: None,
-                    delay: None,
-                    ttl: None,
-                    headers: Default::default(),
-                };
+                let envelope = microcore_event_bus::RawEnvelope::stored(
+                    row.id,
+                    row.event,
+                    row.payload,
+                    row.emitter,
+                    row.timestamp,
+                    row.parent_id,
+                );
                 bus.publish_stored(envelope)
                     .await
                     .unwrap_or_else(|e| panic!("a stored event cannot be published: {e}"));

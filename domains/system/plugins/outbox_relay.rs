@@ -143,20 +143,14 @@ impl OutboxRelay {
 
 /// The envelope of a stored event: its id, emitter, parent and time as stored.
 fn envelope(row: StoredEvent) -> RawEnvelope {
-    RawEnvelope {
-        id: row.id,
-        event: row.event,
-        payload: row.payload,
-        emitter: row.emitter,
-        timestamp: row.timestamp,
-        parent_id: row.parent_id,
-        correlation_id: None,
-        reply_to: None,
-        key: None,
-        delay: None,
-        ttl: None,
-        headers: Default::default(),
-    }
+    RawEnvelope::stored(
+        row.id,
+        row.event,
+        row.payload,
+        row.emitter,
+        row.timestamp,
+        row.parent_id,
+    )
 }
 
 /// 100 ms after the first failed attempt, doubling, at most [`MAX_BACKOFF`].

@@ -48,6 +48,34 @@ pub struct RawEnvelope {
 }
 
 impl RawEnvelope {
+    /// The envelope of an event a transaction stored in the outbox: its id,
+    /// name, payload, emitter, time and parent as stored, with no options
+    /// (an outbox event has no key, delay, ttl, headers or reply address).
+    /// For [`EventBus::publish_stored`](crate::EventBus::publish_stored).
+    pub fn stored(
+        id: String,
+        event: String,
+        payload: serde_json::Value,
+        emitter: String,
+        timestamp: f64,
+        parent_id: Option<String>,
+    ) -> Self {
+        Self {
+            id,
+            event,
+            payload,
+            emitter,
+            timestamp,
+            parent_id,
+            correlation_id: None,
+            reply_to: None,
+            key: None,
+            delay: None,
+            ttl: None,
+            headers: Default::default(),
+        }
+    }
+
     /// Reads an envelope that came over NATS. The wire is a trust boundary
     /// only as strong as the NATS credentials: whoever may publish on the
     /// bus's subjects can send any envelope, so what would let one steer

@@ -67,12 +67,17 @@ impl OutboxSettings {
         };
         Ok(Self {
             relay: env.flag("DB_OUTBOX_RELAY", d.relay)?,
-            poll: Duration::from_millis(positive("DB_OUTBOX_POLL_MS", 1000)?),
-            lease: Duration::from_millis(positive("DB_OUTBOX_LEASE_MS", 30_000)?),
-            batch: u32::try_from(positive("DB_OUTBOX_BATCH", 100)?)
+            poll: Duration::from_millis(positive("DB_OUTBOX_POLL_MS", millis(d.poll))?),
+            lease: Duration::from_millis(positive("DB_OUTBOX_LEASE_MS", millis(d.lease))?),
+            batch: u32::try_from(positive("DB_OUTBOX_BATCH", u64::from(d.batch))?)
                 .map_err(|_| "DB_OUTBOX_BATCH is too large; use at most 4294967295".to_owned())?,
         })
     }
+}
+
+/// `d` in whole milliseconds (the defaults are far below `u64::MAX` ms).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// An event stored by a committed transaction, waiting to be published.
