@@ -26,11 +26,13 @@ pub struct Login {
     /// The throttle's limits, read once at boot, before the route exists.
     #[state]
     throttle: OnceLock<Throttle>,
-    /// An argon2id hash with a fresh salt, made at boot: unknown emails
-    /// are verified against it so they cost what a known one does.
-    #[state]
-    dummy_hash: OnceLock<String>,
 }
+
+/// An argon2id hash with the auth tool's parameters, of a password nobody
+/// has: unknown emails are verified against it, so they cost what a known
+/// one does. A constant, not a hash made at boot: the salt need be neither
+/// fresh nor secret, and boot should not pay an argon2 run for it.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$hWwclczqZ3itHXB5xYJMxg$a/VULPfOVnPSTnfM/Zesvf/8siK4onZywDa6O0ADgFk";
 
 /// Credentials.
 #[model]
@@ -103,12 +105,6 @@ impl Plugin for Login {
     async fn on_boot(self: Arc<Self>) -> BootResult {
         let throttle = Throttle::from_config(&self.config)?;
         self.throttle.get_or_init(|| throttle);
-        // The password is irrelevant: an unknown email is refused even if it matches.
-        let dummy = self
-            .auth
-            .hash_password("no account has this password")
-            .await?;
-        self.dummy_hash.get_or_init(|| dummy);
         self.http.route(
             Route::post("/auth/login").tag("Auth").summary("Log in"),
             &self,
@@ -151,7 +147,8 @@ impl Login {
             .await?;
         let hash = match &account {
             Some(a) => a.password_hash.clone(),
-            None => self.dummy_hash.get().cloned().unwrap_or_default(),
+            // An unknown email is refused even if this matched.
+            None => DUMMY_HASH.to_owned(),
         };
         let verified = self
             .auth
@@ -381,6 +378,19 @@ mod tests {
             before + 2,
             "an unknown email is checked against a dummy hash too"
         );
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_costs_what_a_real_one_does() {
+        let app = app_with_ana().await;
+        let fresh = app.auth().hash_password("x").await.unwrap();
+        let params = |h: &str| h.split('$').take(4).collect::<Vec<_>>().join("$");
+        assert_eq!(
+            params(DUMMY_HASH),
+            params(&fresh),
+            "same algorithm and cost"
+        );
+        assert!(!app.auth().verify_password("x", DUMMY_HASH).await.unwrap());
     }
 
     #[tokio::test]
