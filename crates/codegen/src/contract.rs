@@ -37,7 +37,9 @@ pub struct Args {
     pub env: String,
     /// Its errors.
     pub errors: String,
-    /// A kit that is not a tool (`kit = "testing"`), instead of `of`.
+    /// A name to file the type under without naming a `Tool` type, instead
+    /// of `of`: a kit that is no tool (`kit = "testing"`), or a tool whose
+    /// handle this crate cannot name (`kit = "auth"` in the kernel).
     pub kit: Option<String>,
 }
 

@@ -5,35 +5,18 @@ use futures::future::BoxFuture;
 
 pub use claims_contract::Claims;
 
-/// Names the auth tool as the owner of [`Claims`] in the manifest. The kernel
-/// cannot name the real handle (the auth crate depends on the kernel), and a
-/// contract only needs the tool's name; this type is never set up.
-#[derive(Clone)]
-struct Auth;
-
-impl crate::Tool for Auth {
-    const NAME: &'static str = "auth";
-
-    async fn setup(_: crate::ToolSetup) -> Result<Self, crate::ToolError> {
-        Err(crate::ToolError::new(
-            "the kernel's Auth marker only names the auth tool; set up microcore_auth::Auth",
-        ))
-    }
-}
-
-/// The manifest entry for [`Claims`], in its own module so the one lint
-/// exception it needs stays scoped: `#[contract]` registers the methods with
-/// linkme, whose `#[link_section]` static the `unsafe_code` lint flags when the
-/// registering macro is this crate's own.
+/// The manifest entry for [`Claims`], filed under the auth tool by name (the
+/// kernel cannot name the auth crate's handle, which depends on the kernel),
+/// in its own module so the one lint exception it needs stays scoped:
+/// `#[contract]` registers with linkme, whose `#[link_section]` static the
+/// `unsafe_code` lint flags when the registering macro is this crate's own.
 #[allow(unsafe_code)]
 mod claims_contract {
     use serde::{Deserialize, Serialize};
 
-    use super::Auth;
-
     /// What a verified access token says about its bearer. In tokens from
     /// users.Login, `sub` is the user id as text and `extra` holds `email`.
-    #[microcore_kernel::contract(of = Auth)]
+    #[microcore_kernel::contract(kit = "auth")]
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
     pub struct Claims {
         /// The user id as text in tokens from users.Login (`user_id()` parses it).
@@ -51,7 +34,7 @@ mod claims_contract {
         pub extra: serde_json::Map<String, serde_json::Value>,
     }
 
-    #[microcore_kernel::contract(of = Auth)]
+    #[microcore_kernel::contract(kit = "auth")]
     impl Claims {
         /// `sub`, the user id, as a number.
         ///
