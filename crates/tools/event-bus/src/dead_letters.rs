@@ -50,24 +50,36 @@ pub(crate) struct DeadLetterLog {
 impl DeadLetterLog {
     pub(crate) fn record(&self, letter: RecordedDeadLetter) {
         let mut entries = self.entries.lock();
-        if entries.len() == DEAD_LETTER_CAPACITY {
-            entries.pop_front();
-        }
         entries.push_back(letter);
+        bound(&mut entries);
     }
 
     fn list(&self) -> Vec<RecordedDeadLetter> {
         self.entries.lock().iter().cloned().collect()
     }
 
-    fn take(&self, id: &str) -> Option<RecordedDeadLetter> {
+    /// Removes dead letter `id` (so two replays cannot both send it) and
+    /// says where it was, for [`DeadLetterLog::put_back`].
+    fn take(&self, id: &str) -> Option<(usize, RecordedDeadLetter)> {
         let mut entries = self.entries.lock();
         let at = entries.iter().position(|l| l.id == id)?;
-        entries.remove(at)
+        Some((at, entries.remove(at)?))
     }
 
-    fn put_back(&self, letter: RecordedDeadLetter) {
-        self.entries.lock().push_back(letter);
+    /// Returns a letter whose replay was refused to its place in the log,
+    /// which stays oldest first and within its bound.
+    fn put_back(&self, at: usize, letter: RecordedDeadLetter) {
+        let mut entries = self.entries.lock();
+        let at = at.min(entries.len());
+        entries.insert(at, letter);
+        bound(&mut entries);
+    }
+}
+
+/// Drops the oldest letters past [`DEAD_LETTER_CAPACITY`].
+fn bound(entries: &mut VecDeque<RecordedDeadLetter>) {
+    while entries.len() > DEAD_LETTER_CAPACITY {
+        entries.pop_front();
     }
 }
 
@@ -88,12 +100,12 @@ impl EventBus {
     /// ([`BusError::InvalidOptions`]), its queue is full ([`BusError::Full`])
     /// or the bus is shutting down ([`BusError::Closed`]).
     pub async fn replay_dead_letter(&self, id: &str) -> Result<bool, BusError> {
-        let Some(letter) = self.inner.dead_letters.take(id) else {
+        let Some((at, letter)) = self.inner.dead_letters.take(id) else {
             return Ok(false);
         };
         let outcome = self.replay(&letter);
         if outcome.is_err() {
-            self.inner.dead_letters.put_back(letter);
+            self.inner.dead_letters.put_back(at, letter);
         }
         outcome.map(|()| true)
     }
@@ -129,5 +141,57 @@ impl EventBus {
         })?;
         tokio::spawn(delivery.map(drop));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn letter(id: &str) -> RecordedDeadLetter {
+        RecordedDeadLetter {
+            id: id.to_owned(),
+            event: "x.happened".to_owned(),
+            subscriber: "d.P.on_x".to_owned(),
+            error: "boom".to_owned(),
+            attempts: 1,
+            failed_at: 0.0,
+            original: RawEnvelope::stored(
+                id.to_owned(),
+                "x.happened".to_owned(),
+                serde_json::Value::Null,
+                "d.P".to_owned(),
+                0.0,
+                None,
+            ),
+        }
+    }
+
+    fn ids(log: &DeadLetterLog) -> Vec<String> {
+        log.list().into_iter().map(|l| l.id).collect()
+    }
+
+    #[test]
+    fn a_refused_replay_puts_the_letter_back_in_its_place() {
+        let log = DeadLetterLog::default();
+        for id in ["a", "b", "c"] {
+            log.record(letter(id));
+        }
+        let (at, b) = log.take("b").unwrap();
+        log.put_back(at, b);
+        assert_eq!(ids(&log), ["a", "b", "c"], "still oldest first");
+    }
+
+    #[test]
+    fn a_letter_put_back_into_a_full_log_keeps_it_within_its_bound() {
+        let log = DeadLetterLog::default();
+        for i in 0..DEAD_LETTER_CAPACITY {
+            log.record(letter(&i.to_string()));
+        }
+        let (at, taken) = log.take("5").unwrap();
+        log.record(letter("newest"));
+        log.put_back(at, taken);
+        assert_eq!(log.list().len(), DEAD_LETTER_CAPACITY);
+        assert_eq!(ids(&log).last().map(String::as_str), Some("newest"));
     }
 }
