@@ -206,7 +206,7 @@ impl Scheduler {
         payload: serde_json::Value,
         key: &str,
     ) -> Result<(), SchedulerError> {
-        let emitter = self.identity().to_string();
+        let emitter = self.emitter().to_string();
         self.inner
             .probe
             .observe("schedule_at", async {
@@ -371,8 +371,13 @@ impl Scheduler {
         self.inner.store.describe()
     }
 
-    /// The identity registering: the running code's, else this handle's plugin.
+    /// The plugin registering: this handle's, else the running code's.
     fn identity(&self) -> Arc<str> {
+        self.plugin.clone().unwrap_or_else(current_identity)
+    }
+
+    /// The identity scheduling a one-shot: the running code's, else this handle's plugin.
+    fn emitter(&self) -> Arc<str> {
         let current = current_identity();
         match &self.plugin {
             Some(plugin) if &*current == "system" => plugin.clone(),
