@@ -138,7 +138,6 @@ impl Schedule {
                     }
                 }
                 // Past the cap, only the latest fire matters.
-                let mut latest = latest;
                 while let Some(next) = self.next_after(latest).filter(|n| *n <= now) {
                     latest = next;
                 }

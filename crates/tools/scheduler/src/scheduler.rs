@@ -107,12 +107,12 @@ pub struct JobInfo {
 }
 
 #[microcore_kernel::contract(
-    backends = "memory | SQLite file | PostgreSQL (fleet), by SCHEDULER_DATABASE_URL (default DATABASE_URL)",
-    env = "SCHEDULER_DATABASE_URL, SCHEDULER_TICK_MS, SCHEDULER_LEASE_SECS, SCHEDULER_MISFIRE_GRACE_SECS",
-    errors = "SchedulerError: InvalidCron, InvalidTimeZone, Invalid, KeyTaken, Unavailable, Store; a job's Err or panic is logged and shown as failed"
+    backends = "memory | SQLite | PostgreSQL; one run per fire fleet-wide",
+    env = "SCHEDULER_DATABASE_URL (default DATABASE_URL), SCHEDULER_TICK_MS, SCHEDULER_LEASE_SECS, SCHEDULER_MISFIRE_GRACE_SECS",
+    errors = "SchedulerError; a failing job is logged and recorded"
 )]
 impl Scheduler {
-    /// Runs method `job` of `plugin` on 5-field cron `expr` in zone `tz`, e.g. `"0 9 * * 1-5", "Europe/Madrid"`.
+    /// Runs `job` on 5-field cron `expr` in zone `tz` (options: `cron_with`).
     ///
     /// `job` is e.g. `Self::send_report`: `async fn(self: Arc<Self>, fire: Fire) -> HandlerResult`.
     /// Each fire runs once across replicas; a fire during a run is skipped.
@@ -133,6 +133,7 @@ impl Scheduler {
     }
 
     /// Like `cron`, with `JobOptions::default().allow_overlap().skip_misfires()`.
+    #[not_in_manifest]
     pub fn cron_with<P, F, Fut>(
         &self,
         key: &str,
@@ -151,7 +152,7 @@ impl Scheduler {
         self.register("cron", key, schedule, plugin, job, options)
     }
 
-    /// Runs method `job` of `plugin` every `period` (whole seconds), aligned to the epoch.
+    /// Runs `job` every `period` (whole seconds, options: `every_with`).
     pub fn every<P, F, Fut>(
         &self,
         key: &str,
@@ -168,6 +169,7 @@ impl Scheduler {
     }
 
     /// Like `every`, with `JobOptions`.
+    #[not_in_manifest]
     pub fn every_with<P, F, Fut>(
         &self,
         key: &str,
@@ -186,6 +188,7 @@ impl Scheduler {
     }
 
     /// Stops recurring job `key` in this process; true if it was there.
+    #[not_in_manifest]
     pub fn remove(&self, key: &str) -> bool {
         self.inner
             .probe
@@ -195,7 +198,7 @@ impl Scheduler {
             .unwrap_or(false)
     }
 
-    /// Stores event `event` with `payload` to publish at `when`, under `key`; survives restarts.
+    /// Publishes `event` at `when`, stored under `key` (replaces one, survives restarts).
     ///
     /// Replaces a pending one-shot with the same key. Delivered at least once
     /// (within `SCHEDULER_TICK_MS`), also if `when` is past.
@@ -229,7 +232,7 @@ impl Scheduler {
             .await
     }
 
-    /// Cancels the pending one-shot `key`; true if there was one.
+    /// Cancels one-shot `key`; true if there was one.
     pub async fn cancel(&self, key: &str) -> Result<bool, SchedulerError> {
         self.inner
             .probe
