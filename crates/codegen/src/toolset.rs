@@ -24,6 +24,7 @@ pub const STANDARD_TOOLS: &[(&str, &str)] = &[
     ("db", "Db"),
     ("event_bus", "EventBus"),
     ("registry", "SystemRegistry"),
+    ("scheduler", "Scheduler"),
     ("http", "Http"),
 ];
 

@@ -65,6 +65,7 @@ pub use microcore_kernel::{
 };
 pub use microcore_logger::Logger;
 pub use microcore_registry::SystemRegistry;
+pub use microcore_scheduler::{Fire, JobOptions, Scheduler, SchedulerError};
 pub use microcore_state::{State, StateError, StateNamespace};
 
 /// A boxed future, for implementing object-safe traits such as [`RevocationList`].
@@ -79,6 +80,7 @@ pub mod tools {
     pub use microcore_http as http;
     pub use microcore_logger as logger;
     pub use microcore_registry as registry;
+    pub use microcore_scheduler as scheduler;
     pub use microcore_state as state;
 }
 

@@ -25,6 +25,7 @@ pub use microcore_http::{
 pub use microcore_kernel::{BootResult, Claims, Plugin};
 pub use microcore_logger::Logger;
 pub use microcore_registry::SystemRegistry;
+pub use microcore_scheduler::{Fire, JobOptions, Scheduler};
 pub use microcore_state::{State, StateError, StateNamespace};
 
 /// What a `#[validate(custom(function = ...))]` or `schema` check returns on failure.

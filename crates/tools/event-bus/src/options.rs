@@ -54,35 +54,35 @@ impl Default for SubOptions {
 
 #[microcore_kernel::contract(of = EventBus)]
 impl PublishOptions {
-    /// Returns these options with ordering key `key`, so same-key events keep publish order.
+    /// Options with ordering key `key`, so same-key events keep publish order.
     #[must_use]
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = Some(key.into());
         self
     }
 
-    /// Returns these options delaying delivery by at least `delay`.
+    /// Options delaying delivery by at least `delay`.
     #[must_use]
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
         self
     }
 
-    /// Returns these options dropping the event if it is older than `ttl` at delivery.
+    /// Options dropping the event if it is older than `ttl` at delivery.
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
         self
     }
 
-    /// Returns these options with metadata header `name` set to `value`.
+    /// Options with metadata header `name` set to `value`.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.insert(name.into(), value.into());
         self
     }
 
-    /// Returns these options tying the event and its dead letter to flow `id`.
+    /// Options tying the event and its dead letter to flow `id`.
     #[must_use]
     pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
         self.correlation_id = Some(id.into());
@@ -92,28 +92,28 @@ impl PublishOptions {
 
 #[microcore_kernel::contract(of = EventBus)]
 impl SubOptions {
-    /// Returns these options sharing events among the members of worker pool `group`.
+    /// Options sharing events among the members of worker pool `group`.
     #[must_use]
     pub fn group(mut self, group: impl Into<String>) -> Self {
         self.group = Some(group.into());
         self
     }
 
-    /// Returns these options giving every instance every event, with no group.
+    /// Options giving every instance every event, with no group.
     #[must_use]
     pub fn broadcast(mut self) -> Self {
         self.broadcast = true;
         self
     }
 
-    /// Returns these options with `retries` extra attempts before a dead letter.
+    /// Options with `retries` extra attempts before a dead letter.
     #[must_use]
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
         self
     }
 
-    /// Returns these options waiting `backoff × 2^n` before retry n, counted from 0.
+    /// Options waiting `backoff × 2^n` before retry n, counted from 0.
     #[must_use]
     pub fn backoff(mut self, backoff: Duration) -> Self {
         self.backoff = backoff;
