@@ -1,0 +1,159 @@
+//! Behaviour 21, pending delay, on JetStream: a delayed event is stored
+//! until due, so it outlives its publisher, and any replica releases it,
+//! once. The in-process and core NATS drivers hold it in the publisher's
+//! memory and promise none of it.
+
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use microcore_event_bus::{Envelope, PublishOptions, SubOptions};
+use microcore_kernel::Tool;
+
+use crate::common::{Backend, Seen, WAIT, eventually, nats_url};
+use crate::durability::{eventually_async, subscribe_as};
+
+test_event!(Wakeup, "t.delayed.wakeup", { n: u32 });
+test_event!(Alarm, "t.delayed.alarm", { n: u32 });
+
+/// Subscribes a recorder of each event's `n` and arrival time in `group`.
+async fn record_arrivals<E>(
+    bus: &microcore_event_bus::EventBus,
+    group: &str,
+    n: fn(&E) -> u32,
+) -> Seen<(u32, Instant)>
+where
+    E: microcore_event_bus::Event + Clone,
+{
+    let seen = Seen::default();
+    let s = seen.clone();
+    let options = SubOptions {
+        group: Some(group.into()),
+        ..SubOptions::default()
+    };
+    subscribe_as(bus, "Sleeper", options, move |e: Envelope<E>| {
+        let s = s.clone();
+        async move {
+            s.push((n(&e.payload), Instant::now()));
+            Ok(())
+        }
+    })
+    .await;
+    seen
+}
+
+/// Messages stored on `subject` of `stream`, as the server counts them.
+async fn stored(stream: &str, subject: &str) -> usize {
+    let client = async_nats::connect(nats_url()).await.unwrap();
+    let stream = async_nats::jetstream::new(client)
+        .get_stream(stream)
+        .await
+        .unwrap();
+    let mut info = stream.info_with_subjects(subject).await.unwrap();
+    let mut total = 0;
+    while let Some((_, count)) = info.try_next().await.unwrap() {
+        total += count;
+    }
+    total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delayed_event_outlives_its_publisher_and_arrives_once_when_due() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    let delay = Duration::from_millis(1500);
+    // The publisher runs in a runtime of its own, dropped as soon as the
+    // publish returns: its tasks and its connection die with it, like a
+    // process that stopped.
+    let publisher = backend.clone();
+    let published = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let published = runtime.block_on(async {
+            let bus = publisher.bus().await;
+            let options = PublishOptions::default().delay(delay);
+            let published = Instant::now();
+            bus.publish_with(Wakeup { n: 7 }, options).await.unwrap();
+            published
+        });
+        drop(runtime);
+        published
+    })
+    .join()
+    .unwrap();
+
+    let replica = backend.bus().await;
+    let seen = record_arrivals::<Wakeup>(&replica, "sleepers", |e| e.n).await;
+    assert_eq!(
+        stored(&backend.delay_stream(), ">").await,
+        1,
+        "the delayed event is stored"
+    );
+    assert!(
+        eventually(delay + WAIT, || seen.len() == 1).await,
+        "the delayed event of a stopped publisher never arrived"
+    );
+    let (n, arrived) = seen.get()[0];
+    assert_eq!(n, 7);
+    let after = arrived - published;
+    assert!(after >= delay, "delivered after {after:?}, asked {delay:?}");
+    // Released once: nothing left to release, nothing arrives again.
+    assert!(
+        eventually_async(WAIT, || async {
+            stored(&backend.delay_stream(), ">").await == 0
+        })
+        .await,
+        "a released delayed event is deleted from the delay stream"
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(seen.len(), 1, "{:?}", seen.get());
+    replica.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_polling_release_each_delayed_event_once() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    let first = backend.bus().await;
+    let second = backend.bus().await;
+    let seen = record_arrivals::<Alarm>(&first, "alarms", |e| e.n).await;
+    // The same group on both: the stream, not the group, must collapse a
+    // double release, so count what the stream stores too.
+    let seen_too = record_arrivals::<Alarm>(&second, "alarms", |e| e.n).await;
+    let delay = Duration::from_millis(800);
+    for n in 0..20 {
+        let bus = if n % 2 == 0 { &first } else { &second };
+        bus.publish_with(Alarm { n }, PublishOptions::default().delay(delay))
+            .await
+            .unwrap();
+    }
+    let all = || {
+        let mut ns: Vec<u32> = seen.get().into_iter().map(|(n, _)| n).collect();
+        ns.extend(seen_too.get().into_iter().map(|(n, _)| n));
+        ns.sort_unstable();
+        ns
+    };
+    assert!(
+        eventually(delay + WAIT, || all().len() >= 20).await,
+        "{:?}",
+        all()
+    );
+    // Both pollers have passed over every entry by now.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        all(),
+        (0..20).collect::<Vec<_>>(),
+        "each event exactly once"
+    );
+    let subject = format!("{}t.delayed.alarm", backend.prefix());
+    assert_eq!(
+        stored(&backend.stream(), &subject).await,
+        20,
+        "the bus stream stores each released event once"
+    );
+    assert_eq!(stored(&backend.delay_stream(), ">").await, 0);
+    first.shutdown().await.unwrap();
+    second.shutdown().await.unwrap();
+}
