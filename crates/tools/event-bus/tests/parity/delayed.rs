@@ -157,3 +157,54 @@ async fn two_replicas_polling_release_each_delayed_event_once() {
     first.shutdown().await.unwrap();
     second.shutdown().await.unwrap();
 }
+
+test_event!(Echo, "t.delayed.echo", { n: u32 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_cut_short_before_its_delete_is_not_delivered_twice() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    let bus = backend.bus().await;
+    let seen = record_arrivals::<Echo>(&bus, "echoes", |e| e.n).await;
+    let delay = Duration::from_millis(1500);
+    bus.publish_with(Echo { n: 1 }, PublishOptions::default().delay(delay))
+        .await
+        .unwrap();
+    // A replica released the entry (published it under its envelope id)
+    // and died before deleting it: the entry is still stored.
+    let js = async_nats::jetstream::new(async_nats::connect(nats_url()).await.unwrap());
+    let entry = js
+        .get_stream(backend.delay_stream())
+        .await
+        .unwrap()
+        .get_raw_message(1)
+        .await
+        .unwrap();
+    let envelope: serde_json::Value = serde_json::from_slice(&entry.payload).unwrap();
+    let id = envelope["id"].as_str().unwrap().to_owned();
+    let subject = format!("{}t.delayed.echo", backend.prefix());
+    let released = async_nats::jetstream::message::PublishMessage::build()
+        .payload(entry.payload.clone())
+        .message_id(&id);
+    js.send_publish(subject.clone(), released)
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(eventually(WAIT, || seen.len() == 1).await);
+
+    // When due, a poller releases it again under the same id and deletes it.
+    assert!(
+        eventually_async(delay + WAIT, || async {
+            stored(&backend.delay_stream(), ">").await == 0
+        })
+        .await,
+        "the entry is released and deleted when due"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(seen.len(), 1, "delivered twice: {:?}", seen.get());
+    assert_eq!(stored(&backend.stream(), &subject).await, 1);
+    bus.shutdown().await.unwrap();
+}

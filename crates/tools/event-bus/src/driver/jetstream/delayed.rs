@@ -29,7 +29,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_nats::jetstream::context::CreateStreamErrorKind;
 use async_nats::jetstream::message::{PublishMessage, StreamMessage};
 use async_nats::jetstream::stream::{
-    Config as StreamConfig, LastRawMessageErrorKind, RetentionPolicy, StorageType, Stream,
+    Config as StreamConfig, DeleteMessageError, DeleteMessageErrorKind, LastRawMessageErrorKind,
+    RetentionPolicy, StorageType, Stream,
 };
 use async_nats::jetstream::{Context, ErrorCode};
 use futures::TryStreamExt;
@@ -366,10 +367,17 @@ impl Poller {
     }
 }
 
-/// Another replica deleted it first: the server has no such message.
-fn deleted_elsewhere(e: &async_nats::jetstream::stream::DeleteMessageError) -> bool {
-    use async_nats::jetstream::stream::DeleteMessageErrorKind;
-    matches!(e.kind(), DeleteMessageErrorKind::JetStream(ref js) if js.error_code() == ErrorCode::NO_MESSAGE_FOUND || js.error_code() == ErrorCode(10057))
+/// Another replica deleted it first: the server has no such message
+/// (nats-server answers "no message found", as a failed delete).
+fn deleted_elsewhere(e: &DeleteMessageError) -> bool {
+    match e.kind() {
+        DeleteMessageErrorKind::JetStream(e) => {
+            e.error_code() == ErrorCode::NO_MESSAGE_FOUND
+                || (e.error_code() == ErrorCode::STREAM_MESSAGE_DELETE_FAILED
+                    && e.to_string().contains("no message found"))
+        }
+        _ => false,
+    }
 }
 
 /// What one pass may still do.
