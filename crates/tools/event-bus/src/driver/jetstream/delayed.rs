@@ -56,8 +56,9 @@ const SETTLE: Duration = Duration::from_secs(2);
 /// behind its cursor.
 const RESCAN: Duration = Duration::from_secs(30);
 
-/// Entries one pass releases at most, so a pass stays short after an outage.
-const RELEASES_PER_PASS: usize = 256;
+/// Entries one pass reads at most (released, or not due yet), so a pass
+/// stays short after an outage or with a crowded second.
+const READS_PER_PASS: usize = 256;
 
 /// Seconds one pass reads at most (each costs one request).
 const SECONDS_PER_PASS: usize = 64;
@@ -243,7 +244,7 @@ impl Poller {
             self.last_scan = Some(Instant::now());
         }
         let mut budget = Budget {
-            releases: RELEASES_PER_PASS,
+            reads: READS_PER_PASS,
             seconds: SECONDS_PER_PASS,
         };
         for second in self.behind.clone() {
@@ -301,7 +302,7 @@ impl Poller {
         let mut from = 1;
         let mut emptied = true;
         loop {
-            if budget.releases == 0 {
+            if budget.reads == 0 {
                 return Ok(false);
             }
             let next = stream
@@ -318,11 +319,11 @@ impl Poller {
                 Err(e) => return Err(Unreachable(e.to_string())),
             };
             from = message.sequence + 1;
+            budget.reads -= 1;
             if due_of(&message).is_some_and(|due| due > now) {
                 emptied = false;
                 continue;
             }
-            budget.releases -= 1;
             if !self.release(stream, message).await {
                 emptied = false;
             }
@@ -382,13 +383,13 @@ fn deleted_elsewhere(e: &DeleteMessageError) -> bool {
 
 /// What one pass may still do.
 struct Budget {
-    releases: usize,
+    reads: usize,
     seconds: usize,
 }
 
 impl Budget {
     fn spent(&self) -> bool {
-        self.releases == 0 || self.seconds == 0
+        self.reads == 0 || self.seconds == 0
     }
 }
 
