@@ -208,3 +208,59 @@ async fn a_release_cut_short_before_its_delete_is_not_delivered_twice() {
     assert_eq!(stored(&backend.stream(), &subject).await, 1);
     bus.shutdown().await.unwrap();
 }
+
+test_event!(Overdue, "t.delayed.overdue", { n: u32 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delayed_event_due_while_every_replica_was_down_goes_out_with_the_next() {
+    let Some(backend) = Backend::jetstream() else {
+        return;
+    };
+    let _cleanup = backend.cleanup();
+    // The group exists (its consumer is durable), then the only replica goes.
+    let first = backend.bus().await;
+    record_arrivals::<Overdue>(&first, "overdue", |e| e.n).await;
+    first
+        .publish_with(
+            Overdue { n: 3 },
+            PublishOptions::default().delay(Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    first.shutdown().await.unwrap();
+    // Time passes: the entry moves to a second two minutes ago, due then,
+    // far behind where a starting poller's walk begins.
+    let js = async_nats::jetstream::new(async_nats::connect(nats_url()).await.unwrap());
+    let delays = js.get_stream(backend.delay_stream()).await.unwrap();
+    let entry = delays.get_raw_message(1).await.unwrap();
+    let due = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        - 120_000;
+    let overdue = async_nats::jetstream::message::PublishMessage::build()
+        .payload(entry.payload.clone())
+        .header("Microcore-Due-Ms", due.to_string());
+    let subject = format!("_MICROCORE_DELAYED.{}.{}", backend.stream(), due / 1000);
+    js.send_publish(subject, overdue)
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    delays.delete_message(1).await.unwrap();
+
+    let next = backend.bus().await;
+    let seen = record_arrivals::<Overdue>(&next, "overdue", |e| e.n).await;
+    assert!(
+        eventually(WAIT, || seen.len() == 1).await,
+        "the overdue event was not released by the replica that came back"
+    );
+    assert_eq!(seen.get()[0].0, 3);
+    assert!(
+        eventually_async(WAIT, || async {
+            stored(&backend.delay_stream(), ">").await == 0
+        })
+        .await
+    );
+    next.shutdown().await.unwrap();
+}
