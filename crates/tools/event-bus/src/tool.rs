@@ -10,7 +10,8 @@
 //! waits before another replica gets it, default 30), `EVENT_BUS_DLQ_ENABLED`
 //! (default true), `EVENT_BUS_MAX_QUEUED` (deliveries one subscription holds
 //! in memory, running or waiting, default 10000) and `EVENT_BUS_MAX_DELAYED`
-//! (delayed events one process holds until due, default 10000).
+//! (delayed events one process holds until due, default 10000; `jetstream`
+//! stores them on the server instead).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -91,7 +92,8 @@ impl Tool for EventBus {
 
     /// Refuses new publishes (a running delivery may still publish its
     /// follow-ups), then waits (up to `grace`) for queued and running
-    /// deliveries and pending delayed events. On a durable driver the
+    /// deliveries and delayed events held in memory (JetStream keeps its
+    /// own stored for another replica). On a durable driver the
     /// readers stop at once and what has not started is handed back to the
     /// server for another replica, never run or dead-lettered here.
     async fn drain(&self, grace: Duration) {

@@ -15,6 +15,9 @@
 //! so the server hands the message to another one after
 //! `EVENT_BUS_JETSTREAM_ACK_WAIT_SECS`: a handler may see an event twice.
 //!
+//! A delayed event waits in a stream of its own until due, and any replica
+//! releases it then (see `delayed`): it survives its publisher.
+//!
 //! Replies to a `request` travel on core NATS, outside the stream: only the
 //! waiting requester can use one, so storing it would only cost space.
 
@@ -37,6 +40,7 @@ use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Support};
 use crate::REPLY_PREFIX;
 use crate::envelope::RawEnvelope;
 
+mod delayed;
 mod names;
 mod reader;
 
@@ -99,6 +103,16 @@ pub(crate) struct JetStreamDriver {
     ack_wait: Duration,
     replies: NatsDriver,
     readers: Mutex<HashMap<u64, Reader>>,
+    /// Where delayed events wait until due, outliving this process.
+    delays: delayed::DelayStore,
+    /// This replica's poller releasing due delayed events, until drain.
+    poller: Mutex<Option<Poller>>,
+}
+
+/// The running poller and what stops it.
+struct Poller {
+    task: JoinHandle<()>,
+    stop: Option<oneshot::Sender<()>>,
 }
 
 impl JetStreamDriver {
@@ -109,6 +123,9 @@ impl JetStreamDriver {
         let client = connect_client(&settings.url).await?;
         let js = jetstream::new(client.clone());
         ensure_stream(&js, &stream, settings).await?;
+        let delays =
+            delayed::DelayStore::open(js.clone(), &stream, &settings.prefix, &settings.url).await?;
+        let (task, stop) = delays.spawn_poller();
         Ok(Self {
             replies: NatsDriver::with_client(
                 client.clone(),
@@ -120,6 +137,11 @@ impl JetStreamDriver {
             prefix: settings.prefix.clone(),
             ack_wait: settings.ack_wait,
             readers: Mutex::new(HashMap::new()),
+            delays,
+            poller: Mutex::new(Some(Poller {
+                task,
+                stop: Some(stop),
+            })),
         })
     }
 
@@ -164,6 +186,9 @@ impl Drop for JetStreamDriver {
     fn drop(&mut self) {
         for (_, reader) in self.readers.get_mut().drain() {
             reader.task.abort();
+        }
+        if let Some(poller) = self.poller.get_mut().take() {
+            poller.task.abort();
         }
     }
 }
@@ -261,7 +286,7 @@ impl Driver for JetStreamDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             delivery: Delivery::AtLeastOnce,
-            delay: Support::InBus,
+            delay: Support::Durable,
             retries: Support::InBus,
             dlq: Support::InBus,
         }
@@ -269,10 +294,14 @@ impl Driver for JetStreamDriver {
 
     /// Returns once the server has stored the event (its PubAck). The
     /// envelope id is the message id, so a repeated publish is stored once.
+    /// A delayed event is stored in the delay stream instead, until due.
     fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>> {
         async move {
             if is_reply(&envelope.event) {
                 return self.replies.publish(envelope).await;
+            }
+            if let Some(delay) = envelope.delay.filter(|d| *d > 0.0) {
+                return self.delays.store(&envelope, delay).await;
             }
             let subject = self.subject(&envelope.event);
             let body = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
@@ -350,11 +379,16 @@ impl Driver for JetStreamDriver {
 
     /// Tells every reader to pull nothing more and to settle what it holds;
     /// the readers stay registered, so `shutdown` still waits for them.
+    /// The poller stops too: pending delayed events stay stored for the
+    /// other replicas, or for the next one to start.
     fn stop_reading(&self) -> BoxFuture<'_, ()> {
         for reader in self.readers.lock().values_mut() {
             if let Some(stop) = reader.stop.take() {
                 let _ = stop.send(());
             }
+        }
+        if let Some(stop) = self.poller.lock().as_mut().and_then(|p| p.stop.take()) {
+            let _ = stop.send(());
         }
         async {}.boxed()
     }
@@ -363,8 +397,17 @@ impl Driver for JetStreamDriver {
     /// kernel has drained deliveries by now, so their acks are ready).
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         let readers: Vec<Reader> = self.readers.lock().drain().map(|(_, r)| r).collect();
+        let poller = self.poller.lock().take();
         async move {
             let grace = Duration::from_secs(2);
+            if let Some(Poller { mut task, stop }) = poller {
+                // Its pass is bounded; cut short, an entry published but
+                // not yet deleted is published again under the same id.
+                drop(stop);
+                if tokio::time::timeout(grace, &mut task).await.is_err() {
+                    task.abort();
+                }
+            }
             let closes = readers
                 .into_iter()
                 .map(|r| r.close(self.js.clone(), self.stream.clone(), grace));

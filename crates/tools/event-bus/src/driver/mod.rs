@@ -27,6 +27,9 @@ pub enum Support {
     Native,
     /// The bus does it, the same way for every driver.
     InBus,
+    /// The driver does it and stores what waits, so it survives the
+    /// process that asked for it (JetStream's delayed events).
+    Durable,
 }
 
 impl fmt::Display for Support {
@@ -34,6 +37,7 @@ impl fmt::Display for Support {
         f.write_str(match self {
             Self::Native => "native",
             Self::InBus => "in_bus",
+            Self::Durable => "durable",
         })
     }
 }

@@ -133,7 +133,12 @@ impl Backend {
         format!("MICROCORE_{}", stem.to_ascii_uppercase())
     }
 
-    /// Deletes this backend's stream when dropped, even after a failure.
+    /// The stream where the driver keeps this backend's delayed events.
+    pub(crate) fn delay_stream(&self) -> String {
+        format!("{}_DELAYED", self.stream())
+    }
+
+    /// Deletes this backend's streams when dropped, even after a failure.
     pub(crate) fn cleanup(&self) -> StreamCleanup {
         StreamCleanup(matches!(self, Self::JetStream { .. }).then(|| self.stream()))
     }
@@ -178,7 +183,9 @@ pub(crate) struct StreamCleanup(Option<String>);
 impl Drop for StreamCleanup {
     fn drop(&mut self) {
         if let Some(stream) = self.0.take() {
+            let delayed = format!("{stream}_DELAYED");
             delete_stream(stream);
+            delete_stream(delayed);
         }
     }
 }

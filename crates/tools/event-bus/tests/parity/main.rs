@@ -1,12 +1,14 @@
 //! The event bus contract, written once and run against every driver:
 //! each `parity!` test runs in-process, on NATS and on NATS JetStream.
-//! `durability` holds what only the durable driver promises.
+//! `durability` and `delayed` hold what only the durable driver promises.
 
 #[macro_use]
 mod common;
 
 mod blocking;
 mod bounds;
+#[cfg(feature = "nats")]
+mod delayed;
 mod dlq;
 mod drain;
 mod dropping;

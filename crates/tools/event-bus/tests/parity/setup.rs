@@ -83,27 +83,35 @@ async fn jetstream_settings_that_cannot_work_are_refused_before_connecting() {
 
 parity!(each_driver_declares_how_it_delivers);
 
-/// Only JetStream keeps an accepted event through a crash; every driver
-/// leaves delay, retries and dead letters to the bus.
+/// Only JetStream keeps an accepted event through a crash, and keeps a
+/// delayed event stored until due; every driver leaves retries and dead
+/// letters to the bus.
 async fn each_driver_declares_how_it_delivers(backend: Backend) {
     let bus = backend.bus().await;
-    let (name, delivery) = match backend {
-        Backend::InProcess => ("in_process", Delivery::AtMostOnce),
-        Backend::Nats { .. } => ("nats", Delivery::AtMostOnce),
-        Backend::JetStream { .. } => ("jetstream", Delivery::AtLeastOnce),
+    let (name, delivery, delay) = match backend {
+        Backend::InProcess => ("in_process", Delivery::AtMostOnce, Support::InBus),
+        Backend::Nats { .. } => ("nats", Delivery::AtMostOnce, Support::InBus),
+        Backend::JetStream { .. } => ("jetstream", Delivery::AtLeastOnce, Support::Durable),
     };
     assert_eq!(bus.driver_name(), name);
     let caps = bus.capabilities();
     assert_eq!(
         (caps.delivery, caps.delay, caps.retries, caps.dlq),
-        (delivery, Support::InBus, Support::InBus, Support::InBus)
+        (delivery, delay, Support::InBus, Support::InBus)
     );
     assert_eq!(
         bus.report()[0],
         format!(
-            "driver {name} (delivery: {delivery}, delay: in_bus, retries: in_bus, dlq: in_bus)"
+            "driver {name} (delivery: {delivery}, delay: {delay}, retries: in_bus, dlq: in_bus)"
         )
     );
+    if let Backend::JetStream { .. } = backend {
+        assert!(
+            bus.report()[0].contains("delay: durable"),
+            "{}",
+            bus.report()[0]
+        );
+    }
 }
 
 #[tokio::test]
