@@ -88,7 +88,7 @@ echo "soak at $LOAD_PERCENT%: targets $q_ping + $q_read + $q_signup requests/s" 
 echo "RSS after the maximum: $(app_rss_mib) MiB"
 echo
 
-echo "| minute | requests | req/s | errors | /ping p50 / p99 ms | /users/{id} p50 / p99 ms | POST /users p50 / p99 ms | RSS MiB |"
+echo "| minute (round of ${ROUND}s) | requests | req/s | errors | /ping p50 / p99 ms | /users/{id} p50 / p99 ms | POST /users p50 / p99 ms | RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
 rounds=$(((DURATION + ROUND - 1) / ROUND))
 total_errors=0
