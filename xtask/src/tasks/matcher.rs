@@ -73,8 +73,8 @@ fn unknown(name: &str, vars: &Vars) -> String {
 /// Whether `actual` contains `expected`: objects need every expected key
 /// (extra keys are fine), arrays need the same length and each element to
 /// match, scalars must be equal. The strings `"$any"` (present, any value),
-/// `"$absent"` (the key must be missing), `"$number"`, `"$string"` and
-/// `"$nonempty"` are wildcards. Returns the path and reason of the first
+/// `"$absent"` (the key must be missing), `"$number"`, `"$positive"` (a
+/// number above zero), `"$string"` and `"$nonempty"` are wildcards. Returns the path and reason of the first
 /// mismatch.
 pub fn json_contains(actual: &Value, expected: &Value) -> Result<(), String> {
     contains_at(actual, expected, "$")
@@ -87,6 +87,10 @@ fn contains_at(actual: &Value, expected: &Value, path: &str) -> Result<(), Strin
         Value::String(w) if w == "$number" => match actual {
             Value::Number(_) => Ok(()),
             _ => fail(format!("expected a number, got {actual}")),
+        },
+        Value::String(w) if w == "$positive" => match actual.as_f64() {
+            Some(n) if n > 0.0 => Ok(()),
+            _ => fail(format!("expected a number above zero, got {actual}")),
         },
         Value::String(w) if w == "$string" => match actual {
             Value::String(_) => Ok(()),
@@ -220,6 +224,9 @@ mod tests {
         let actual = json!({"id": 1, "name": "", "tags": ["a"]});
         assert!(json_contains(&actual, &json!({"id": "$any", "name": "$string"})).is_ok());
         assert!(json_contains(&actual, &json!({"id": "$number", "tags": "$nonempty"})).is_ok());
+        assert!(json_contains(&json!({"n": 2}), &json!({"n": "$positive"})).is_ok());
+        assert!(json_contains(&json!({"n": 0}), &json!({"n": "$positive"})).is_err());
+        assert!(json_contains(&json!({"n": "2"}), &json!({"n": "$positive"})).is_err());
         assert!(json_contains(&actual, &json!({"name": "$nonempty"})).is_err());
         assert!(json_contains(&actual, &json!({"id": "$string"})).is_err());
         assert!(json_contains(&actual, &json!({"password": "$absent"})).is_ok());

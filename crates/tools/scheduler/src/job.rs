@@ -23,6 +23,7 @@ use crate::scheduler::Inner;
 use crate::store::Outcome;
 
 /// One fire of a recurring job, handed to its method.
+#[microcore_kernel::contract(of = crate::Scheduler)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fire {
     /// The job's key.

@@ -32,14 +32,15 @@ pub struct JobOptions {
     pub(crate) misfire: Misfire,
 }
 
+#[microcore_kernel::contract(of = crate::Scheduler)]
 impl JobOptions {
-    /// Runs a fire even while the previous run still goes (default: skip it).
+    /// Runs a fire even while the previous run still goes, instead of skipping it.
     pub fn allow_overlap(mut self) -> Self {
         self.overlap = Overlap::Allow;
         self
     }
 
-    /// Skips fires missed during downtime (default: run once for them).
+    /// Skips fires missed during downtime, instead of running once for them.
     pub fn skip_misfires(mut self) -> Self {
         self.misfire = Misfire::Skip;
         self

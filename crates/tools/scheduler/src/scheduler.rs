@@ -112,10 +112,11 @@ pub struct JobInfo {
     errors = "SchedulerError; a failing job is logged and recorded"
 )]
 impl Scheduler {
-    /// Runs `job` on 5-field cron `expr` in zone `tz` (options: `cron_with`).
+    /// Runs `job` (`async fn(self: Arc<Self>, fire: Fire) -> HandlerResult`) on 5-field cron `expr` in zone `tz`.
     ///
-    /// `job` is e.g. `Self::send_report`: `async fn(self: Arc<Self>, fire: Fire) -> HandlerResult`.
-    /// Each fire runs once across replicas; a fire during a run is skipped.
+    /// `job` is a method of the plugin, e.g. `Self::send_report`, run in
+    /// its context. Each fire runs once across replicas; a fire during a run
+    /// is skipped (see `cron_with` for the options).
     pub fn cron<P, F, Fut>(
         &self,
         key: &str,
@@ -132,8 +133,7 @@ impl Scheduler {
         self.cron_with(key, expr, tz, plugin, job, JobOptions::default())
     }
 
-    /// Like `cron`, with `JobOptions::default().allow_overlap().skip_misfires()`.
-    #[not_in_manifest]
+    /// `cron` with `options`, e.g. `JobOptions::default().skip_misfires()`.
     pub fn cron_with<P, F, Fut>(
         &self,
         key: &str,
@@ -152,7 +152,7 @@ impl Scheduler {
         self.register("cron", key, schedule, plugin, job, options)
     }
 
-    /// Runs `job` every `period` (whole seconds, options: `every_with`).
+    /// Runs `job` (as in `cron`) every `period`, in whole seconds counted from the Unix epoch.
     pub fn every<P, F, Fut>(
         &self,
         key: &str,
@@ -168,8 +168,7 @@ impl Scheduler {
         self.every_with(key, period, plugin, job, JobOptions::default())
     }
 
-    /// Like `every`, with `JobOptions`.
-    #[not_in_manifest]
+    /// `every` with `options`, e.g. `JobOptions::default().allow_overlap()`.
     pub fn every_with<P, F, Fut>(
         &self,
         key: &str,
