@@ -242,7 +242,46 @@ fn name_free(signature: &str) -> String {
     }
 }
 
+/// The domain every app ships with: operations routes and plugins an agent
+/// never edits, only must not collide with, so one line of each is enough.
+const OPERATIONS_DOMAIN: &str = "system";
+
+fn operations_section(out: &mut String, m: &Manifest, domain: &str) {
+    let _ = writeln!(
+        out,
+        "\n## Domain `{domain}` (ships with the framework; do not reuse its paths or event names)\n"
+    );
+    let plugins: Vec<_> = m.plugins.iter().filter(|p| p.domain == domain).collect();
+    let owned = |owner: &str| plugins.iter().any(|p| p.name == owner);
+    let routes: Vec<String> = m
+        .endpoints
+        .iter()
+        .filter(|e| owned(&e.owner))
+        .map(|e| format!("`{} {}`", e.method, e.path))
+        .collect();
+    if !routes.is_empty() {
+        let _ = writeln!(out, "- routes: {}", routes.join(", "));
+    }
+    let events: Vec<String> = m
+        .events
+        .iter()
+        .filter(|e| e.domain == domain && e.role == EventRole::Published)
+        .map(|e| format!("`{}`", e.name))
+        .collect();
+    if !events.is_empty() {
+        let _ = writeln!(out, "- publishes: {}", events.join(", "));
+    }
+    let listed: Vec<String> = plugins
+        .iter()
+        .map(|p| format!("`{}` ({})", short(&p.name), p.tools.join(", ")))
+        .collect();
+    let _ = writeln!(out, "- plugins: {}", listed.join(", "));
+}
+
 fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
+    if domain == OPERATIONS_DOMAIN {
+        return operations_section(out, m, domain);
+    }
     let _ = writeln!(out, "\n## Domain `{domain}`\n");
     let known: Vec<String> = m.models.iter().map(|x| x.name.clone()).collect();
 

@@ -54,7 +54,7 @@ impl StateNamespace {
         &self.name
     }
 
-    /// Stores `value` under `key` with its ttl (`None`: until deleted).
+    /// Stores `value` under `key`, for `ttl` if given, else until deleted.
     ///
     /// Replaces both the value and the ttl of an existing key.
     ///
