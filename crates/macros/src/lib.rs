@@ -19,7 +19,8 @@ pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[validate(length(min = 1, max = 500), nested)]`; each also takes
 /// `message = "..."` and `code = "..."`):
 ///
-/// - `email`: a string is an email address
+/// - `email`: a string is an email address as the schema states it (`format: email` and a
+///   pattern: `name@example.com`, no dot at either end of the name or two in a row, a host name)
 /// - `url`: a string is a URL
 /// - `length(min = 1, max = 100)`: characters of a string or items of a list (`equal = n` too)
 /// - `range(min = 0, max = 100)`: a number is within bounds (`exclusive_min`, `exclusive_max` too)

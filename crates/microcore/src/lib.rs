@@ -42,6 +42,7 @@ pub mod prelude;
 pub mod testing;
 
 mod console;
+mod email;
 mod manifest;
 mod migrate;
 mod nested;
@@ -144,6 +145,11 @@ pub mod __private {
     pub use microcore_db::MIGRATIONS;
     pub use microcore_event_bus::Event;
     pub use microcore_kernel::EventName;
+
+    /// The rule `#[validate(email)]` checks, and the pattern the schema states for it.
+    pub mod email {
+        pub use crate::email::{EmailText, PATTERN, check};
+    }
 
     /// Nested validation of `#[model]` fields.
     pub mod nested {

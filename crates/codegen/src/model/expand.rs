@@ -68,6 +68,7 @@ pub(crate) fn data_type(mut input: syn::DeriveInput, errors: &mut Errors) -> Tok
     for field in named.named.iter_mut() {
         let field_rules = rules::field(field, errors);
         schema::state_rules(field);
+        rules::own_email(field);
         if let Some(ident) = &field.ident
             && !field_rules.skip
         {

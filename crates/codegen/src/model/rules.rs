@@ -1,14 +1,19 @@
 //! The `#[validate(...)]` rules a model accepts, checked before the validator
 //! derive sees them so a wrong guess is one error that names the fix.
 
+use proc_macro2::TokenStream;
 use syn::punctuated::Punctuated;
 
 use crate::errors::Errors;
+use crate::paths::private;
 
 /// Every rule a named field of a `#[model]` struct accepts, with what it checks.
 /// The same list is in the `model` macro's documentation.
 pub const FIELD_RULES: &[(&str, &str)] = &[
-    ("email", "a string is an email address"),
+    (
+        "email",
+        "a string is an email address (`name@example.com`, as the schema states it)",
+    ),
     ("url", "a string is a URL"),
     (
         "length(min = 1, max = 100)",
@@ -143,6 +148,45 @@ pub(crate) fn field(field: &mut syn::Field, errors: &mut Errors) -> FieldRules {
     }
     field.attrs = kept;
     rules
+}
+
+/// Replaces `email` in the field's `#[validate(...)]` attributes with
+/// `custom(function = microcore's email check)`, keeping its `message` and
+/// `code`: validator's own `email` accepts addresses the schema's `format:
+/// email` and pattern refuse (`a.@example.com`), and a value must not be
+/// valid for the server and invalid for its own schema. Call after
+/// [`super::schema::state_rules`], which states the rule from `email`.
+pub(crate) fn own_email(field: &mut syn::Field) {
+    let p = private();
+    for attr in &mut field.attrs {
+        if !attr.path().is_ident("validate") {
+            continue;
+        }
+        let Ok(list) =
+            attr.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+        else {
+            continue;
+        };
+        if !list.iter().any(|rule| rule.path().is_ident("email")) {
+            continue;
+        }
+        let rules = list.into_iter().map(|rule| {
+            if !rule.path().is_ident("email") {
+                return rule;
+            }
+            let args = match &rule {
+                syn::Meta::List(l) => l.tokens.clone(),
+                _ => TokenStream::new(),
+            };
+            if args.is_empty() {
+                syn::parse_quote!(custom(function = #p::email::check))
+            } else {
+                syn::parse_quote!(custom(function = #p::email::check, #args))
+            }
+        });
+        let rules: Punctuated<syn::Meta, syn::Token![,]> = rules.collect();
+        attr.meta = syn::parse_quote!(validate(#rules));
+    }
 }
 
 /// Checks and cleans the struct's own `#[validate(...)]` attributes: only
@@ -307,6 +351,32 @@ mod tests {
     fn named(tokens: proc_macro2::TokenStream) -> syn::Field {
         let s: syn::ItemStruct = syn::parse2(quote::quote!(struct S { #tokens })).unwrap();
         s.fields.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn email_becomes_microcores_check_keeping_message_code_and_the_other_rules() {
+        let mut f = named(quote::quote!(#[validate(email, length(max = 254))] email: String));
+        own_email(&mut f);
+        let attr = quote::ToTokens::to_token_stream(&f.attrs[0]).to_string();
+        assert_eq!(
+            attr,
+            "# [validate (custom (function = :: microcore :: __private :: email :: check) , length (max = 254))]"
+        );
+        let mut f = named(quote::quote!(
+            #[doc = " Where to write."]
+            #[validate(email(message = "a work address", code = "work"))]
+            email: Option<String>
+        ));
+        own_email(&mut f);
+        let attr = quote::ToTokens::to_token_stream(&f.attrs[1]).to_string();
+        assert_eq!(
+            attr,
+            "# [validate (custom (function = :: microcore :: __private :: email :: check , message = \"a work address\" , code = \"work\"))]"
+        );
+        let mut f = named(quote::quote!(#[validate(url)] site: String));
+        own_email(&mut f);
+        let attr = quote::ToTokens::to_token_stream(&f.attrs[0]).to_string();
+        assert_eq!(attr, "# [validate (url)]");
     }
 
     #[test]

@@ -2,21 +2,20 @@
 //! JSON Schema where schemars does not read them itself, so `/openapi.json`
 //! never accepts what validation then refuses.
 //!
-//! Schemars already turns `length`, `range(min, max)`, `email`, `url`,
-//! `contains`, `regex` and `required` into keywords. Added here: a pattern for
-//! `email` and `url` (a `format` is only an annotation in JSON Schema 2020-12,
-//! which most generated clients ignore), `exclusiveMinimum`/`exclusiveMaximum`,
-//! `format: ipv4`/`ipv6`, and a sentence in the description for what no
-//! keyword can say (`custom`, `must_match`, `does_not_contain`, `ip`).
+//! Schemars already turns `length`, `range(min, max)`, `url`, `contains`,
+//! `regex` and `required` into keywords. Added here: `format: email` and a
+//! pattern for `email` (whose check [`super::rules::own_email`] replaces, so
+//! schemars no longer sees it), a pattern for `url` (a `format` is only an
+//! annotation in JSON Schema 2020-12, which most generated clients ignore),
+//! `exclusiveMinimum`/`exclusiveMaximum`, `format: ipv4`/`ipv6`, and a
+//! sentence in the description for what no keyword can say (`custom`,
+//! `must_match`, `does_not_contain`, `ip`).
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::punctuated::Punctuated;
 
-/// An email address as validator 0.20 accepts one, minus the IDN and
-/// `[ip]`-literal domains it also allows: a local part of 1 to 64 characters,
-/// then host labels.
-const EMAIL_PATTERN: &str = "^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$";
+use crate::paths::private;
 
 /// A URL: a scheme, a colon, then no whitespace.
 const URL_PATTERN: &str = "^[a-zA-Z][a-zA-Z0-9+.-]*:[^\\s]+$";
@@ -47,7 +46,14 @@ pub(crate) fn state_rules(field: &mut syn::Field) {
             .unwrap_or_default();
         let args = arguments(rule);
         match name.as_str() {
-            "email" if !has_regex => extends.push(quote!("pattern" = #EMAIL_PATTERN)),
+            "email" => {
+                // The pattern is the one the check in `microcore` holds values to.
+                extends.push(quote!("format" = "email"));
+                if !has_regex {
+                    let p = private();
+                    extends.push(quote!("pattern" = #p::email::PATTERN));
+                }
+            }
             "url" if !has_regex => extends.push(quote!("pattern" = #URL_PATTERN)),
             "range" => {
                 for (arg, key) in [
@@ -208,12 +214,17 @@ mod tests {
     }
 
     #[test]
-    fn email_gets_a_pattern_unless_a_regex_sets_one() {
+    fn email_gets_its_format_and_the_checks_pattern_unless_a_regex_sets_one() {
         let email = stated(quote!(#[validate(email)] pub email: String));
-        assert_eq!(email.len(), 1);
-        assert!(email[0].contains("\"pattern\""), "{email:?}");
+        assert_eq!(email.len(), 2, "{email:?}");
+        assert!(email[0].contains("\"format\" = \"email\""), "{email:?}");
+        assert!(
+            email[1].contains("\"pattern\" = :: microcore :: __private :: email :: PATTERN"),
+            "{email:?}"
+        );
         let both = stated(quote!(#[validate(email, regex(path = *RE))] pub email: String));
-        assert!(both.is_empty(), "{both:?}");
+        assert_eq!(both.len(), 1, "{both:?}");
+        assert!(both[0].contains("\"format\""), "{both:?}");
     }
 
     #[test]
