@@ -121,6 +121,12 @@ impl Probe {
         self.state.tool
     }
 
+    /// The registry this probe reports to (`None` when detached): where a
+    /// tool reads the kernel's shared state, such as paused plugins.
+    pub fn registry(&self) -> Option<&Registry> {
+        self.state.registry.as_ref()
+    }
+
     /// Declares that this tool's errors can carry an injected failure
     /// ([`ToolFailure::injected`]), so the chaos controls may arm `down` and
     /// `flaky` on it.
@@ -251,6 +257,7 @@ impl Probe {
         health.consecutive = 0;
         if health.dead {
             health.dead = false;
+            tracing::info!(tool = self.state.tool, "tool recovered: a call succeeded");
             self.set(ToolStatus::Ok, "Recovered".to_owned());
         }
     }
@@ -266,6 +273,9 @@ impl Probe {
         } else {
             return;
         };
+        if !health.dead && self.state.registry.is_some() {
+            tracing::error!(tool = self.state.tool, "tool DEAD: {reason}");
+        }
         health.dead = true;
         self.set(ToolStatus::Dead, reason);
     }
