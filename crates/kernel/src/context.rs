@@ -84,10 +84,16 @@ mod tests {
 
     #[test]
     fn an_identity_is_within_its_plugin_and_its_domain_only() {
-        assert!(identity_within("users.CreateUser.create", "users.CreateUser"));
+        assert!(identity_within(
+            "users.CreateUser.create",
+            "users.CreateUser"
+        ));
         assert!(identity_within("users.CreateUser", "users.CreateUser"));
         assert!(identity_within("users.CreateUser.create", "users"));
-        assert!(!identity_within("users.CreateUserV2.create", "users.CreateUser"));
+        assert!(!identity_within(
+            "users.CreateUserV2.create",
+            "users.CreateUser"
+        ));
         assert!(!identity_within("usersx.A", "users"));
         assert!(!identity_within("system", "users"));
     }

@@ -35,8 +35,10 @@ pub use context::{
 };
 pub use env::Env;
 pub use event_name::EventName;
+pub use faults::{
+    CallerFault, FaultTable, Faults, InjectedFault, Latency, ToolFault, ToolFaultMode,
+};
 pub use kernel::{BootOptions, Kernel, Running};
-pub use faults::{CallerFault, FaultTable, Faults, InjectedFault, Latency, ToolFault, ToolFaultMode};
 pub use meta::{
     ContractMethod, EVENTS, EventDescriptor, MODELS, ModelDescriptor, TOOL_CONTRACTS, ToolContract,
     str_eq,

@@ -414,7 +414,10 @@ mod tests {
             })
             .await;
         assert!(matches!(result, Err(Fail { unavailable: true })));
-        assert!(!ran.load(Ordering::SeqCst), "a down backend is never reached");
+        assert!(
+            !ran.load(Ordering::SeqCst),
+            "a down backend is never reached"
+        );
         let state = reg.tool("dummy").unwrap();
         assert_eq!(state.status, ToolStatus::Dead);
         assert!(state.message.unwrap().contains("backend unavailable"));

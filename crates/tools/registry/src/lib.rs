@@ -4,7 +4,9 @@
 //! lets a plugin change is the chaos switches (armed faults, paused plugins),
 //! which only `system.ChaosControl` uses, and only with `CHAOS_ENABLED=true`.
 
-use microcore_kernel::{Faults, Pauses, Registry, SystemStatus, Tool, ToolCall, ToolError, ToolSetup};
+use microcore_kernel::{
+    Faults, Pauses, Registry, SystemStatus, Tool, ToolCall, ToolError, ToolSetup,
+};
 
 pub use microcore_kernel::{
     CallerFault, FaultTable, Latency, ToolFault, ToolFaultMode, identity_within,
