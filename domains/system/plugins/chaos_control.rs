@@ -388,3 +388,96 @@ fn chaos_enabled(config: &Config) -> anyhow::Result<bool> {
         other => bail!("setting CHAOS_ENABLED={other:?} is not a boolean; use true or false"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use microcore::testing::{self, TestRequest};
+
+    #[event("test.chaos_tick")]
+    struct Tick {
+        n: i64,
+    }
+
+    /// Records the ticks it handles, in order.
+    #[plugin]
+    struct Recorder {
+        event_bus: EventBus,
+        #[state]
+        seen: std::sync::Mutex<Vec<i64>>,
+    }
+
+    impl Plugin for Recorder {
+        async fn on_boot(self: Arc<Self>) -> BootResult {
+            self.event_bus.subscribe(&self, Self::on_tick).await?;
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        async fn on_tick(self: Arc<Self>, event: Envelope<Tick>) -> HandlerResult {
+            self.seen.lock().unwrap().push(event.n);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_paused_subscriber_gets_nothing_until_resumed_then_everything_in_order() {
+        let app = testing::TestApp::<crate::Tools>::builder()
+            .plugin::<ChaosControl>()
+            .plugin::<Recorder>()
+            .env("CHAOS_ENABLED", "true")
+            .boot()
+            .await;
+        let control = async |path: &str| {
+            let req = TestRequest::post(path).json(json!({"plugin": "system.Recorder"}));
+            let res = app.http().call(req).await;
+            assert_eq!(res.status, 200, "{}", res.text);
+        };
+        control("/system/chaos/off").await;
+        for n in 1..=5 {
+            app.bus().publish(Tick { n }).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let recorder = app.plugin::<Recorder>();
+        assert!(
+            recorder.seen.lock().unwrap().is_empty(),
+            "held while paused"
+        );
+        assert!(app.bus().dead_letters().is_empty(), "held, not failed");
+
+        control("/system/chaos/on").await;
+        for _ in 0..200 {
+            if recorder.seen.lock().unwrap().len() == 5 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(*recorder.seen.lock().unwrap(), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            app.published("system.chaos.plugin_paused"),
+            [json!({"plugin": "system.Recorder"})]
+        );
+        assert_eq!(app.published("system.chaos.plugin_resumed").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn without_the_setting_no_route_is_registered() {
+        let app = testing::boot::<ChaosControl>().await;
+        let res = app.http().call(TestRequest::get("/system/chaos")).await;
+        assert_eq!(res.status, 404, "{}", res.text);
+        assert!(app.http().routes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_bad_setting_kills_the_plugin_with_its_name() {
+        let app = testing::TestApp::<crate::Tools>::builder()
+            .plugin::<ChaosControl>()
+            .env("CHAOS_ENABLED", "maybe")
+            .boot()
+            .await;
+        let me = app.status().plugins.into_iter().next().unwrap();
+        assert_eq!(me.status, microcore::PluginStatus::Dead);
+        assert!(me.error.unwrap().contains("CHAOS_ENABLED=\"maybe\""));
+    }
+}
