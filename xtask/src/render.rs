@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use microcore_manifest::{EventRole, Manifest, Method, Table, Tool};
+use microcore_manifest::{EventRole, Manifest, Method, Plugin, Table, Tool};
 
 use crate::guide;
 use crate::prelude;
@@ -280,6 +280,8 @@ fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
             schema::fields(&e.response, &known)
         );
     }
+    // Events nobody consumes, per publisher: several share one line.
+    let mut unconsumed: Vec<(String, Vec<String>)> = Vec::new();
     for e in m
         .events
         .iter()
@@ -302,12 +304,26 @@ fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
         } else {
             "declares"
         };
-        let _ = writeln!(
-            out,
-            "- {by} {verb} `{}` {} → {to}",
-            e.name,
-            schema::fields(&e.schema, &[])
-        );
+        let event = format!("`{}` {}", e.name, schema::fields(&e.schema, &[]));
+        if !consumers.is_empty() {
+            let _ = writeln!(out, "- {by} {verb} {event} → {to}");
+            continue;
+        }
+        let who = format!("{by} {verb}");
+        match unconsumed.iter_mut().find(|(w, _)| *w == who) {
+            Some((_, events)) => events.push(event),
+            None => unconsumed.push((who, vec![event])),
+        }
+    }
+    for (who, events) in unconsumed {
+        match events.as_slice() {
+            [one] => {
+                let _ = writeln!(out, "- {who} {one} → nobody");
+            }
+            many => {
+                let _ = writeln!(out, "- {who}, to nobody: {}", many.join("; "));
+            }
+        }
     }
     for s in m
         .subscriptions
@@ -336,13 +352,28 @@ fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
     if plugins.is_empty() {
         out.push_str("- plugins: none yet (phase 0: tables and models only)\n");
     }
-    for p in plugins {
-        let file = p.file.rsplit('/').next().unwrap_or(&p.file);
-        let dead = if p.status.is_empty() || p.status == "READY" {
+    let dead = |p: &&Plugin| {
+        if p.status.is_empty() || p.status == "READY" {
             String::new()
         } else {
             format!(" [{}]", p.status)
-        };
+        }
+    };
+    if domain == FRAMEWORK_DOMAIN && !plugins.is_empty() {
+        let names: Vec<String> = plugins
+            .iter()
+            .map(|p| format!("{}{}", short(&p.name), dead(p)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "- plugins (the framework's own; read, not written, by features): {}",
+            names.join(", ")
+        );
+        return;
+    }
+    for p in plugins {
+        let file = p.file.rsplit('/').next().unwrap_or(&p.file);
+        let dead = dead(&p);
         let doc = if p.doc.is_empty() {
             String::new()
         } else {
@@ -356,6 +387,11 @@ fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
         );
     }
 }
+
+/// The framework's own domain (`/system/*`, `/health/*`): a feature author
+/// reads its routes and events but never writes there, so its plugins take one
+/// line and the budget goes to the domains being built.
+const FRAMEWORK_DOMAIN: &str = "system";
 
 /// How many characters of a first doc line the manifest keeps: enough for a
 /// whole sentence saying what a method returns.
@@ -574,6 +610,34 @@ mod tests {
             "- `GET /orders` auth (ListOrders) req {limit?: int} → {orders: [Order], total: int}",
             "- `POST /orders` 201 (PlaceOrder) req {email?: email, ship_to: {city: string, zip?: string}, sku: string} → Order",
             "- `POST /orders/{id}/cancel` auth (PlaceOrder) req - → {cancelled: bool}",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_framework_domain_lists_its_plugins_on_one_line_and_unconsumed_events_share_one() {
+        let event = |name: &str| {
+            json!({"name": name, "type_name": "E", "domain": "system", "file": "domains/system/plugins/c.rs",
+                   "plugin": "system.Chaos", "role": "published",
+                   "schema": {"type": "object", "required": ["p"], "properties": {"p": {"type": "string"}}}})
+        };
+        let m: Manifest = serde_json::from_value(json!({
+            "tools": [], "subscriptions": [], "tables": [], "migrations": [], "models": [], "endpoints": [],
+            "events": [event("system.a"), event("system.b")],
+            "plugins": [
+                {"name": "system.Chaos", "domain": "system", "file": "domains/system/plugins/c.rs", "tools": ["http"]},
+                {"name": "system.Status", "domain": "system", "file": "domains/system/plugins/s.rs", "tools": ["http"], "status": "DEAD: x"}
+            ]
+        }))
+        .unwrap();
+        let text = render(&m);
+        for line in [
+            "- Chaos publishes, to nobody: `system.a` {p: string}; `system.b` {p: string}",
+            "- plugins (the framework's own; read, not written, by features): Chaos, Status [DEAD: x]",
         ] {
             assert!(
                 text.lines().any(|l| l == line),
