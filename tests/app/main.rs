@@ -9,6 +9,7 @@ mod support;
 
 mod accounts;
 mod binary;
+mod chaos;
 mod deploy;
 mod hostile;
 mod lifecycle;

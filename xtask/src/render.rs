@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use microcore_manifest::{EventRole, Manifest, Method, Table, Tool};
+use microcore_manifest::{EventRole, Manifest, Method, Plugin, Table, Tool};
 
 use crate::guide;
 use crate::prelude;
@@ -273,9 +273,18 @@ fn operations_section(out: &mut String, m: &Manifest, domain: &str) {
     }
     let listed: Vec<String> = plugins
         .iter()
-        .map(|p| format!("`{}` ({})", short(&p.name), p.tools.join(", ")))
+        .map(|p| format!("`{}` ({}){}", short(&p.name), p.tools.join(", "), status(p)))
         .collect();
     let _ = writeln!(out, "- plugins: {}", listed.join(", "));
+}
+
+/// ` [DEAD: why]` after a plugin that did not boot, nothing after a READY one.
+fn status(p: &Plugin) -> String {
+    if p.status.is_empty() || p.status == "READY" {
+        String::new()
+    } else {
+        format!(" [{}]", p.status)
+    }
 }
 
 fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
@@ -319,6 +328,8 @@ fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
             schema::fields(&e.response, &known)
         );
     }
+    // Events nobody consumes, per publisher: several share one line.
+    let mut unconsumed: Vec<(String, Vec<String>)> = Vec::new();
     for e in m
         .events
         .iter()
@@ -341,12 +352,26 @@ fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
         } else {
             "declares"
         };
-        let _ = writeln!(
-            out,
-            "- {by} {verb} `{}` {} → {to}",
-            e.name,
-            schema::fields(&e.schema, &[])
-        );
+        let event = format!("`{}` {}", e.name, schema::fields(&e.schema, &[]));
+        if !consumers.is_empty() {
+            let _ = writeln!(out, "- {by} {verb} {event} → {to}");
+            continue;
+        }
+        let who = format!("{by} {verb}");
+        match unconsumed.iter_mut().find(|(w, _)| *w == who) {
+            Some((_, events)) => events.push(event),
+            None => unconsumed.push((who, vec![event])),
+        }
+    }
+    for (who, events) in unconsumed {
+        match events.as_slice() {
+            [one] => {
+                let _ = writeln!(out, "- {who} {one} → nobody");
+            }
+            many => {
+                let _ = writeln!(out, "- {who}, to nobody: {}", many.join("; "));
+            }
+        }
     }
     for s in m
         .subscriptions
@@ -377,11 +402,7 @@ fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
     }
     for p in plugins {
         let file = p.file.rsplit('/').next().unwrap_or(&p.file);
-        let dead = if p.status.is_empty() || p.status == "READY" {
-            String::new()
-        } else {
-            format!(" [{}]", p.status)
-        };
+        let dead = status(p);
         let doc = if p.doc.is_empty() {
             String::new()
         } else {
@@ -613,6 +634,40 @@ mod tests {
             "- `GET /orders` auth (ListOrders) req {limit?: int} → {orders: [Order], total: int}",
             "- `POST /orders` 201 (PlaceOrder) req {email?: email, ship_to: {city: string, zip?: string}, sku: string} → Order",
             "- `POST /orders/{id}/cancel` auth (PlaceOrder) req - → {cancelled: bool}",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_framework_domain_takes_a_line_per_kind_and_unconsumed_events_share_one() {
+        let event = |name: &str| {
+            let (domain, plugin) = match name.split('.').next() {
+                Some("shop") => ("shop", "shop.Orders"),
+                _ => ("system", "system.Chaos"),
+            };
+            json!({"name": name, "type_name": "E", "domain": domain, "file": "domains/x/plugins/c.rs",
+                   "plugin": plugin, "role": "published",
+                   "schema": {"type": "object", "required": ["p"], "properties": {"p": {"type": "string"}}}})
+        };
+        let m: Manifest = serde_json::from_value(json!({
+            "tools": [], "subscriptions": [], "tables": [], "migrations": [], "models": [], "endpoints": [],
+            "events": [event("system.a"), event("system.b"), event("shop.a"), event("shop.b")],
+            "plugins": [
+                {"name": "shop.Orders", "domain": "shop", "file": "domains/shop/plugins/o.rs", "tools": ["http"]},
+                {"name": "system.Chaos", "domain": "system", "file": "domains/system/plugins/c.rs", "tools": ["http"]},
+                {"name": "system.Status", "domain": "system", "file": "domains/system/plugins/s.rs", "tools": ["http"], "status": "DEAD: x"}
+            ]
+        }))
+        .unwrap();
+        let text = render(&m);
+        for line in [
+            "- publishes: `system.a`, `system.b`",
+            "- Orders publishes, to nobody: `shop.a` {p: string}; `shop.b` {p: string}",
+            "- plugins: `Chaos` (http), `Status` (http) [DEAD: x]",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -50,6 +50,15 @@ pub fn current_event_id() -> Option<Arc<str>> {
     CURRENT.try_with(|c| c.event_id.clone()).ok().flatten()
 }
 
+/// True when `identity` is `owner` or inside it: a plugin (`users.CreateUser`)
+/// owns its handlers (`users.CreateUser.create`), a domain (`users`) owns its
+/// plugins. `users.Create` does not own `users.CreateUser`.
+pub fn identity_within(identity: &str, owner: &str) -> bool {
+    identity
+        .strip_prefix(owner)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
 /// Runs `fut` with `ctx` as the current call context.
 pub async fn in_context<F: Future>(ctx: CallContext, fut: F) -> F::Output {
     CURRENT.scope(ctx, fut).await
@@ -72,6 +81,22 @@ pub async fn spawn_blocking_in_context<R: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_identity_is_within_its_plugin_and_its_domain_only() {
+        assert!(identity_within(
+            "users.CreateUser.create",
+            "users.CreateUser"
+        ));
+        assert!(identity_within("users.CreateUser", "users.CreateUser"));
+        assert!(identity_within("users.CreateUser.create", "users"));
+        assert!(!identity_within(
+            "users.CreateUserV2.create",
+            "users.CreateUser"
+        ));
+        assert!(!identity_within("usersx.A", "users"));
+        assert!(!identity_within("system", "users"));
+    }
 
     #[tokio::test]
     async fn outside_any_plugin_the_identity_is_system() {

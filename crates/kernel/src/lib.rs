@@ -14,8 +14,10 @@ mod auth;
 mod context;
 mod env;
 mod event_name;
+mod faults;
 mod kernel;
 mod meta;
+mod pause;
 mod plugin;
 mod probe;
 mod redact;
@@ -28,16 +30,20 @@ mod tool;
 
 pub use auth::{Claims, RevocationList, TokenValidator};
 pub use context::{
-    CallContext, current_event_id, current_identity, in_context, in_context_blocking,
-    spawn_blocking_in_context,
+    CallContext, current_event_id, current_identity, identity_within, in_context,
+    in_context_blocking, spawn_blocking_in_context,
 };
 pub use env::Env;
 pub use event_name::EventName;
+pub use faults::{
+    CallerFault, FaultTable, Faults, InjectedFault, Latency, ToolFault, ToolFaultMode,
+};
 pub use kernel::{BootOptions, Kernel, Running};
 pub use meta::{
     ContractMethod, EVENTS, EventDescriptor, MODELS, ModelDescriptor, TOOL_CONTRACTS, ToolContract,
     str_eq,
 };
+pub use pause::Pauses;
 pub use plugin::{
     BootResult, BuildFn, DynPlugin, PLUGINS, Plugin, PluginBuild, PluginDescriptor, PluginId,
     build_erased, registered_plugins,

@@ -7,6 +7,10 @@
 //! an "unavailable" error marks the tool DEAD at once; five consecutive other
 //! failures mark it DEAD; any success marks a DEAD tool OK ("Recovered").
 //! The probe never retries.
+//!
+//! It is also where faults are injected ([`crate::Faults`]): an armed fault
+//! fails or delays a call here, before the tool runs, and the policy above
+//! reacts to it exactly as to a real outage.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,6 +19,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use parking_lot::Mutex;
 use serde::Serialize;
 
+use crate::faults::{Faults, InjectedFault, Verdict};
 use crate::registry::{Registry, ToolStatus};
 
 /// Consecutive failures after which a tool is DEAD.
@@ -46,6 +51,18 @@ pub trait ToolFailure {
     /// health and does not count towards DEAD.
     fn is_caller_error(&self) -> bool {
         false
+    }
+    /// The error this tool's caller sees when the chaos controls inject a
+    /// failure into the call: the one a real outage gives (an "unavailable"
+    /// error when [`InjectedFault::is_unavailable`], a failure of the tool
+    /// otherwise), carrying [`InjectedFault::message`]. `None`, the default,
+    /// for calls that cannot fail: they are only ever delayed. A tool whose
+    /// error implements it calls [`Probe::accept_faults`] at setup.
+    fn injected(_fault: &InjectedFault) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
     }
 }
 
@@ -104,6 +121,21 @@ impl Probe {
         self.state.tool
     }
 
+    /// The registry this probe reports to (`None` when detached): where a
+    /// tool reads the kernel's shared state, such as paused plugins.
+    pub fn registry(&self) -> Option<&Registry> {
+        self.state.registry.as_ref()
+    }
+
+    /// Declares that this tool's errors can carry an injected failure
+    /// ([`ToolFailure::injected`]), so the chaos controls may arm `down` and
+    /// `flaky` on it.
+    pub fn accept_faults(&self) {
+        if let Some(registry) = &self.state.registry {
+            registry.faults().accept(self.state.tool);
+        }
+    }
+
     /// Runs one tool call, measuring it and applying the health policy.
     pub async fn observe<T, E: ToolFailure>(
         &self,
@@ -111,21 +143,73 @@ impl Probe {
         call: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
         let started = Instant::now();
+        if let Some(faults) = self.armed_faults() {
+            // Boxed: the wait lives on the heap only while a fault is armed,
+            // so an unarmed call's future stays as small as before.
+            let verdict = faults.verdict(self.state.tool, method);
+            if let Some(e) = Box::pin(self.inject::<E>(method, started, verdict)).await {
+                return Err(e);
+            }
+        }
         let result = call.await;
         self.finish(method, started, &result);
         result
     }
 
-    /// The blocking twin of [`Probe::observe`].
+    /// The blocking twin of [`Probe::observe`]. An armed delay blocks the
+    /// calling thread, as a slow blocking backend would.
     pub fn observe_sync<T, E: ToolFailure>(
         &self,
         method: &'static str,
         call: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
         let started = Instant::now();
+        if let Some(faults) = self.armed_faults() {
+            let verdict = faults.verdict(self.state.tool, method);
+            std::thread::sleep(verdict.delay);
+            if let Some(e) = self.injected_error::<E>(method, started, verdict.fail) {
+                return Err(e);
+            }
+        }
         let result = call();
         self.finish(method, started, &result);
         result
+    }
+
+    /// The fault table when something is armed: one atomic load otherwise.
+    #[inline]
+    fn armed_faults(&self) -> Option<&Faults> {
+        let faults = self.state.registry.as_ref()?.faults();
+        faults.armed().then_some(faults)
+    }
+
+    /// Applies `verdict`: waits, then returns the injected error, if any.
+    async fn inject<E: ToolFailure>(
+        &self,
+        method: &'static str,
+        started: Instant,
+        verdict: Verdict,
+    ) -> Option<E> {
+        if !verdict.delay.is_zero() {
+            tokio::time::sleep(verdict.delay).await;
+        }
+        self.injected_error(method, started, verdict.fail)
+    }
+
+    /// The tool's error for an injected failure, counted by the health policy
+    /// as the fault says (unavailable or a failure), never as a caller error.
+    /// `None` when the call cannot fail: it then runs.
+    fn injected_error<E: ToolFailure>(
+        &self,
+        method: &'static str,
+        started: Instant,
+        fault: Option<InjectedFault>,
+    ) -> Option<E> {
+        let fault = fault?;
+        let e = E::injected(&fault)?;
+        self.failed(fault.is_unavailable(), method);
+        self.record(method, started, false);
+        Some(e)
     }
 
     fn finish<T, E: ToolFailure>(
@@ -134,7 +218,6 @@ impl Probe {
         started: Instant,
         result: &Result<T, E>,
     ) {
-        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let success = match result {
             Ok(_) => {
                 self.succeeded();
@@ -148,6 +231,12 @@ impl Probe {
                 false
             }
         };
+        self.record(method, started, success);
+    }
+
+    /// Appends the call to the metrics ring.
+    fn record(&self, method: &'static str, started: Instant, success: bool) {
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         if let Some(registry) = &self.state.registry {
             let timestamp = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -168,6 +257,7 @@ impl Probe {
         health.consecutive = 0;
         if health.dead {
             health.dead = false;
+            tracing::info!(tool = self.state.tool, "tool recovered: a call succeeded");
             self.set(ToolStatus::Ok, "Recovered".to_owned());
         }
     }
@@ -183,6 +273,9 @@ impl Probe {
         } else {
             return;
         };
+        if !health.dead && self.state.registry.is_some() {
+            tracing::error!(tool = self.state.tool, "tool DEAD: {reason}");
+        }
         health.dead = true;
         self.set(ToolStatus::Dead, reason);
     }
@@ -201,6 +294,8 @@ mod tests {
 
     use std::sync::atomic::Ordering;
 
+    use crate::faults::ToolFaultMode;
+
     #[derive(Debug)]
     struct Fail {
         unavailable: bool,
@@ -208,6 +303,11 @@ mod tests {
     impl ToolFailure for Fail {
         fn is_unavailable(&self) -> bool {
             self.unavailable
+        }
+        fn injected(fault: &InjectedFault) -> Option<Self> {
+            Some(Fail {
+                unavailable: fault.is_unavailable(),
+            })
         }
     }
 
@@ -300,6 +400,60 @@ mod tests {
             ToolStatus::Dead,
             "a caller error between failures does not reset the count"
         );
+    }
+
+    #[tokio::test]
+    async fn an_injected_down_is_dead_at_once_without_running_the_call() {
+        let (p, reg) = probe();
+        reg.faults().set_tool("dummy", Some(ToolFaultMode::Down));
+        let ran = std::sync::atomic::AtomicBool::new(false);
+        let result = p
+            .observe("poke", async {
+                ran.store(true, Ordering::SeqCst);
+                Ok::<(), Fail>(())
+            })
+            .await;
+        assert!(matches!(result, Err(Fail { unavailable: true })));
+        assert!(
+            !ran.load(Ordering::SeqCst),
+            "a down backend is never reached"
+        );
+        let state = reg.tool("dummy").unwrap();
+        assert_eq!(state.status, ToolStatus::Dead);
+        assert!(state.message.unwrap().contains("backend unavailable"));
+        assert!(!reg.recent_calls()[0].success, "the failure is measured");
+    }
+
+    #[tokio::test]
+    async fn an_injected_flaky_fault_kills_after_the_threshold_and_off_recovers() {
+        let (p, reg) = probe();
+        reg.faults()
+            .set_tool("dummy", Some(ToolFaultMode::Flaky { rate: 1.0 }));
+        for _ in 1..DEAD_THRESHOLD {
+            assert!(call(&p, Ok(())).await.is_err());
+        }
+        assert_eq!(reg.tool("dummy").unwrap().status, ToolStatus::Ok);
+        assert!(call(&p, Ok(())).await.is_err());
+        assert_eq!(reg.tool("dummy").unwrap().status, ToolStatus::Dead);
+        reg.faults().set_tool("dummy", None);
+        assert!(call(&p, Ok(())).await.is_ok());
+        let state = reg.tool("dummy").unwrap();
+        assert_eq!(state.status, ToolStatus::Ok);
+        assert_eq!(state.message.as_deref(), Some("Recovered"));
+    }
+
+    #[tokio::test]
+    async fn a_call_that_cannot_fail_is_only_delayed() {
+        let (p, reg) = probe();
+        reg.faults().set_tool("dummy", Some(ToolFaultMode::Down));
+        let r = p.observe("poke", async { Err::<(), _>(CallerError) }).await;
+        assert!(r.is_err(), "the call ran and gave its own answer");
+        assert_eq!(reg.tool("dummy").unwrap().status, ToolStatus::Ok);
+        reg.faults()
+            .set_tool("dummy", Some(ToolFaultMode::Slow { seconds: 0.05 }));
+        let started = Instant::now();
+        assert!(p.observe_sync("poke", || Ok::<(), Fail>(())).is_ok());
+        assert!(started.elapsed() >= std::time::Duration::from_millis(50));
     }
 
     #[test]

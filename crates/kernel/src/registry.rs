@@ -11,6 +11,8 @@ use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 
 use crate::auth::TokenValidator;
+use crate::faults::Faults;
+use crate::pause::Pauses;
 use crate::probe::ToolCall;
 
 /// How many tool calls the metrics ring keeps.
@@ -110,6 +112,10 @@ struct Inner {
     metrics: Mutex<VecDeque<ToolCall>>,
     /// The app's default token validator (see [`Registry::set_token_validator`]).
     token_validator: RwLock<Option<Arc<dyn TokenValidator>>>,
+    /// Faults the chaos controls armed (read by every probe).
+    faults: Faults,
+    /// Plugins and domains the chaos controls paused (read by http and the bus).
+    pauses: Pauses,
     instance_id: String,
     started: Instant,
 }
@@ -121,6 +127,8 @@ impl Default for Inner {
             plugins: RwLock::default(),
             metrics: Mutex::default(),
             token_validator: RwLock::default(),
+            faults: Faults::default(),
+            pauses: Pauses::default(),
             instance_id: uuid::Uuid::new_v4().to_string(),
             started: Instant::now(),
         }
@@ -155,6 +163,17 @@ impl Registry {
     /// The app's default token validator, if a tool installed one.
     pub fn token_validator(&self) -> Option<Arc<dyn TokenValidator>> {
         self.inner.token_validator.read().clone()
+    }
+
+    /// The faults armed for fault injection; every tool probe reads them.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// The paused plugins and domains; the http tool and the event bus hold
+    /// their work.
+    pub fn pauses(&self) -> &Pauses {
+        &self.inner.pauses
     }
 
     /// This process's identity: a random id chosen when the registry was made.

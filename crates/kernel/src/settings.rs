@@ -25,6 +25,8 @@ pub struct KernelSettings {
     pub production: bool,
     /// `BOOT_ALLOW_DEGRADED`: serve in production although a tool or plugin failed.
     pub allow_degraded: bool,
+    /// `CHAOS_ENABLED`: the fault-injection endpoints exist (never in production).
+    pub chaos_enabled: bool,
 }
 
 impl Default for KernelSettings {
@@ -34,6 +36,7 @@ impl Default for KernelSettings {
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS),
             production: false,
             allow_degraded: false,
+            chaos_enabled: false,
         }
     }
 }
@@ -59,12 +62,25 @@ impl KernelSettings {
             .get_or("MICROCORE_ENV", "")
             .trim()
             .eq_ignore_ascii_case("production");
+        let chaos_enabled = env.flag("CHAOS_ENABLED", false).unwrap_or_else(|e| {
+            errors.push(e);
+            false
+        });
+        if chaos_enabled && production {
+            errors.push(
+                "setting CHAOS_ENABLED=true is refused with MICROCORE_ENV=production: it lets \
+                 anyone who reaches /system/chaos take tools down and pause plugins; unset \
+                 CHAOS_ENABLED (or set it to false) in production, and run drills in staging"
+                    .to_owned(),
+            );
+        }
         if errors.is_empty() {
             Ok(Self {
                 boot_timeout,
                 shutdown_grace,
                 production,
                 allow_degraded,
+                chaos_enabled,
             })
         } else {
             Err(errors)
@@ -139,6 +155,25 @@ mod tests {
             KernelSettings::from_env(&env).unwrap().shutdown_grace,
             Duration::ZERO
         );
+    }
+
+    #[test]
+    fn chaos_is_refused_in_production_naming_the_setting() {
+        let chaos = Env::from_pairs([("CHAOS_ENABLED", "true")]);
+        assert!(KernelSettings::from_env(&chaos).unwrap().chaos_enabled);
+        let prod = chaos.with("MICROCORE_ENV", "production");
+        let errors = KernelSettings::from_env(&prod).unwrap_err();
+        assert!(
+            errors[0].contains("CHAOS_ENABLED=true") && errors[0].contains("MICROCORE_ENV"),
+            "{errors:?}"
+        );
+        let degraded = prod.with("BOOT_ALLOW_DEGRADED", "true");
+        assert!(
+            KernelSettings::from_env(&degraded).is_err(),
+            "degraded serving does not lift it"
+        );
+        let off = Env::from_pairs([("CHAOS_ENABLED", "false"), ("MICROCORE_ENV", "production")]);
+        assert!(!KernelSettings::from_env(&off).unwrap().chaos_enabled);
     }
 
     #[test]

@@ -51,6 +51,7 @@ impl std::fmt::Debug for Auth {
 )]
 impl Auth {
     fn build(settings: &Settings, probe: Probe) -> Self {
+        probe.accept_faults();
         let revocations: Arc<dyn RevocationList> = match settings.revocations {
             RevocationMode::Memory => Arc::new(MemoryRevocations::default()),
             RevocationMode::Shared => Arc::new(NotInstalled),

@@ -67,4 +67,14 @@ impl ToolFailure for AuthError {
         // another component's outage, not the auth tool failing.
         !matches!(self, Self::Internal { .. })
     }
+
+    /// `down` is `Unavailable` (an http layer answers 503), a flaky call `Internal`.
+    fn injected(fault: &microcore_kernel::InjectedFault) -> Option<Self> {
+        let reason = fault.message().to_owned();
+        Some(if fault.is_unavailable() {
+            Self::Unavailable { reason }
+        } else {
+            Self::Internal { reason }
+        })
+    }
 }

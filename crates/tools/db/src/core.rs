@@ -34,6 +34,7 @@ pub(crate) struct Core {
 
 impl Core {
     pub(crate) fn new(backend: Box<dyn Backend>, probe: Probe) -> Self {
+        probe.accept_faults();
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             backend,

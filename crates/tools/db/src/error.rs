@@ -145,6 +145,15 @@ impl ToolFailure for DbError {
     fn is_caller_error(&self) -> bool {
         self.fault == Fault::Caller
     }
+
+    /// `down` is `Unavailable`, as a refused connection; a flaky call is `Unknown`.
+    fn injected(fault: &microcore_kernel::InjectedFault) -> Option<Self> {
+        Some(if fault.is_unavailable() {
+            Self::unavailable(fault.message())
+        } else {
+            Self::tool(fault.message())
+        })
+    }
 }
 
 #[cfg(test)]

@@ -131,6 +131,7 @@ async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, mut job
 }
 
 async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelope) -> Settled {
+    hold_while_paused(inner, entry).await;
     if !entry.active.load(Ordering::Acquire) {
         record(
             inner,
@@ -154,6 +155,23 @@ async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelop
         Some(Arc::from(envelope.id.as_str())),
     );
     in_context(ctx, attempt_all(inner, entry, envelope)).await
+}
+
+/// Waits while the chaos controls pause the subscriber's plugin or domain:
+/// the delivery is held, not failed, so it is neither retried nor
+/// dead-lettered, and its lane keeps the ones behind it in order. A drain
+/// ends the wait (the checks after it then release or deliver it).
+async fn hold_while_paused(inner: &Inner, entry: &SubEntry) {
+    let Some(registry) = inner.probe.registry() else {
+        return;
+    };
+    let pauses = registry.pauses();
+    if let Some(owner) = pauses.holder(&entry.subscriber) {
+        tracing::info!(event = %entry.event, subscriber = %entry.subscriber, "delivery held: `{owner}` is paused");
+        pauses
+            .until_resumed(&entry.subscriber, || inner.stopping())
+            .await;
+    }
 }
 
 /// Up to `retries + 1` attempts, waiting `backoff × 2^n` between them; a

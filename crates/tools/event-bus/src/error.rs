@@ -110,4 +110,13 @@ impl ToolFailure for BusError {
     fn is_caller_error(&self) -> bool {
         !matches!(self, Self::Unavailable { .. } | Self::Full { .. })
     }
+
+    /// Every injected failure reads as the transport being out of reach; the
+    /// probe counts a flaky one as a failure, not as "DEAD at once".
+    fn injected(fault: &microcore_kernel::InjectedFault) -> Option<Self> {
+        Some(Self::Unavailable {
+            driver: "chaos",
+            reason: fault.message().to_owned(),
+        })
+    }
 }

@@ -97,6 +97,7 @@ impl EventBus {
         dlq_enabled: bool,
         limits: Limits,
     ) -> Self {
+        probe.accept_faults();
         Self {
             inner: Arc::new(Inner {
                 probe,

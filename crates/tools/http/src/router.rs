@@ -11,7 +11,7 @@ use axum::routing::{MethodFilter, MethodRouter, get};
 use http::StatusCode;
 
 use crate::handle::Http;
-use crate::{docs, envelope, pipeline, static_files};
+use crate::{docs, envelope, paused, pipeline, static_files};
 
 /// Paths the tool serves itself.
 pub(crate) fn is_reserved(path: &str) -> bool {
@@ -24,12 +24,22 @@ pub(crate) fn try_build(http: &Http) -> Result<Router, String> {
     let mounts = http.shared.statics.lock().clone();
     let settings = http.shared.settings.clone();
     let doc = http.openapi();
+    let registry = http.shared.registry.clone();
     let built = std::panic::catch_unwind(AssertUnwindSafe(move || {
         let mut by_path: BTreeMap<String, MethodRouter> = BTreeMap::new();
         for ep in endpoints {
             let filter = MethodFilter::try_from(ep.method.clone()).unwrap_or(MethodFilter::GET);
             let path = ep.info.path.clone();
-            let handler = move |req: Request| pipeline::handle(ep.clone(), req);
+            let registry = registry.clone();
+            let handler = move |req: Request| {
+                let (ep, registry) = (ep.clone(), registry.clone());
+                async move {
+                    match paused::answer(&registry, &ep.info.owner) {
+                        Some(res) => res,
+                        None => pipeline::handle(ep, req).await,
+                    }
+                }
+            };
             let methods = by_path.remove(&path).unwrap_or_default();
             by_path.insert(path, methods.on(filter, handler));
         }

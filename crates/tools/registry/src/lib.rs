@@ -1,8 +1,16 @@
 //! The `registry` tool: read-only access to the kernel's status registry, for
 //! the `/system/*` plugins. The kernel owns the registry; this tool only lets
-//! plugins read it, through a contract like any other tool.
+//! plugins read it, through a contract like any other tool. The one thing it
+//! lets a plugin change is the chaos switches (armed faults, paused plugins),
+//! which only `system.ChaosControl` uses, and only with `CHAOS_ENABLED=true`.
 
-use microcore_kernel::{Registry, SystemStatus, Tool, ToolCall, ToolError, ToolSetup};
+use microcore_kernel::{
+    Faults, Pauses, Registry, SystemStatus, Tool, ToolCall, ToolError, ToolSetup,
+};
+
+pub use microcore_kernel::{
+    CallerFault, FaultTable, Latency, ToolFault, ToolFaultMode, identity_within,
+};
 
 /// Read-only view of tool and plugin status and of recent tool calls.
 #[derive(Clone, Debug)]
@@ -42,6 +50,18 @@ impl SystemRegistry {
     #[not_in_manifest]
     pub fn uptime_secs(&self) -> u64 {
         self.registry.uptime().as_secs()
+    }
+
+    /// The faults armed by the chaos controls; every tool call reads them.
+    #[not_in_manifest]
+    pub fn faults(&self) -> &Faults {
+        self.registry.faults()
+    }
+
+    /// The plugins and domains paused by the chaos controls.
+    #[not_in_manifest]
+    pub fn pauses(&self) -> &Pauses {
+        self.registry.pauses()
     }
 }
 

@@ -108,4 +108,15 @@ impl ToolFailure for StateError {
     fn is_caller_error(&self) -> bool {
         !matches!(self, Self::Unavailable { .. } | Self::Backend { .. })
     }
+
+    /// `down` is `Unavailable`, a flaky call `Backend`.
+    fn injected(fault: &microcore_kernel::InjectedFault) -> Option<Self> {
+        let backend = "(chaos)".to_owned();
+        let reason = fault.message().to_owned();
+        Some(if fault.is_unavailable() {
+            Self::Unavailable { backend, reason }
+        } else {
+            Self::Backend { backend, reason }
+        })
+    }
 }

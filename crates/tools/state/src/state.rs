@@ -46,6 +46,7 @@ impl std::fmt::Debug for State {
 )]
 impl State {
     fn with_backend(backend: Box<dyn Backend>, probe: Probe) -> Self {
+        probe.accept_faults();
         let shared = Arc::new(Shared { probe, backend });
         Self {
             default: StateNamespace::new(shared.clone(), DEFAULT_NAMESPACE.into()),
