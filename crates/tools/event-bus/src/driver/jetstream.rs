@@ -19,6 +19,7 @@
 //! waiting requester can use one, so storing it would only cost space.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
@@ -269,13 +270,13 @@ impl Driver for JetStreamDriver {
 
     /// Returns once the server has stored the event (its PubAck). The
     /// envelope id is the message id, so a repeated publish is stored once.
-    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>> {
+    fn publish(&self, envelope: Arc<RawEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
         async move {
             if is_reply(&envelope.event) {
                 return self.replies.publish(envelope).await;
             }
             let subject = self.subject(&envelope.event);
-            let body = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
+            let body = serde_json::to_vec(&*envelope).map_err(|e| e.to_string())?;
             let message = PublishMessage::build()
                 .payload(body.into())
                 .message_id(&envelope.id);
