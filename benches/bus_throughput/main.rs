@@ -53,11 +53,19 @@ impl Ticked {
 
 const SHAPES: [(u64, usize); 6] = [(1, 1), (4, 1), (16, 1), (1, 10), (4, 10), (16, 10)];
 
+/// The shapes to run: all, or those `BUS_BENCH_SHAPES` names (`1x1,16x10`).
 fn shapes() -> impl Iterator<Item = Shape> {
-    SHAPES.iter().map(|&(publishers, subscribers)| Shape {
-        publishers,
-        subscribers,
-    })
+    let only = std::env::var("BUS_BENCH_SHAPES").ok();
+    SHAPES
+        .iter()
+        .filter(move |(p, s)| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|x| x.trim() == format!("{p}x{s}")))
+        })
+        .map(|&(publishers, subscribers)| Shape {
+            publishers,
+            subscribers,
+        })
 }
 
 fn nats_url() -> String {

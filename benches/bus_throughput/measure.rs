@@ -103,14 +103,40 @@ pub(crate) fn sequence(shape: Shape, p: u64, events: u64) -> impl Iterator<Item 
     (p..events).step_by(shape.publishers as usize)
 }
 
+/// CPU time this process has used (user + system), from `/proc/self/stat`
+/// (clock ticks, 100 per second on Linux); zero where that file is absent.
+/// On a shared machine the wall-clock rate moves with the load; the CPU
+/// time per event does much less.
+fn cpu_time() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name (which may hold spaces), from field 3.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// What one run took: wall-clock and CPU time of the whole process.
+pub(crate) struct Took {
+    pub(crate) wall: Duration,
+    pub(crate) cpu: Duration,
+}
+
 /// One run: `publish(events)` starts the publishers; the run ends when the
 /// tally has every delivery, and counts only if nothing was lost.
-pub(crate) async fn run<F, Fut>(tally: &Tally, events: u64, publish: F) -> Result<Duration, String>
+pub(crate) async fn run<F, Fut>(tally: &Tally, events: u64, publish: F) -> Result<Took, String>
 where
     F: FnOnce(u64) -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
     tally.reset(events);
+    let cpu = cpu_time();
     let started = Instant::now();
     publish(events).await?;
     if tokio::time::timeout(RUN_TIMEOUT, tally.done.notified())
@@ -120,21 +146,36 @@ where
         tally.check(events)?;
         return Err(format!("not every delivery arrived within {RUN_TIMEOUT:?}"));
     }
-    let elapsed = started.elapsed();
+    let took = Took {
+        wall: started.elapsed(),
+        cpu: cpu_time().saturating_sub(cpu),
+    };
     // Nothing more may arrive: a duplicate shows up in the sums.
     tokio::time::sleep(Duration::from_millis(20)).await;
     tally.check(events)?;
-    Ok(elapsed)
+    Ok(took)
 }
 
-/// Events per second of one side: a calibration run picks the number of
-/// events for runs of about `secs`, then the median of `runs` runs.
+/// Events per second of one side (median of the runs), and the CPU time
+/// the process spent per event (median), which a busy machine moves less.
 pub(crate) struct Rate {
     pub(crate) events_per_sec: f64,
+    pub(crate) cpu_ns_per_event: f64,
+}
+
+impl Rate {
+    fn of(events: u64, runs: &[Took]) -> Self {
+        let n = events as f64;
+        Self {
+            events_per_sec: median(runs.iter().map(|t| n / t.wall.as_secs_f64()).collect()),
+            cpu_ns_per_event: median(runs.iter().map(|t| t.cpu.as_nanos() as f64 / n).collect()),
+        }
+    }
 }
 
 /// Measures two sides in alternation (A B A B …) so drift on a shared
-/// machine moves both; returns (MicroCore, baseline) events/s.
+/// machine moves both; a calibration run per side first picks the number of
+/// events for runs of about `settings.secs`. Returns (MicroCore, baseline).
 pub(crate) async fn compare<A, AF, B, BF>(
     tally_a: &Tally,
     mut a: A,
@@ -149,25 +190,18 @@ where
     B: FnMut(u64) -> BF,
     BF: Future<Output = Result<(), String>>,
 {
-    let size = |d: Duration| {
-        let rate = first as f64 / d.as_secs_f64().max(1e-6);
+    let size = |t: Took| {
+        let rate = first as f64 / t.wall.as_secs_f64().max(1e-6);
         ((rate * settings.secs) as u64).clamp(1000, settings.max_events)
     };
     let n_a = size(run(tally_a, first, &mut a).await?);
     let n_b = size(run(tally_b, first, &mut b).await?);
     let (mut ra, mut rb) = (Vec::new(), Vec::new());
     for _ in 0..settings.runs {
-        ra.push(n_a as f64 / run(tally_a, n_a, &mut a).await?.as_secs_f64());
-        rb.push(n_b as f64 / run(tally_b, n_b, &mut b).await?.as_secs_f64());
+        ra.push(run(tally_a, n_a, &mut a).await?);
+        rb.push(run(tally_b, n_b, &mut b).await?);
     }
-    Ok((
-        Rate {
-            events_per_sec: median(ra),
-        },
-        Rate {
-            events_per_sec: median(rb),
-        },
-    ))
+    Ok((Rate::of(n_a, &ra), Rate::of(n_b, &rb)))
 }
 
 /// The median of `values` (the mean of the middle two when even).

@@ -69,23 +69,27 @@ pub(crate) fn print(
         "## bus_throughput\n\n\
          events/s: events published and delivered to every subscriber, per second; \
          deliveries/s = events/s × subscribers. Ratio: MicroCore / baseline (1.00x = as fast).\n\n\
+         CPU/event: CPU time of the whole process (all threads) per event, from /proc/self/stat; \
+         on a shared machine it moves less than the wall-clock rate.\n\n\
          | driver | publishers | subscribers | MicroCore events/s | MicroCore deliveries/s | \
-         baseline events/s | baseline deliveries/s | ratio |\n\
-         |---|---|---|---|---|---|---|---|\n",
+         baseline events/s | baseline deliveries/s | ratio | MicroCore CPU/event | baseline CPU/event |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for row in rows {
         let (p, s) = (row.shape.publishers, row.shape.subscribers);
         let line = match &row.result {
             Ok((mc, base)) => format!(
-                "| {} | {p} | {s} | {} | {} | {} | {} | {:.2}x |\n",
+                "| {} | {p} | {s} | {} | {} | {} | {} | {:.2}x | {} | {} |\n",
                 row.driver,
                 grouped(mc.events_per_sec),
                 grouped(mc.events_per_sec * s as f64),
                 grouped(base.events_per_sec),
                 grouped(base.events_per_sec * s as f64),
                 mc.events_per_sec / base.events_per_sec.max(1e-9),
+                micros(mc.cpu_ns_per_event),
+                micros(base.cpu_ns_per_event),
             ),
-            Err(e) => format!("| {} | {p} | {s} | failed: {e} | | | | |\n", row.driver),
+            Err(e) => format!("| {} | {p} | {s} | failed: {e} | | | | | | |\n", row.driver),
         };
         out.push_str(&line);
     }

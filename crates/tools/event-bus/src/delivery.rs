@@ -143,7 +143,7 @@ async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: Arc<RawEnv
         // Not started: another replica takes it while this one stops.
         return Settled::Released;
     }
-    if envelope.expired(now()) {
+    if envelope.expired() {
         record(inner, entry, envelope, Some("ttl_expired".into()), 0);
         return Settled::Done;
     }
