@@ -117,7 +117,7 @@ impl EventBus {
             .subs
             .lock()
             .values()
-            .find(|e| e.subscriber == letter.subscriber && e.event == letter.event)
+            .find(|e| *e.subscriber == *letter.subscriber && e.event == letter.event)
             .cloned();
         let Some(entry) = entry else {
             return Err(BusError::InvalidOptions {
@@ -133,7 +133,7 @@ impl EventBus {
         let delivery = enqueue(
             &Arc::downgrade(&self.inner),
             &entry,
-            letter.original.clone(),
+            Arc::new(letter.original.clone()),
         )
         .map_err(|full| BusError::Full {
             event: letter.event.clone(),

@@ -19,7 +19,7 @@ use crate::handle::Inner;
 use crate::options::PublishOptions;
 use crate::outcome::{answer_with_error, final_failure};
 use crate::subscribe::{Failure, Job, SubEntry};
-use crate::trace::{TraceKind, TraceNode};
+use crate::trace::{Record, TraceKind};
 
 /// Queues `envelope` on its ordering lane (key, or event name); one lane runs
 /// one delivery at a time, so a key's events arrive in publish order while
@@ -32,7 +32,7 @@ use crate::trace::{TraceKind, TraceNode};
 pub(crate) fn enqueue(
     inner: &Weak<Inner>,
     entry: &Arc<SubEntry>,
-    envelope: RawEnvelope,
+    envelope: Arc<RawEnvelope>,
 ) -> Result<BoxFuture<'static, Settled>, Full> {
     let released = || Ok(async { Settled::Released }.boxed());
     let Some(inner) = inner.upgrade() else {
@@ -49,28 +49,26 @@ pub(crate) fn enqueue(
              it is slower than its publishers: make it faster, add replicas, or raise the bound",
             entry.subscriber, entry.event
         );
-        return Err(Full {
-            envelope: Box::new(envelope),
-            reason,
-        });
+        return Err(Full { envelope, reason });
     }
     let (done, finished) = oneshot::channel();
     inner.in_flight.fetch_add(1, Ordering::AcqRel);
-    let unit = envelope.unit().to_owned();
     let first = {
         let mut lanes = entry.lanes.lock();
-        match lanes.get_mut(&unit) {
+        match lanes.get_mut(envelope.unit()) {
             Some(waiting) => {
                 waiting.push_back((envelope, done));
                 None
             }
             None => {
+                // The lane's name is allocated only when a lane starts.
+                let unit = envelope.unit().to_owned();
                 lanes.insert(unit.clone(), VecDeque::new());
-                Some((envelope, done))
+                Some((unit, (envelope, done)))
             }
         }
     };
-    if let Some(job) = first {
+    if let Some((unit, job)) = first {
         tokio::spawn(run_lane(inner, entry.clone(), unit, job));
     }
     // A lane dropped before it ran this job (the runtime shutting down)
@@ -130,7 +128,7 @@ async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, mut job
     }
 }
 
-async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelope) -> Settled {
+async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: Arc<RawEnvelope>) -> Settled {
     hold_while_paused(inner, entry).await;
     if !entry.active.load(Ordering::Acquire) {
         record(
@@ -146,12 +144,12 @@ async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelop
         // Not started: another replica takes it while this one stops.
         return Settled::Released;
     }
-    if envelope.expired(now()) {
+    if envelope.expired() {
         record(inner, entry, envelope, Some("ttl_expired".into()), 0);
         return Settled::Done;
     }
     let ctx = CallContext::new(
-        entry.subscriber.as_str(),
+        entry.subscriber.clone(),
         Some(Arc::from(envelope.id.as_str())),
     );
     in_context(ctx, attempt_all(inner, entry, envelope)).await
@@ -179,7 +177,11 @@ async fn hold_while_paused(inner: &Inner, entry: &SubEntry) {
 /// A request (an envelope with a reply address) gets one attempt: its
 /// requester is waiting, so any failure answers it at once, never retried
 /// and never dead-lettered.
-async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnvelope) -> Settled {
+async fn attempt_all(
+    inner: &Arc<Inner>,
+    entry: &Arc<SubEntry>,
+    envelope: Arc<RawEnvelope>,
+) -> Settled {
     let request = envelope.reply_to.is_some();
     let attempts_allowed = if request {
         1
@@ -237,6 +239,7 @@ async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnv
                 Some(failure.text()),
                 attempt,
             );
+            let envelope = Arc::unwrap_or_clone(envelope);
             match envelope.reply_to.clone() {
                 Some(reply_to) => {
                     Box::pin(answer_with_error(inner, entry, envelope, reply_to, failure)).await;
@@ -260,15 +263,14 @@ async fn attempt_all(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: RawEnv
 fn record(
     inner: &Inner,
     entry: &SubEntry,
-    envelope: RawEnvelope,
+    envelope: Arc<RawEnvelope>,
     error: Option<String>,
     attempts: u32,
 ) {
-    inner.trace.record(TraceNode {
+    inner.trace.record(Record {
         kind: TraceKind::Delivered,
         envelope,
         subscriber: Some(entry.subscriber.clone()),
-        success: error.is_none(),
         error,
         attempts,
         timestamp: now(),

@@ -113,9 +113,10 @@ impl RawEnvelope {
         self.key.as_deref().unwrap_or(&self.event)
     }
 
-    /// True when the envelope outlived its TTL.
-    pub(crate) fn expired(&self, now: f64) -> bool {
-        self.ttl.is_some_and(|ttl| now - self.timestamp > ttl)
+    /// True when the envelope outlived its TTL. The clock is read only for
+    /// an envelope that has one.
+    pub(crate) fn expired(&self) -> bool {
+        self.ttl.is_some_and(|ttl| now() - self.timestamp > ttl)
     }
 }
 

@@ -237,6 +237,8 @@ impl Inner {
     /// Records and hands over an envelope. A delay the driver cannot do is
     /// served here, off the caller's path and off every ordering lane.
     pub(crate) async fn send(self: &Arc<Self>, envelope: RawEnvelope) -> Result<String, BusError> {
+        // Shared from here on: the trace and every subscription hold the same one.
+        let envelope = Arc::new(envelope);
         self.trace.published(&envelope);
         let id = envelope.id.clone();
         let delay = envelope
@@ -249,7 +251,7 @@ impl Inner {
                 if self.delayed.fetch_add(1, Ordering::AcqRel) >= limit {
                     self.delayed.fetch_sub(1, Ordering::AcqRel);
                     return Err(BusError::Full {
-                        event: envelope.event,
+                        event: envelope.event.clone(),
                         reason: format!(
                             "{limit} delayed events already wait in this process \
                              (EVENT_BUS_MAX_DELAYED); publish it later, with a shorter \

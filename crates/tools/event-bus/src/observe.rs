@@ -28,7 +28,7 @@ impl EventBus {
                     .entry(entry.event.clone())
                     .or_default()
                     .subscribers
-                    .push(entry.subscriber.clone());
+                    .push(entry.subscriber.to_string());
             }
             for s in stats.values_mut() {
                 s.subscribers.sort();

@@ -72,7 +72,7 @@ async fn count_failure(inner: &Arc<Inner>, entry: &Arc<SubEntry>, error: &str) {
         if entry.event != SubscriberDropped::NAME {
             let dropped = SubscriberDropped {
                 event: entry.event.clone(),
-                subscriber: entry.subscriber.clone(),
+                subscriber: entry.subscriber.to_string(),
                 error: error.to_owned(),
                 consecutive_failures: streak,
             };
@@ -116,7 +116,7 @@ pub(crate) async fn final_failure(
     };
     let letter = DeadLetter {
         original: serde_json::to_value(&envelope).unwrap_or_default(),
-        subscriber: subscriber.clone(),
+        subscriber: subscriber.to_string(),
         error: error.clone(),
         attempts,
         failed_at: now(),
@@ -127,7 +127,7 @@ pub(crate) async fn final_failure(
             inner.dead_letters.record(RecordedDeadLetter {
                 id: uuid::Uuid::new_v4().to_string(),
                 event: event.clone(),
-                subscriber: subscriber.clone(),
+                subscriber: subscriber.to_string(),
                 error: error.clone(),
                 attempts,
                 failed_at: letter.failed_at,

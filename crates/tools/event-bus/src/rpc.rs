@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use parking_lot::Mutex;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
@@ -43,18 +44,18 @@ impl EventBus {
                 self.inner.ensure_open(E::NAME)?;
                 let reply = self.ask(E::NAME, payload, emitter, timeout).await?;
                 if let Some(code) = reply.headers.get(REPLY_ERROR_HEADER) {
-                    let refusal = serde_json::from_value::<ReplyError>(reply.payload)
+                    let refusal = ReplyError::deserialize(&reply.payload)
                         .unwrap_or_else(|_| ReplyError::new(code.clone(), "no message"));
                     return Err(BusError::Replied {
                         event: E::NAME.to_owned(),
-                        from: reply.emitter,
+                        from: reply.emitter.clone(),
                         code: refusal.code,
                         message: refusal.message,
                     });
                 }
-                serde_json::from_value(reply.payload).map_err(|source| BusError::BadReply {
+                R::deserialize(&reply.payload).map_err(|source| BusError::BadReply {
                     event: E::NAME.to_owned(),
-                    from: reply.emitter,
+                    from: reply.emitter.clone(),
                     expected: short_type_name::<R>(),
                     source,
                 })
@@ -68,13 +69,13 @@ impl EventBus {
         payload: serde_json::Value,
         emitter: String,
         timeout: Duration,
-    ) -> Result<RawEnvelope, BusError> {
+    ) -> Result<Arc<RawEnvelope>, BusError> {
         let correlation = uuid::Uuid::new_v4().simple().to_string();
         let reply_event = format!("{REPLY_PREFIX}{event}.{}", &correlation[..8]);
-        let (tx, rx) = oneshot::channel::<RawEnvelope>();
+        let (tx, rx) = oneshot::channel::<Arc<RawEnvelope>>();
         let first = Arc::new(Mutex::new(Some(tx)));
         let expected = correlation.clone();
-        let collect: Deliver = Arc::new(move |reply: RawEnvelope| {
+        let collect: Deliver = Arc::new(move |reply: Arc<RawEnvelope>| {
             if reply.correlation_id.as_deref() == Some(expected.as_str())
                 && let Some(tx) = first.lock().take()
             {
@@ -166,7 +167,7 @@ mod tests {
         fn capabilities(&self) -> Capabilities {
             self.memory.capabilities()
         }
-        fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>> {
+        fn publish(&self, envelope: Arc<RawEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
             self.memory.publish(envelope)
         }
         fn subscribe<'a>(

@@ -49,13 +49,14 @@ pub(crate) type Handler = Arc<
         + Sync,
 >;
 
-pub(crate) type Job = (RawEnvelope, oneshot::Sender<crate::driver::Settled>);
+pub(crate) type Job = (Arc<RawEnvelope>, oneshot::Sender<crate::driver::Settled>);
 
 /// One subscription as the bus keeps it.
 pub(crate) struct SubEntry {
     pub(crate) id: u64,
     pub(crate) event: String,
-    pub(crate) subscriber: String,
+    /// Shared with every delivery's context and trace record.
+    pub(crate) subscriber: Arc<str>,
     pub(crate) group: Option<String>,
     pub(crate) options: SubOptions,
     pub(crate) payload_type: &'static str,
@@ -252,7 +253,7 @@ impl EventBus {
             for entry in self.inner.subs.lock().values() {
                 map.entry(entry.event.clone())
                     .or_default()
-                    .push(entry.subscriber.clone());
+                    .push(entry.subscriber.to_string());
             }
             for names in map.values_mut() {
                 names.sort();
@@ -271,7 +272,7 @@ impl EventBus {
                 .values()
                 .map(|e| SubscriptionInfo {
                     event: e.event.clone(),
-                    subscriber: e.subscriber.clone(),
+                    subscriber: e.subscriber.to_string(),
                     group: e.group.clone(),
                     retries: e.options.retries,
                     backoff_ms: u64::try_from(e.options.backoff.as_millis()).unwrap_or(u64::MAX),
@@ -332,7 +333,7 @@ impl EventBus {
         let entry = Arc::new(SubEntry {
             id,
             event: E::NAME.to_owned(),
-            subscriber: subscriber.clone(),
+            subscriber: Arc::from(subscriber.as_str()),
             group: group.clone(),
             options,
             payload_type: short_type_name::<E>(),

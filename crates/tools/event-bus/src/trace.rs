@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -62,10 +62,38 @@ pub struct ListenerId(u64);
 
 type Listener = Arc<dyn Fn(&TraceNode) + Send + Sync>;
 
+/// One record as the ring keeps it: the envelope shared with the
+/// deliveries, not copied. A [`TraceNode`] is made from it only when someone
+/// reads the history or listens.
+pub(crate) struct Record {
+    pub(crate) kind: TraceKind,
+    pub(crate) envelope: Arc<RawEnvelope>,
+    pub(crate) subscriber: Option<Arc<str>>,
+    pub(crate) error: Option<String>,
+    pub(crate) attempts: u32,
+    pub(crate) timestamp: f64,
+}
+
+impl Record {
+    fn node(&self) -> TraceNode {
+        TraceNode {
+            kind: self.kind,
+            envelope: (*self.envelope).clone(),
+            subscriber: self.subscriber.as_deref().map(str::to_owned),
+            success: self.error.is_none(),
+            error: self.error.clone(),
+            attempts: self.attempts,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
 pub(crate) struct Trace {
-    ring: Mutex<VecDeque<TraceNode>>,
+    ring: Mutex<VecDeque<Record>>,
     stats: Mutex<HashMap<String, EventStats>>,
     listeners: Mutex<Vec<(ListenerId, Listener)>>,
+    /// Mirrors `!listeners.is_empty()`, so a record skips that lock when nobody listens.
+    listening: AtomicBool,
     next_listener: AtomicU64,
     firehose: broadcast::Sender<TraceNode>,
 }
@@ -76,6 +104,7 @@ impl Trace {
             ring: Mutex::new(VecDeque::with_capacity(TRACE_CAPACITY)),
             stats: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
+            listening: AtomicBool::new(false),
             next_listener: AtomicU64::new(1),
             firehose: broadcast::channel(1024).0,
         }
@@ -84,51 +113,65 @@ impl Trace {
     /// Records a publication. A reply's event name is unique to its request,
     /// so replies stay out of the per-event statistics (which would grow
     /// with every request) and only enter the bounded history.
-    pub(crate) fn published(&self, envelope: &RawEnvelope) {
+    pub(crate) fn published(&self, envelope: &Arc<RawEnvelope>) {
         if !envelope.event.starts_with(crate::REPLY_PREFIX) {
             let mut stats = self.stats.lock();
-            let entry = stats.entry(envelope.event.clone()).or_default();
+            // Looked up before inserting: the key is allocated once per event name.
+            let entry = match stats.get_mut(&envelope.event) {
+                Some(entry) => entry,
+                None => stats.entry(envelope.event.clone()).or_default(),
+            };
             entry.published += 1;
             if !entry.emitters.contains(&envelope.emitter) {
                 entry.emitters.insert(envelope.emitter.clone());
             }
         }
-        self.record(TraceNode {
+        self.record(Record {
             kind: TraceKind::Published,
             envelope: envelope.clone(),
             subscriber: None,
-            success: true,
             error: None,
             attempts: 0,
             timestamp: crate::envelope::now(),
         });
     }
 
-    pub(crate) fn record(&self, node: TraceNode) {
-        let listeners: Vec<Listener> = self
-            .listeners
-            .lock()
-            .iter()
-            .map(|(_, l)| l.clone())
-            .collect();
-        for listener in listeners {
-            // A broken observer must never break a publish or a delivery.
-            if catch_unwind(AssertUnwindSafe(|| listener(&node))).is_err() {
-                tracing::warn!(event = %node.envelope.event, "an event bus listener panicked");
+    pub(crate) fn record(&self, record: Record) {
+        let firehose = self.firehose.receiver_count() > 0;
+        if firehose || self.listening.load(Ordering::Acquire) {
+            let node = record.node();
+            let listeners: Vec<Listener> = self
+                .listeners
+                .lock()
+                .iter()
+                .map(|(_, l)| l.clone())
+                .collect();
+            for listener in listeners {
+                // A broken observer must never break a publish or a delivery.
+                if catch_unwind(AssertUnwindSafe(|| listener(&node))).is_err() {
+                    tracing::warn!(event = %node.envelope.event, "an event bus listener panicked");
+                }
+            }
+            if firehose {
+                let _ = self.firehose.send(node);
             }
         }
-        if self.firehose.receiver_count() > 0 {
-            let _ = self.firehose.send(node.clone());
-        }
-        let mut ring = self.ring.lock();
-        if ring.len() == TRACE_CAPACITY {
-            ring.pop_front();
-        }
-        ring.push_back(node);
+        // The record that falls out is dropped after the lock is released.
+        let oldest = {
+            let mut ring = self.ring.lock();
+            let oldest = if ring.len() == TRACE_CAPACITY {
+                ring.pop_front()
+            } else {
+                None
+            };
+            ring.push_back(record);
+            oldest
+        };
+        drop(oldest);
     }
 
     pub(crate) fn history(&self) -> Vec<TraceNode> {
-        self.ring.lock().iter().cloned().collect()
+        self.ring.lock().iter().map(Record::node).collect()
     }
 
     pub(crate) fn stats(&self) -> BTreeMap<String, EventStats> {
@@ -141,7 +184,9 @@ impl Trace {
 
     pub(crate) fn add_listener(&self, listener: Listener) -> ListenerId {
         let id = ListenerId(self.next_listener.fetch_add(1, Ordering::Relaxed));
-        self.listeners.lock().push((id, listener));
+        let mut listeners = self.listeners.lock();
+        listeners.push((id, listener));
+        self.listening.store(true, Ordering::Release);
         id
     }
 
@@ -149,6 +194,8 @@ impl Trace {
         let mut listeners = self.listeners.lock();
         let before = listeners.len();
         listeners.retain(|(l, _)| *l != id);
+        self.listening
+            .store(!listeners.is_empty(), Ordering::Release);
         listeners.len() != before
     }
 

@@ -22,6 +22,7 @@
 //! waiting requester can use one, so storing it would only cost space.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
@@ -295,7 +296,7 @@ impl Driver for JetStreamDriver {
     /// Returns once the server has stored the event (its PubAck). The
     /// envelope id is the message id, so a repeated publish is stored once.
     /// A delayed event is stored in the delay stream instead, until due.
-    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>> {
+    fn publish(&self, envelope: Arc<RawEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
         async move {
             if is_reply(&envelope.event) {
                 return self.replies.publish(envelope).await;
@@ -304,7 +305,7 @@ impl Driver for JetStreamDriver {
                 return self.delays.store(&envelope, delay).await;
             }
             let subject = self.subject(&envelope.event);
-            let body = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
+            let body = serde_json::to_vec(&*envelope).map_err(|e| e.to_string())?;
             let message = PublishMessage::build()
                 .payload(body.into())
                 .message_id(&envelope.id);

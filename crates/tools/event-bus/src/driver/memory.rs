@@ -1,11 +1,18 @@
 //! The in-process driver: subscriptions in a map, groups served round-robin.
 //! Queued deliveries live in this process's memory, so they end with it.
+//!
+//! Publishing only reads: each event name has its targets computed when a
+//! subscription comes or goes (`Targets`, behind a read-write lock), so a
+//! publish takes a shared read lock, allocates nothing, and concurrent
+//! publishers do not queue behind each other.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Support};
 use crate::envelope::RawEnvelope;
@@ -16,15 +23,32 @@ struct Member {
     deliver: Deliver,
 }
 
+/// The subscriptions, changed under one lock; publishing never takes it.
 #[derive(Default)]
 struct Table {
     by_event: HashMap<String, Vec<Member>>,
-    cursors: HashMap<(String, String), usize>,
+    /// The event each subscription id receives, so unsubscribing finds it.
+    event_of: HashMap<u64, String>,
+    /// A group's round-robin position, kept while members come and go.
+    cursors: HashMap<(String, String), Arc<AtomicUsize>>,
+}
+
+/// Who one publish of an event reaches: every broadcast member, and the
+/// next member of each group in turn.
+struct Targets {
+    broadcast: Vec<Deliver>,
+    groups: Vec<Group>,
+}
+
+struct Group {
+    members: Vec<Deliver>,
+    cursor: Arc<AtomicUsize>,
 }
 
 #[derive(Default)]
 pub(crate) struct MemoryDriver {
     table: Mutex<Table>,
+    routes: RwLock<HashMap<String, Arc<Targets>>>,
 }
 
 impl Driver for MemoryDriver {
@@ -43,14 +67,20 @@ impl Driver for MemoryDriver {
 
     /// Enqueues for every target. A full subscription does not get it and
     /// the publisher is told which (the others have it).
-    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>> {
-        let targets = self.targets(&envelope.event);
+    fn publish(&self, envelope: Arc<RawEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
+        let targets = self.routes.read().get(&envelope.event).cloned();
         let mut full = Vec::new();
-        for deliver in targets {
-            // Enqueuing happens in the call; the completion future is not needed here.
-            match deliver(envelope.clone()) {
-                Ok(done) => drop(done),
-                Err(refused) => full.push(refused.reason),
+        if let Some(targets) = targets {
+            let next = targets.groups.iter().map(|g| {
+                let turn = g.cursor.fetch_add(1, Ordering::Relaxed);
+                &g.members[turn % g.members.len()]
+            });
+            for deliver in targets.broadcast.iter().chain(next) {
+                // Enqueuing happens in the call; the completion future is not needed here.
+                match deliver(envelope.clone()) {
+                    Ok(done) => drop(done),
+                    Err(refused) => full.push(refused.reason),
+                }
             }
         }
         let result = if full.is_empty() {
@@ -68,8 +98,8 @@ impl Driver for MemoryDriver {
         group: Option<&'a str>,
         deliver: Deliver,
     ) -> BoxFuture<'a, Result<(), String>> {
-        self.table
-            .lock()
+        let mut table = self.table.lock();
+        table
             .by_event
             .entry(event.to_owned())
             .or_default()
@@ -78,52 +108,70 @@ impl Driver for MemoryDriver {
                 group: group.map(str::to_owned),
                 deliver,
             });
+        table.event_of.insert(id, event.to_owned());
+        self.route(&mut table, event);
         async { Ok(()) }.boxed()
     }
 
     fn unsubscribe(&self, id: u64) -> BoxFuture<'_, ()> {
         let mut table = self.table.lock();
-        for members in table.by_event.values_mut() {
-            members.retain(|m| m.id != id);
+        if let Some(event) = table.event_of.remove(&id) {
+            if let Some(members) = table.by_event.get_mut(&event) {
+                members.retain(|m| m.id != id);
+                if members.is_empty() {
+                    table.by_event.remove(&event);
+                }
+            }
+            self.route(&mut table, &event);
         }
-        table.by_event.retain(|_, m| !m.is_empty());
         async {}.boxed()
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {
-        *self.table.lock() = Table::default();
+        let mut table = self.table.lock();
+        *table = Table::default();
+        self.routes.write().clear();
         async {}.boxed()
     }
 }
 
 impl MemoryDriver {
-    /// Every broadcast member, plus the next member of each group in turn.
-    fn targets(&self, event: &str) -> Vec<Deliver> {
-        let mut table = self.table.lock();
-        let Table { by_event, cursors } = &mut *table;
+    /// Recomputes the targets of `event` from the table (the caller holds
+    /// the table's lock, so two changes cannot publish stale targets).
+    fn route(&self, table: &mut Table, event: &str) {
+        let Table {
+            by_event, cursors, ..
+        } = table;
         let Some(members) = by_event.get(event) else {
-            return Vec::new();
+            self.routes.write().remove(event);
+            return;
         };
-        let mut out = Vec::new();
-        let mut groups: Vec<&str> = Vec::new();
+        let mut targets = Targets {
+            broadcast: Vec::new(),
+            groups: Vec::new(),
+        };
+        let mut names: Vec<&str> = Vec::new();
         for m in members {
             match &m.group {
-                None => out.push(m.deliver.clone()),
-                Some(g) if !groups.contains(&g.as_str()) => groups.push(g),
+                None => targets.broadcast.push(m.deliver.clone()),
+                Some(g) if !names.contains(&g.as_str()) => names.push(g),
                 Some(_) => {}
             }
         }
-        for group in groups {
-            let in_group: Vec<&Member> = members
-                .iter()
-                .filter(|m| m.group.as_deref() == Some(group))
-                .collect();
+        for name in names {
             let cursor = cursors
-                .entry((event.to_owned(), group.to_owned()))
-                .or_default();
-            out.push(in_group[*cursor % in_group.len()].deliver.clone());
-            *cursor = cursor.wrapping_add(1);
+                .entry((event.to_owned(), name.to_owned()))
+                .or_default()
+                .clone();
+            let members = members
+                .iter()
+                .filter(|m| m.group.as_deref() == Some(name))
+                .map(|m| m.deliver.clone())
+                .collect();
+            targets.groups.push(Group { members, cursor });
         }
-        out
+        self.routes
+            .write()
+            .insert(event.to_owned(), Arc::new(targets));
     }
 }

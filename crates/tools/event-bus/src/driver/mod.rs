@@ -117,7 +117,7 @@ impl From<String> for DriverError {
 /// A delivery the bus did not take: the subscription holds as many as
 /// `EVENT_BUS_MAX_QUEUED`. The envelope comes back, to be offered again.
 pub(crate) struct Full {
-    pub(crate) envelope: Box<RawEnvelope>,
+    pub(crate) envelope: Arc<RawEnvelope>,
     pub(crate) reason: String,
 }
 
@@ -126,7 +126,7 @@ pub(crate) struct Full {
 /// dropping (core NATS then buffers, and reports a slow consumer).
 pub(crate) async fn hand_over(
     deliver: &Deliver,
-    mut envelope: RawEnvelope,
+    mut envelope: Arc<RawEnvelope>,
 ) -> BoxFuture<'static, Settled> {
     let mut warned = false;
     loop {
@@ -140,27 +140,28 @@ pub(crate) async fn hand_over(
                     );
                     warned = true;
                 }
-                envelope = *full.envelope;
+                envelope = full.envelope;
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         }
     }
 }
 
-/// Hands one envelope to the bus. The bus fixes the delivery order when it is
+/// Hands one envelope to the bus, shared (`Arc`): the in-process driver
+/// gives the same one to every subscription and to the trace. The bus fixes the delivery order when it is
 /// called, so a driver calls it in arrival order; the returned future ends
 /// when the delivery (with its retries and dead letter) is finished and says
 /// whether it was handled, for drivers that acknowledge; drivers that do not
 /// may drop it. It refuses ([`Full`]) when the subscription is at its bound.
 pub(crate) type Deliver =
-    Arc<dyn Fn(RawEnvelope) -> Result<BoxFuture<'static, Settled>, Full> + Send + Sync>;
+    Arc<dyn Fn(Arc<RawEnvelope>) -> Result<BoxFuture<'static, Settled>, Full> + Send + Sync>;
 
 /// A transport. `group: None` is a broadcast subscription.
 pub(crate) trait Driver: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn capabilities(&self) -> Capabilities;
     /// Hands the envelope over; returns once the transport has it.
-    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>>;
+    fn publish(&self, envelope: Arc<RawEnvelope>) -> BoxFuture<'_, Result<(), DriverError>>;
     fn subscribe<'a>(
         &'a self,
         id: u64,

@@ -4,6 +4,7 @@
 //! member of a group is connected is not kept (the JetStream driver keeps it).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -71,9 +72,9 @@ impl Driver for NatsDriver {
         }
     }
 
-    fn publish(&self, envelope: RawEnvelope) -> BoxFuture<'_, Result<(), DriverError>> {
+    fn publish(&self, envelope: Arc<RawEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
         async move {
-            let body = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
+            let body = serde_json::to_vec(&*envelope).map_err(|e| e.to_string())?;
             self.client
                 .publish(self.subject(&envelope.event), Bytes::from(body))
                 .await
@@ -106,7 +107,7 @@ impl Driver for NatsDriver {
             let reader = tokio::spawn(async move {
                 while let Some(msg) = sub.next().await {
                     match RawEnvelope::from_wire(&msg.payload) {
-                        Ok(envelope) => drop(hand_over(&deliver, envelope).await),
+                        Ok(envelope) => drop(hand_over(&deliver, Arc::new(envelope)).await),
                         Err(e) => tracing::error!(
                             subject = %msg.subject,
                             "event bus: a NATS message is not a MicroCore envelope and was not delivered: {e}"

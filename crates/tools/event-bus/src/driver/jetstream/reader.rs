@@ -160,7 +160,7 @@ async fn take(
             }
             // Past its bound the bus takes it once it has room;
             // max_ack_pending (1000) keeps a default-sized bus from it.
-            let done = hand_over(deliver, envelope).await;
+            let done = hand_over(deliver, std::sync::Arc::new(envelope)).await;
             settle(message, done, progress_every).boxed()
         }
         Err(e) => {
