@@ -49,6 +49,7 @@ mod migration_status;
 mod ops;
 mod outbox;
 mod postgres;
+mod retry;
 mod schema;
 mod sql;
 mod sqlite;

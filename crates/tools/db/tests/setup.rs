@@ -168,15 +168,18 @@ async fn a_statement_waiting_behind_a_transaction_on_the_memory_db_fails_fast_an
     let db = Db::setup_for_tests(s).await.unwrap();
     let outside = db.clone();
     let e = db
-        .transaction(|tx| async move {
-            tx.execute("INSERT INTO notes (body) VALUES ('in tx')", params![])
-                .await?;
-            let spawned = tokio::spawn(async move {
-                outside
-                    .query::<Value>("SELECT body FROM notes", params![])
-                    .await
-            });
-            Ok(spawned.await.expect("the spawned task ran").unwrap_err())
+        .transaction(|tx| {
+            let outside = outside.clone();
+            async move {
+                tx.execute("INSERT INTO notes (body) VALUES ('in tx')", params![])
+                    .await?;
+                let spawned = tokio::spawn(async move {
+                    outside
+                        .query::<Value>("SELECT body FROM notes", params![])
+                        .await
+                });
+                Ok(spawned.await.expect("the spawned task ran").unwrap_err())
+            }
         })
         .await
         .unwrap();

@@ -240,7 +240,7 @@ async fn transaction_commits_on_ok_and_rolls_back_on_err(db: Db) {
 
 async fn transaction_sees_its_own_writes_and_plain_calls_join_it(db: Db) {
     parity_table(&db).await;
-    let outside = db.clone();
+    let outside = &db.clone();
     let result: Result<(), DbError> = db
         .transaction(|tx| async move {
             tx.execute(
