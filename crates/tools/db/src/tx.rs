@@ -445,9 +445,12 @@ impl Tx {
     ///
     /// Every savepoint has its own name; nested transactions joined in one
     /// task (`tokio::join!`) take turns, each keeping or losing only its own work.
+    /// `f` runs once per run of the top-level transaction: a conflict re-runs
+    /// that whole transaction, never the savepoint alone (`FnMut` like
+    /// [`Db::transaction`](crate::Db::transaction), so a closure fits both).
     pub async fn transaction<T, F, Fut>(&self, f: F) -> Result<T, DbError>
     where
-        F: FnOnce(Tx) -> Fut + Send,
+        F: FnMut(Tx) -> Fut + Send,
         Fut: Future<Output = Result<T, DbError>> + Send,
         T: Send,
     {
@@ -459,7 +462,7 @@ impl Tx {
     /// See [`Db::try_transaction`](crate::Db::try_transaction).
     pub async fn try_transaction<T, E, F, Fut>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(Tx) -> Fut + Send,
+        F: FnMut(Tx) -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
         T: Send,
         E: From<DbError> + Send,
