@@ -180,7 +180,7 @@ impl Db {
         .await
     }
 
-    /// Runs `f` in a transaction that commits when it returns Ok and rolls back on Err or drop.
+    /// Runs `f` in a transaction: Ok commits, Err or drop rolls back; `f` may run again.
     ///
     /// `f` may run more than once: on PostgreSQL a transaction that conflicts
     /// with a concurrent one is rolled back and `f` runs again, so clone what
@@ -226,7 +226,7 @@ impl Db {
         tx::run(&self.inner, f).await
     }
 
-    /// Runs `f` in a transaction like [`Db::transaction`], with your own error type `E: From<DbError>`.
+    /// Like [`Db::transaction`], with your own error type `E: From<DbError>`.
     ///
     /// `E` is e.g. an HTTP error. Annotate the success: `Ok::<_, MyError>(value)`.
     /// A conflict still re-runs `f` when `?` turned it into your `E`, and
