@@ -225,7 +225,9 @@ fn main() {
     rt.block_on(async {
         let admin = match PgPoolOptions::new().max_connections(1).connect(&base).await {
             Ok(pool) => pool,
-            Err(e) => return eprintln!("db_transactions: PostgreSQL unavailable at {base}: {e}; skipped"),
+            Err(e) => {
+                return eprintln!("db_transactions: PostgreSQL unavailable at {base}: {e}; skipped");
+            }
         };
         let schema = format!("mc_bench_{}", uuid::Uuid::new_v4().simple());
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
@@ -242,7 +244,9 @@ fn main() {
 }
 
 async fn run(url: &str, args: &Args) {
-    let db = Db::connect(url).await.expect("benchmark: the db tool connects");
+    let db = Db::connect(url)
+        .await
+        .expect("benchmark: the db tool connects");
     let pool = PgPoolOptions::new()
         .max_connections(POOL)
         .acquire_timeout(Duration::from_secs(5))

@@ -254,7 +254,7 @@ async fn transaction_sees_its_own_writes_and_plain_calls_join_it(db: Db) {
             outside
                 .execute("INSERT INTO _parity (id, name) VALUES (2, 'Bo')", params![])
                 .await?;
-            assert_eq!(count(&outside, "_parity").await, 2);
+            assert_eq!(count(outside, "_parity").await, 2);
             // an error rolls back everything, the joined insert included
             outside
                 .query::<Value>("SELECT * FROM no_such_table_here", params![])
