@@ -226,7 +226,9 @@ fn main() {
         let admin = match PgPoolOptions::new().max_connections(1).connect(&base).await {
             Ok(pool) => pool,
             Err(e) => {
-                return eprintln!("db_transactions: PostgreSQL unavailable at {base}: {e}; skipped");
+                return eprintln!(
+                    "db_transactions: PostgreSQL unavailable at {base}: {e}; skipped"
+                );
             }
         };
         let schema = format!("mc_bench_{}", uuid::Uuid::new_v4().simple());
