@@ -71,10 +71,10 @@ pub const FACTS: &str = "\
 
 ### Data
 - `params![a, b]` (or `params![]`) takes integers (`usize` too), floats, bools, `String`/`&str`, `Option`s of them, `serde_json::Value` and bytes, owned or borrowed. Rows decode into any `#[model]` by column name; `query_one` on `… RETURNING` is `Ok(None)` when no row matched.
-- `self.db.transaction(move |tx| async move { tx.execute(..).await?; Ok(v) }).await?` commits on `Ok`, rolls back on `Err`; transactions run one at a time, so read-then-write inside one is safe. `try_transaction` takes your own error enum (`E: From<DbError>`) to return a 409 from inside.
+- `self.db.transaction(|tx| { let v = v.clone(); async move { tx.execute(..).await?; Ok(v) } }).await?` commits on `Ok`, rolls back on `Err`; read-then-write inside is safe. The closure may run again (PostgreSQL conflict): clone what it moves. `try_transaction` returns your own error enum (`E: From<DbError>`), e.g. a 409 from inside.
 
 ### Events
-- Publish inside the write's transaction: `tx.publish(ThingCreated { .. }).await?` (sent after commit). Otherwise `self.event_bus.publish(e).await?`, or `publish_with(e, PublishOptions::default().key(k).delay(d))`. Subscriber: `async fn on_x(self: Arc<Self>, event: Envelope<X>) -> HandlerResult`, registered in `on_boot` with `subscribe` or `subscribe_with(.., SubOptions::default().retries(3).backoff(d))`; `event.id` is the idempotency key, `event.payload` (or `event.field`) the data. A failed delivery is dead-lettered, retried first only with `retries(n)`.
+- Publish inside the write's transaction: `tx.publish(ThingCreated { .. }).await?` (sent once, after commit). Otherwise `self.event_bus.publish(e).await?`, or `publish_with(e, PublishOptions::default().key(k).delay(d))`. Subscriber: `async fn on_x(self: Arc<Self>, event: Envelope<X>) -> HandlerResult`, registered in `on_boot` with `subscribe` or `subscribe_with(.., SubOptions::default().retries(3).backoff(d))`; `event.id` is the idempotency key, `event.payload` (or `event.field`) the data. A failed delivery is dead-lettered, retried first only with `retries(n)`.
 - Request/reply: `self.event_bus.request::<_, Reply>(Ask { .. }, Duration::from_secs(2)).await`; the responder is a subscriber returning `HandlerResult<Reply>`, or refusing with `bail_reply!(\"not_found\", \"no item {}\", id)`: the requester gets `Err(e)` at once with `e.reply_code() == Some(\"not_found\")`; silence is `BusError::Timeout { .. }`. Requests are never retried or dead-lettered.
 
 ### Models and validation
@@ -177,6 +177,7 @@ mod tests {
             "count",
             "into",
             "unwrap",
+            "clone",
         ];
         let rules: Vec<String> = microcore_codegen::model::rules::FIELD_RULES
             .iter()

@@ -400,10 +400,16 @@ fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
     if plugins.is_empty() {
         out.push_str("- plugins: none yet (phase 0: tables and models only)\n");
     }
+    // A plugin's routes and subscriptions above say what it does; its doc
+    // line is kept for one that shows nowhere else (a background worker).
+    let shown = |p: &Plugin| {
+        m.endpoints.iter().any(|e| e.owner == p.name)
+            || m.subscriptions.iter().any(|s| s.plugin == p.name)
+    };
     for p in plugins {
         let file = p.file.rsplit('/').next().unwrap_or(&p.file);
         let dead = status(p);
-        let doc = if p.doc.is_empty() {
+        let doc = if p.doc.is_empty() || shown(p) {
             String::new()
         } else {
             format!(" {}", p.doc)

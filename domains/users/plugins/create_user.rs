@@ -72,26 +72,28 @@ impl CreateUser {
         })?;
         // The row and `user.created` commit together: a shutdown, a timeout or
         // a crash after the commit cannot leave a user nobody is told about.
-        let name = req.name.clone();
-        let stored_email = email.clone();
+        // The closure may run again on a conflict: it clones what it moves.
         let id = self
             .db
-            .try_transaction(|tx| async move {
-                let inserted = tx
-                    .execute(
-                        "INSERT INTO users (name, email, password_hash) VALUES ($1, $2, $3) RETURNING id",
-                        params![name, stored_email.clone(), hash],
-                    )
-                    .await;
-                let id = match inserted {
-                    Ok(id) => id,
-                    Err(e) if e.kind == DbErrorKind::UniqueViolation => {
-                        return Err(HttpError::conflict("email already in use"));
-                    }
-                    Err(e) => return Err(HttpError::from(e)),
-                };
-                tx.publish(UserCreated { id, email: stored_email }).await?;
-                Ok(id)
+            .try_transaction(|tx| {
+                let (name, email, hash) = (req.name.clone(), email.clone(), hash.clone());
+                async move {
+                    let inserted = tx
+                        .execute(
+                            "INSERT INTO users (name, email, password_hash) VALUES ($1, $2, $3) RETURNING id",
+                            params![name, email.clone(), hash],
+                        )
+                        .await;
+                    let id = match inserted {
+                        Ok(id) => id,
+                        Err(e) if e.kind == DbErrorKind::UniqueViolation => {
+                            return Err(HttpError::conflict("email already in use"));
+                        }
+                        Err(e) => return Err(HttpError::from(e)),
+                    };
+                    tx.publish(UserCreated { id, email }).await?;
+                    Ok(id)
+                }
             })
             .await?;
         self.logger.info(format!("user {id} created"));

@@ -68,10 +68,12 @@ impl UpdateUser {
             .filter(|(_, changed)| *changed)
             .map(|(f, _)| f.to_owned())
             .collect();
-        let (name, id) = (req.name.clone(), req.id);
+        let id = req.id;
         let user = self
             .db
-            .try_transaction(|tx| async move {
+            .try_transaction(|tx| {
+                let (name, email, fields) = (req.name.clone(), email.clone(), fields.clone());
+                async move {
                 let updated = tx
                     .query_one::<User>(
                         "UPDATE users SET name = COALESCE($1, name), email = COALESCE($2, email) WHERE id = $3 \
@@ -93,7 +95,7 @@ impl UpdateUser {
                 })
                 .await?;
                 Ok(user)
-            })
+            }})
             .await?;
         Ok(user)
     }

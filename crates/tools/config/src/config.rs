@@ -32,8 +32,9 @@ impl Config {
         self.measured("get", || self.env.get(key).map(str::to_owned))
     }
 
-    /// The value of `key`, or `default` when it is unset (an empty value
-    /// counts as set and is returned as is).
+    /// The value of `key`, or `default` when it is unset.
+    ///
+    /// An empty value counts as set and is returned as is.
     pub fn get_or(&self, key: &str, default: impl Into<String>) -> String {
         self.measured("get_or", || match self.env.get(key) {
             Some(v) => v.to_owned(),

@@ -41,6 +41,13 @@ pub(crate) trait Conn: Send {
     fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>>;
     /// Rolls back.
     fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>>;
+    /// The conflict with concurrent transactions (kind `Conflict`) a command
+    /// of this transaction met, if any: the transaction cannot commit and is
+    /// to be run again whatever its closure returned (it may have caught the
+    /// error, or turned it into its own type).
+    fn conflict(&self) -> Option<DbError> {
+        None
+    }
 }
 
 /// An engine with its pool.
@@ -55,15 +62,25 @@ pub(crate) trait Backend: Send + Sync + 'static {
         sql: &'a str,
         params: &'a [Value],
     ) -> BoxFuture<'a, Result<Output, DbError>>;
-    /// Opens a transaction that holds the database's write lock until it ends
-    /// (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock).
+    /// Opens the transaction of a `db.transaction` closure. SQLite: `BEGIN
+    /// IMMEDIATE`, the database's one write lock until it ends. PostgreSQL:
+    /// `SERIALIZABLE`, no lock; a clash with a concurrent transaction shows
+    /// as [`Conn::conflict`] and the closure runs again.
     fn begin(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>>;
-    /// Opens the transaction of one migration file. Like [`Backend::begin`],
-    /// and on SQLite with foreign keys off until it ends (a pragma SQLite
-    /// ignores inside a transaction), checked before it commits, so the
-    /// documented table-rebuild recipe does not cascade into child tables.
-    fn begin_migration(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>> {
+    /// Opens a transaction that holds the database's write lock until it
+    /// ends, across replicas (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a
+    /// transaction-scoped advisory lock), for the DDL of replicas booting
+    /// together (`CREATE TABLE IF NOT EXISTS` is not atomic in PostgreSQL).
+    fn begin_exclusive(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>> {
         self.begin()
+    }
+    /// Opens the transaction of one migration file. Like
+    /// [`Backend::begin_exclusive`], and on SQLite with foreign keys off until
+    /// it ends (a pragma SQLite ignores inside a transaction), checked before
+    /// it commits, so the documented table-rebuild recipe does not cascade
+    /// into child tables.
+    fn begin_migration(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>> {
+        self.begin_exclusive()
     }
     /// Closes the pool.
     fn close(&self) -> BoxFuture<'_, ()>;

@@ -3,12 +3,12 @@
 //! and open transactions share it.
 //!
 //! The modules form layers, each using only those below it:
-//! `backend` < `core` < `outbox::table` < `tx` < `migrate`, `schema`, `outbox` < `handle`
+//! `backend` < `retry` < `core` < `outbox::table` < `tx` < `migrate`, `schema`, `outbox` < `handle`
 //! (the `Db` plugins hold).
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use microcore_kernel::Probe;
 
@@ -21,8 +21,12 @@ pub(crate) struct Core {
     id: u64,
     backend: Box<dyn Backend>,
     probe: Probe,
-    /// Held by a top-level transaction or a migration for its whole length.
+    /// Held for its whole length by a migration, the tool's own DDL, and on
+    /// SQLite (one writer) by a top-level transaction, so this process's
+    /// writers queue here in order rather than in SQLite's busy handler.
     gate: Arc<tokio::sync::Mutex<()>>,
+    /// Runs of a transaction's closure at most (`DB_TX_MAX_ATTEMPTS`).
+    tx_max_attempts: AtomicU32,
     /// What the last migration run did, for the boot report.
     pub(crate) migrations: parking_lot::Mutex<String>,
     /// Woken when a transaction that stored outbox events commits, so the
@@ -40,6 +44,7 @@ impl Core {
             backend,
             probe,
             gate: Arc::new(tokio::sync::Mutex::new(())),
+            tx_max_attempts: AtomicU32::new(crate::retry::DEFAULT_MAX_ATTEMPTS),
             migrations: parking_lot::Mutex::new("not run".to_owned()),
             outbox_committed: tokio::sync::Notify::new(),
             outbox_settings: parking_lot::Mutex::default(),
@@ -59,9 +64,19 @@ impl Core {
         self.backend.engine()
     }
 
-    /// The turn of one transaction or migration at a time.
+    /// The turn of one migration (or SQLite transaction) at a time.
     pub(crate) fn gate(&self) -> Arc<tokio::sync::Mutex<()>> {
         self.gate.clone()
+    }
+
+    /// Runs of a transaction's closure at most, on conflicts (PostgreSQL).
+    pub(crate) fn tx_max_attempts(&self) -> u32 {
+        self.tx_max_attempts.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_tx_max_attempts(&self, attempts: u32) {
+        self.tx_max_attempts
+            .store(attempts.max(1), Ordering::Relaxed);
     }
 
     /// Runs `call`, reporting its outcome to the kernel under `method`.

@@ -30,6 +30,14 @@ pub enum DbErrorKind {
     Busy,
     /// The database cannot be reached (connection refused, pool closed or exhausted).
     Unavailable,
+    /// PostgreSQL could not run this transaction as if alone (a serialization
+    /// failure or a deadlock with concurrent ones) and nothing it wrote was
+    /// kept. Inside a transaction's closure, return it (`?`): the transaction
+    /// then runs again, up to `DB_TX_MAX_ATTEMPTS` times. Seen by the caller
+    /// of `transaction` only when every attempt conflicted: keep transactions
+    /// short and touch fewer hot rows (an HTTP handler can answer 503). Never
+    /// raised on SQLite, whose transactions take the write lock up front.
+    Conflict,
     /// Anything else: bad SQL, a missing table, a type mismatch.
     Unknown,
 }
@@ -91,6 +99,12 @@ impl DbError {
     /// count against the tool's health.
     pub(crate) fn busy_caller(message: impl Into<String>) -> Self {
         Self::new(DbErrorKind::Busy, Fault::Caller, message)
+    }
+
+    /// A `conflict` with concurrent transactions: the load's doing, so it does
+    /// not count against the tool's health (retries would mark it dead).
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
+        Self::new(DbErrorKind::Conflict, Fault::Caller, message)
     }
 
     /// An `unavailable` error.

@@ -17,7 +17,7 @@ use crate::schema::{self, Schema};
 use crate::sql::Sql;
 use crate::tx::{self, Tx};
 use crate::value::{Params, Value};
-use crate::{ops, postgres, sqlite};
+use crate::{ops, postgres, retry, sqlite};
 
 /// The database. Cheap to clone; every clone shares one pool.
 ///
@@ -38,9 +38,9 @@ impl std::fmt::Debug for Db {
 }
 
 #[microcore_kernel::contract(
-    backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory; SQL is not translated: write `$n` placeholders, RETURNING and types both accept",
-    env = "DATABASE_URL, DB_AUTO_MIGRATE, DB_BUSY_TIMEOUT_MS, DB_OUTBOX_RELAY, DB_OUTBOX_POLL_MS, DB_OUTBOX_LEASE_MS, DB_OUTBOX_BATCH",
-    errors = "DbError; branch on `e.kind`: DbErrorKind::{UniqueViolation, ForeignKeyViolation, NotNullViolation, CheckViolation, Busy, Unavailable, Unknown}"
+    backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory",
+    env = "DATABASE_URL, DB_AUTO_MIGRATE, DB_BUSY_TIMEOUT_MS, DB_TX_MAX_ATTEMPTS, DB_OUTBOX_RELAY, DB_OUTBOX_POLL_MS, DB_OUTBOX_LEASE_MS, DB_OUTBOX_BATCH",
+    errors = "DbError; branch on `e.kind`: DbErrorKind::{UniqueViolation, ForeignKeyViolation, NotNullViolation, CheckViolation, Busy, Conflict, Unavailable, Unknown}"
 )]
 impl Db {
     fn from_backend(backend: Box<dyn Backend>, probe: Probe) -> Self {
@@ -173,12 +173,18 @@ impl Db {
             return Ok(0);
         }
         let sql = sql.into();
-        self.transaction(|tx| async move { tx.execute_many(sql, rows).await })
-            .await
+        self.transaction(|tx| {
+            let (sql, rows) = (sql.clone(), rows.clone());
+            async move { tx.execute_many(sql, rows).await }
+        })
+        .await
     }
 
-    /// Runs `f` in a transaction that commits when it returns Ok and rolls back on Err or drop.
+    /// Runs `f` in a transaction: Ok commits, Err or drop rolls back; `f` may run again.
     ///
+    /// `f` may run more than once: on PostgreSQL a transaction that conflicts
+    /// with a concurrent one is rolled back and `f` runs again, so clone what
+    /// it moves: `db.transaction(|tx| { let name = name.clone(); async move { .. } })`.
     /// Dropping the returned future (cancellation, timeout, panic) rolls back.
     /// A statement that fails inside `f` undoes only itself on both engines:
     /// if `f` catches the error and returns `Ok`, the rest commits (on
@@ -186,19 +192,25 @@ impl Db {
     ///
     /// ```no_run
     /// # use microcore_db::{Db, DbError, params};
-    /// # async fn demo(db: Db) -> Result<i64, DbError> {
-    /// let id = db.transaction(|tx| async move {
-    ///     let id = tx.execute("INSERT INTO orders (total) VALUES ($1) RETURNING id", params![30]).await?;
-    ///     tx.execute("INSERT INTO order_lines (order_id, sku) VALUES ($1, $2)", params![id, "A-1"]).await?;
-    ///     Ok(id)
+    /// # async fn demo(db: Db, sku: String) -> Result<i64, DbError> {
+    /// let id = db.transaction(|tx| {
+    ///     let sku = sku.clone();
+    ///     async move {
+    ///         let id = tx.execute("INSERT INTO orders (total) VALUES ($1) RETURNING id", params![30]).await?;
+    ///         tx.execute("INSERT INTO order_lines (order_id, sku) VALUES ($1, $2)", params![id, sku]).await?;
+    ///         Ok(id)
+    ///     }
     /// }).await?;
     /// # Ok(id) }
     /// ```
     ///
-    /// - Transactions are serialised: one runs at a time against the database
-    ///   (SQLite's single writer; an advisory lock on PostgreSQL), so a
-    ///   read-modify-write inside one is safe. Keep them short; statements
-    ///   outside transactions are not blocked on PostgreSQL.
+    /// - A read-modify-write inside one is safe on both engines. SQLite runs
+    ///   one transaction at a time. PostgreSQL runs them side by side at
+    ///   SERIALIZABLE and re-runs `f` when one conflicts, up to
+    ///   `DB_TX_MAX_ATTEMPTS` runs, then fails with kind `Conflict`. Keep
+    ///   transactions short, and do work outside the database (calls, an
+    ///   `event_bus.publish`) after it: it would happen once per run. Announce
+    ///   a write with `tx.publish`, which leaves once, with the committed run.
     /// - Inside `f`, plain `db.query/execute` calls of this task (through any
     ///   clone of this `Db`) join the transaction, and `db.transaction` /
     ///   `tx.transaction` open a savepoint: its `Err` undoes only its own work.
@@ -207,19 +219,21 @@ impl Db {
     /// - To abort with your own error type, use [`Db::try_transaction`].
     pub async fn transaction<T, F, Fut>(&self, f: F) -> Result<T, DbError>
     where
-        F: FnOnce(Tx) -> Fut + Send,
+        F: FnMut(Tx) -> Fut + Send,
         Fut: Future<Output = Result<T, DbError>> + Send,
         T: Send,
     {
         tx::run(&self.inner, f).await
     }
 
-    /// Runs `f` in a transaction like [`Db::transaction`], with your own error type `E: From<DbError>`.
+    /// Like [`Db::transaction`], with your own error type `E: From<DbError>`.
     ///
     /// `E` is e.g. an HTTP error. Annotate the success: `Ok::<_, MyError>(value)`.
+    /// A conflict still re-runs `f` when `?` turned it into your `E`, and
+    /// when every run conflicted you get `E::from` the `Conflict` error.
     pub async fn try_transaction<T, E, F, Fut>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(Tx) -> Fut + Send,
+        F: FnMut(Tx) -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
         T: Send,
         E: From<DbError> + Send,
@@ -316,10 +330,12 @@ impl Tool for Db {
             .map_err(ToolError::new)?;
         let busy_timeout = sqlite::busy_timeout(&setup.env).map_err(ToolError::new)?;
         let outbox = OutboxSettings::from_env(&setup.env).map_err(ToolError::new)?;
+        let attempts = retry::max_attempts(&setup.env).map_err(ToolError::new)?;
         let db = Self::open(url, busy_timeout, setup.probe)
             .await
             .map_err(|e| ToolError::new(e.message))?;
         *db.inner.outbox_settings.lock() = outbox;
+        db.inner.set_tx_max_attempts(attempts);
         if auto {
             db.migrate().await.map_err(|e| ToolError::new(e.message))?;
         } else {
@@ -337,6 +353,8 @@ impl Tool for Db {
         let db = Self::from_backend(Box::new(backend), setup.probe);
         *db.inner.outbox_settings.lock() =
             OutboxSettings::from_env(&setup.env).map_err(ToolError::new)?;
+        db.inner
+            .set_tx_max_attempts(retry::max_attempts(&setup.env).map_err(ToolError::new)?);
         db.migrate().await.map_err(|e| ToolError::new(e.message))?;
         Ok(db)
     }

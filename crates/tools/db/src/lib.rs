@@ -24,6 +24,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A transaction's closure may run more than once: on PostgreSQL transactions
+//! run side by side at `SERIALIZABLE`, and one that conflicts with another is
+//! rolled back and run again (up to `DB_TX_MAX_ATTEMPTS` runs, then
+//! [`DbErrorKind::Conflict`]). Clone what the closure moves; SQLite runs one
+//! transaction at a time and each closure once.
+//!
 //! The backend comes from `DATABASE_URL` at setup: unset → the SQLite file
 //! `microcore.db` in the working directory; `sqlite:path.db` or
 //! `sqlite::memory:`; `postgres://user:pass@host:5432/db`. Migrations
@@ -49,6 +55,7 @@ mod migration_status;
 mod ops;
 mod outbox;
 mod postgres;
+mod retry;
 mod schema;
 mod sql;
 mod sqlite;

@@ -9,9 +9,13 @@
 //! must not be awaited by the transaction if it opens one too (it would wait
 //! for the transaction to end).
 //!
-//! Top-level transactions take the database's write lock for their whole
-//! duration (SQLite `BEGIN IMMEDIATE`; PostgreSQL an advisory lock), so two
-//! read-modify-write transactions never interleave, on either engine.
+//! Two read-modify-write transactions never interleave, on either engine,
+//! but by different means. SQLite: a top-level transaction takes the write
+//! lock for its whole duration (`BEGIN IMMEDIATE`) and runs once. PostgreSQL:
+//! transactions run side by side at `SERIALIZABLE`, and one the server cannot
+//! order with the others (serialization failure, deadlock) is rolled back and
+//! its closure runs again (see [`run`]); the closure is `FnMut` for this, and
+//! events it stores with [`Tx::publish`] leave only with the committed run.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,11 +24,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use microcore_kernel::{EventName, current_event_id, current_identity};
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Conn, Output};
+use crate::backend::{Conn, Engine, Output};
 use crate::core::Core;
-use crate::error::DbError;
+use crate::error::{DbError, DbErrorKind};
 use crate::ops;
 use crate::outbox::table;
+use crate::retry;
 use crate::sql::{Sql, check_arity};
 use crate::value::{Params, Value};
 
@@ -117,10 +122,14 @@ impl Drop for Unfinished {
     }
 }
 
-/// Runs `f` in a transaction on `db`: a savepoint when the task already has one open.
-pub(crate) async fn run<T, E, F, Fut>(core: &Arc<Core>, f: F) -> Result<T, E>
+/// Runs `f` in a transaction on `db`: a savepoint when the task already has
+/// one open. A top-level transaction that conflicts with concurrent ones
+/// (PostgreSQL only) is rolled back and `f` runs again on a fresh one, after
+/// a pause, up to `DB_TX_MAX_ATTEMPTS` runs in all. A savepoint is never
+/// re-run alone: its conflict dooms the whole transaction.
+pub(crate) async fn run<T, E, F, Fut>(core: &Arc<Core>, mut f: F) -> Result<T, E>
 where
-    F: FnOnce(Tx) -> Fut + Send,
+    F: FnMut(Tx) -> Fut + Send,
     Fut: Future<Output = Result<T, E>> + Send,
     T: Send,
     E: From<DbError> + Send,
@@ -128,8 +137,51 @@ where
     if let Some(outer) = current(core) {
         return outer.savepoint(f).await;
     }
-    let _turn = core.gate().lock_owned().await;
-    let conn = core.observe("transaction", core.backend().begin()).await?;
+    // SQLite has one writer: this process's transactions queue here, in
+    // order. PostgreSQL transactions run side by side.
+    let _turn = match core.engine() {
+        Engine::Sqlite => Some(core.gate().lock_owned().await),
+        Engine::Postgres => None,
+    };
+    let max = core.tx_max_attempts();
+    let mut failed = 0;
+    loop {
+        match attempt(core, &mut f).await {
+            Attempt::Done(result) => return result,
+            Attempt::Conflict(conflict) => {
+                failed += 1;
+                if failed >= max {
+                    return Err(retry::exhausted(&conflict, failed).into());
+                }
+                tracing::debug!(attempt = failed, error = %conflict, "db: transaction conflicted; running it again");
+                retry::pause(failed).await;
+            }
+        }
+    }
+}
+
+/// How one run of a transaction's closure ended.
+enum Attempt<T, E> {
+    /// Committed, or failed for a reason a new run would not change.
+    Done(Result<T, E>),
+    /// Rolled back because it conflicted with a concurrent transaction.
+    Conflict(DbError),
+}
+
+/// Runs `f` once in a fresh transaction. The conflict is read from the
+/// connection, not from what `f` returned: `f` may have caught it, or turned
+/// it into its own error type.
+async fn attempt<T, E, F, Fut>(core: &Arc<Core>, f: &mut F) -> Attempt<T, E>
+where
+    F: FnMut(Tx) -> Fut + Send,
+    Fut: Future<Output = Result<T, E>> + Send,
+    T: Send,
+    E: From<DbError> + Send,
+{
+    let conn = match core.observe("transaction", core.backend().begin()).await {
+        Ok(conn) => conn,
+        Err(e) => return Attempt::Done(Err(e.into())),
+    };
     let shared = Arc::new(Shared {
         conn: tokio::sync::Mutex::new(Some(conn)),
         pending: parking_lot::Mutex::new(None),
@@ -148,8 +200,14 @@ where
     let result = CURRENT.scope(tx.clone(), f(tx)).await;
     alive.store(false, Ordering::Release);
     let Some(mut conn) = shared.conn.lock().await.take() else {
-        return Err(DbError::tool("the transaction's connection was lost").into());
+        return Attempt::Done(Err(
+            DbError::tool("the transaction's connection was lost").into()
+        ));
     };
+    if let Some(conflict) = conn.conflict() {
+        discard(conn).await;
+        return Attempt::Conflict(conflict);
+    }
     match result {
         Ok(value) => {
             let published = shared.published.load(Ordering::Acquire);
@@ -160,18 +218,28 @@ where
                 }
                 conn.commit().await
             };
-            core.observe("commit", commit).await?;
-            if published {
-                core.outbox_committed.notify_one();
+            match core.observe("commit", commit).await {
+                Ok(()) => {
+                    if published {
+                        core.outbox_committed.notify_one();
+                    }
+                    Attempt::Done(Ok(value))
+                }
+                Err(e) if e.kind == DbErrorKind::Conflict => Attempt::Conflict(e),
+                Err(e) => Attempt::Done(Err(e.into())),
             }
-            Ok(value)
         }
         Err(e) => {
-            if let Err(rollback) = conn.rollback().await {
-                tracing::warn!(error = %rollback, "db: rollback failed; the connection is discarded");
-            }
-            Err(e)
+            discard(conn).await;
+            Attempt::Done(Err(e))
         }
+    }
+}
+
+/// Rolls back a transaction whose outcome is already decided.
+async fn discard(conn: Box<dyn Conn>) {
+    if let Err(rollback) = conn.rollback().await {
+        tracing::warn!(error = %rollback, "db: rollback failed; the connection is discarded");
     }
 }
 
@@ -377,9 +445,12 @@ impl Tx {
     ///
     /// Every savepoint has its own name; nested transactions joined in one
     /// task (`tokio::join!`) take turns, each keeping or losing only its own work.
+    /// `f` runs once per run of the top-level transaction: a conflict re-runs
+    /// that whole transaction, never the savepoint alone (`FnMut` like
+    /// [`Db::transaction`](crate::Db::transaction), so a closure fits both).
     pub async fn transaction<T, F, Fut>(&self, f: F) -> Result<T, DbError>
     where
-        F: FnOnce(Tx) -> Fut + Send,
+        F: FnMut(Tx) -> Fut + Send,
         Fut: Future<Output = Result<T, DbError>> + Send,
         T: Send,
     {
@@ -391,7 +462,7 @@ impl Tx {
     /// See [`Db::try_transaction`](crate::Db::try_transaction).
     pub async fn try_transaction<T, E, F, Fut>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(Tx) -> Fut + Send,
+        F: FnMut(Tx) -> Fut + Send,
         Fut: Future<Output = Result<T, E>> + Send,
         T: Send,
         E: From<DbError> + Send,

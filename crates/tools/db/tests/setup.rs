@@ -168,15 +168,18 @@ async fn a_statement_waiting_behind_a_transaction_on_the_memory_db_fails_fast_an
     let db = Db::setup_for_tests(s).await.unwrap();
     let outside = db.clone();
     let e = db
-        .transaction(|tx| async move {
-            tx.execute("INSERT INTO notes (body) VALUES ('in tx')", params![])
-                .await?;
-            let spawned = tokio::spawn(async move {
-                outside
-                    .query::<Value>("SELECT body FROM notes", params![])
-                    .await
-            });
-            Ok(spawned.await.expect("the spawned task ran").unwrap_err())
+        .transaction(|tx| {
+            let outside = outside.clone();
+            async move {
+                tx.execute("INSERT INTO notes (body) VALUES ('in tx')", params![])
+                    .await?;
+                let spawned = tokio::spawn(async move {
+                    outside
+                        .query::<Value>("SELECT body FROM notes", params![])
+                        .await
+                });
+                Ok(spawned.await.expect("the spawned task ran").unwrap_err())
+            }
         })
         .await
         .unwrap();
@@ -449,4 +452,49 @@ fn futures_are_send(db: Db) {
             .await
     }));
     send(db.describe_schema());
+}
+
+/// `DB_TX_MAX_ATTEMPTS` bounds the runs of a transaction that keeps
+/// conflicting on PostgreSQL; conflicts are the load's doing, so even many in
+/// a row leave the tool healthy. A bad value is refused, naming the setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tx_max_attempts_bounds_the_runs_of_a_conflicting_transaction() {
+    let (s, _) = setup(Env::from_pairs([("DB_TX_MAX_ATTEMPTS", "0")]));
+    let e = Db::setup(s).await.unwrap_err().0;
+    assert!(e.contains("DB_TX_MAX_ATTEMPTS=0"), "{e}");
+    let Some(pg) = support::postgres().await else {
+        return;
+    };
+    let (s, registry) = setup(Env::from_pairs([
+        ("DATABASE_URL", pg.url()),
+        ("DB_TX_MAX_ATTEMPTS", "3".to_owned()),
+    ]));
+    let db = Db::setup(s).await.unwrap();
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    for _ in 0..3 {
+        let e = db
+            .transaction(|tx| {
+                runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async move {
+                    tx.execute(
+                        "DO $$ BEGIN RAISE EXCEPTION 'always' USING ERRCODE = '40P01'; END $$",
+                        params![],
+                    )
+                    .await
+                }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, DbErrorKind::Conflict, "{e}");
+        assert!(
+            e.message.contains("rolled back 3 times")
+                && e.message.contains("deadlock_detected")
+                && e.message.contains("DB_TX_MAX_ATTEMPTS=3"),
+            "{e}"
+        );
+    }
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 9);
+    assert_eq!(registry.tool("db").unwrap().status, ToolStatus::Ok);
+    db.shutdown().await.unwrap();
+    pg.drop().await;
 }

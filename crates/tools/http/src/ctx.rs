@@ -112,7 +112,7 @@ impl Ctx {
             .ok_or_else(|| HttpError::unauthorized("Missing authorization token"))
     }
 
-    /// The raw bearer token of an auth route (so logout can revoke it).
+    /// The raw bearer token of an auth route.
     pub fn token(&self) -> Option<String> {
         self.inner.token.clone()
     }

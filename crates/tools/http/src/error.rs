@@ -111,7 +111,7 @@ impl HttpError {
         }
     }
 
-    /// A 500 from an `anyhow::Error`, logged, for `.map_err(HttpError::from_anyhow)?`.
+    /// A logged 500 from an `anyhow::Error`: `.map_err(HttpError::from_anyhow)?`.
     ///
     /// `anyhow::Error` is not a `std::error::Error`, so `?` cannot convert it.
     pub fn from_anyhow(e: anyhow::Error) -> Self {

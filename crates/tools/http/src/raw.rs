@@ -44,7 +44,7 @@ impl Raw {
         Self::bytes("text/html; charset=utf-8", body.into())
     }
 
-    /// A response of any `content_type` (`"application/pdf"`) with `body` as its bytes.
+    /// A response of any `content_type` with `body` as its bytes.
     pub fn bytes(content_type: impl Into<String>, body: impl Into<Bytes>) -> Self {
         Self {
             content_type: content_type.into(),

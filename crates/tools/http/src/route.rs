@@ -62,35 +62,35 @@ impl Route {
         }
     }
 
-    /// A `GET path` endpoint.
+    /// `GET path`.
     ///
     /// Path parameters are written `{name}`, a trailing catch-all `{*rest}`.
     pub fn get(path: impl Into<String>) -> Self {
         Self::new(Method::GET, path)
     }
 
-    /// A `POST path` endpoint.
+    /// `POST path`.
     ///
     /// Its input comes from the path and a JSON body only.
     pub fn post(path: impl Into<String>) -> Self {
         Self::new(Method::POST, path)
     }
 
-    /// A `PUT path` endpoint.
+    /// `PUT path`.
     ///
     /// Its input comes from the path and a JSON body only.
     pub fn put(path: impl Into<String>) -> Self {
         Self::new(Method::PUT, path)
     }
 
-    /// A `PATCH path` endpoint.
+    /// `PATCH path`.
     ///
     /// Its input comes from the path and a JSON body only.
     pub fn patch(path: impl Into<String>) -> Self {
         Self::new(Method::PATCH, path)
     }
 
-    /// A `DELETE path` endpoint.
+    /// `DELETE path`.
     ///
     /// Its input comes from the path, the query and an optional JSON body.
     pub fn delete(path: impl Into<String>) -> Self {

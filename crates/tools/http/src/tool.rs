@@ -109,7 +109,7 @@ impl Tool for Http {
 #[microcore_kernel::contract]
 impl Http {
     /// Serves the files of `dir` under `prefix` for GET requests no route
-    /// matched (so a mount at `/` never hides the API). Only allowlisted
+    /// matched. A mount at `/` never hides the API. Only allowlisted
     /// extensions are served and dotfiles never (except `.well-known/`);
     /// a blocked file answers 404 exactly like a missing one.
     pub fn mount_static(

@@ -34,13 +34,13 @@ pub struct JobOptions {
 
 #[microcore_kernel::contract(of = crate::Scheduler)]
 impl JobOptions {
-    /// Runs a fire even while the previous run still goes, instead of skipping it.
+    /// Runs a fire even while the previous run goes, for `cron_with`/`every_with` (arguments of `cron`/`every`, then options).
     pub fn allow_overlap(mut self) -> Self {
         self.overlap = Overlap::Allow;
         self
     }
 
-    /// Skips fires missed during downtime, instead of running once for them.
+    /// Skips fires missed during downtime instead of running once for them.
     pub fn skip_misfires(mut self) -> Self {
         self.misfire = Misfire::Skip;
         self

@@ -134,6 +134,7 @@ impl Scheduler {
     }
 
     /// `cron` with `options`, e.g. `JobOptions::default().skip_misfires()`.
+    #[not_in_manifest]
     pub fn cron_with<P, F, Fut>(
         &self,
         key: &str,
@@ -169,6 +170,7 @@ impl Scheduler {
     }
 
     /// `every` with `options`, e.g. `JobOptions::default().allow_overlap()`.
+    #[not_in_manifest]
     pub fn every_with<P, F, Fut>(
         &self,
         key: &str,

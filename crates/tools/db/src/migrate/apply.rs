@@ -33,7 +33,7 @@ fn history_ddl(engine: Engine) -> &'static str {
 async fn ensure_history(db: &Core) -> Result<(), DbError> {
     let engine = db.backend().engine();
     let _turn = db.gate().lock_owned().await;
-    let mut conn = db.backend().begin().await?;
+    let mut conn = db.backend().begin_exclusive().await?;
     let result = async {
         conn.script(history_ddl(engine)).await?;
         for column in ["checksum", "applied_file"] {

@@ -81,7 +81,7 @@ pub(crate) fn now_ms() -> i64 {
 /// EXISTS`, which is not atomic in PostgreSQL.
 pub(crate) async fn ensure(core: &crate::core::Core) -> Result<(), crate::error::DbError> {
     let _turn = core.gate().lock_owned().await;
-    let mut conn = core.backend().begin().await?;
+    let mut conn = core.backend().begin_exclusive().await?;
     match conn.script(ddl(core.engine())).await {
         Ok(()) => conn.commit().await,
         Err(e) => {

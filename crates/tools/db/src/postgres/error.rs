@@ -39,8 +39,9 @@ pub(crate) fn classify(e: sqlx::Error) -> DbError {
              lock_timeout and nothing was written; retry later, keep transactions short, or \
              raise lock_timeout"
         )),
-        // serialization failure, deadlock: the engine's doing, not the statement's
-        "40001" | "40P01" => DbError::tool(message),
+        // serialization failure, deadlock: concurrent transactions, retried by `tx::run`
+        "40001" => DbError::conflict(format!("{message} (SQLSTATE 40001 serialization_failure)")),
+        "40P01" => DbError::conflict(format!("{message} (SQLSTATE 40P01 deadlock_detected)")),
         _ => DbError::caller(message),
     }
 }

@@ -3,6 +3,7 @@
 mod bind;
 mod decode;
 mod error;
+mod tx;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -10,19 +11,20 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{
-    AssertSqlSafe, Either, Executor, PgConnection, Postgres, SqlSafeStr, Statement, Transaction,
-};
+use sqlx::{AssertSqlSafe, Either, Executor, PgConnection, SqlSafeStr, Statement};
 
 use crate::backend::{Backend, Conn, Engine, Output};
 use crate::error::DbError;
 use crate::value::Value;
 
 pub(crate) use error::classify;
+use tx::PgTx;
 
-/// The advisory lock every top-level transaction holds, so transactions are
-/// serialised exactly as on SQLite (one writer at a time), across replicas too.
-const TX_LOCK_KEY: i64 = 0x4d43_5f54_5800; // "MC_TX"
+/// The advisory lock the tool's own DDL holds (migrations, the outbox
+/// table), so replicas booting together take turns, across processes. The
+/// transactions of plugins do not take it: they run `SERIALIZABLE` and are
+/// re-run on a conflict (see `tx`). The value is the one every version used.
+const DDL_LOCK_KEY: i64 = 0x4d43_5f54_5800; // "MC_TX"
 
 pub(crate) struct PgBackend {
     pool: PgPool,
@@ -107,107 +109,30 @@ impl Backend for PgBackend {
 
     fn begin(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>> {
         Box::pin(async move {
+            let tx = self
+                .pool
+                .begin_with(tx::BEGIN_SERIALIZABLE)
+                .await
+                .map_err(classify)?;
+            Ok(Box::new(PgTx::armed(tx)) as Box<dyn Conn>)
+        })
+    }
+
+    fn begin_exclusive(&self) -> BoxFuture<'_, Result<Box<dyn Conn>, DbError>> {
+        Box::pin(async move {
             let mut tx = self.pool.begin().await.map_err(classify)?;
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(TX_LOCK_KEY)
+                .bind(DDL_LOCK_KEY)
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
-            Ok(Box::new(PgTx { tx, aborted: None }) as Box<dyn Conn>)
+            Ok(Box::new(PgTx::bare(tx)) as Box<dyn Conn>)
         })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.pool.close())
     }
-}
-
-/// An open PostgreSQL transaction.
-///
-/// PostgreSQL aborts the whole transaction at the first failed statement and
-/// then turns `COMMIT` into `ROLLBACK` (sqlx does not read the tag), so a
-/// closure that caught a failed statement and returned `Ok` would "commit"
-/// nothing and report success. SQLite undoes only the failed statement. To
-/// behave the same, each statement runs under a savepoint that is rolled
-/// back when it fails, which leaves the transaction usable; and should the
-/// transaction be aborted anyway (a failed savepoint command), `commit`
-/// rolls back and fails instead of reporting success.
-struct PgTx {
-    tx: Transaction<'static, Postgres>,
-    /// Why the server aborted the transaction, once it has.
-    aborted: Option<String>,
-}
-
-/// The savepoint around one statement; released at once, so one name does.
-const STATEMENT: &str = "SAVEPOINT mc_stmt";
-const STATEMENT_OK: &str = "RELEASE SAVEPOINT mc_stmt";
-const STATEMENT_FAILED: &str = "ROLLBACK TO SAVEPOINT mc_stmt; RELEASE SAVEPOINT mc_stmt";
-
-impl PgTx {
-    /// A parameterless command; a failure marks the transaction aborted.
-    async fn command(&mut self, sql: &str) -> Result<(), DbError> {
-        let result = sqlx::raw_sql(AssertSqlSafe(sql))
-            .execute(&mut *self.tx)
-            .await
-            .map(drop)
-            .map_err(classify);
-        if let Err(e) = &result {
-            self.aborted.get_or_insert_with(|| e.message.clone());
-        }
-        result
-    }
-}
-
-impl Conn for PgTx {
-    fn run<'a>(
-        &'a mut self,
-        sql: &'a str,
-        params: &'a [Value],
-    ) -> BoxFuture<'a, Result<Output, DbError>> {
-        Box::pin(async move {
-            self.command(STATEMENT).await?;
-            match run_on(&mut self.tx, sql, params).await {
-                Ok(out) => {
-                    self.command(STATEMENT_OK).await?;
-                    Ok(out)
-                }
-                Err(e) => {
-                    let _ = self.command(STATEMENT_FAILED).await;
-                    Err(e)
-                }
-            }
-        })
-    }
-
-    fn script<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), DbError>> {
-        Box::pin(self.command(sql))
-    }
-
-    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>> {
-        Box::pin(async move {
-            let PgTx { tx, aborted } = *self;
-            match aborted {
-                None => tx.commit().await.map_err(classify),
-                Some(reason) => {
-                    let _ = tx.rollback().await;
-                    Err(aborted_error(&reason))
-                }
-            }
-        })
-    }
-
-    fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), DbError>> {
-        Box::pin(async move { self.tx.rollback().await.map_err(classify) })
-    }
-}
-
-/// The error of a commit that PostgreSQL would have turned into a rollback.
-fn aborted_error(reason: &str) -> DbError {
-    DbError::caller(format!(
-        "the transaction was rolled back, not committed: PostgreSQL aborted it when a command \
-         failed ({reason}); nothing it wrote was kept. Return that error from the closure, or \
-         retry the transaction"
-    ))
 }
 
 #[cfg(test)]

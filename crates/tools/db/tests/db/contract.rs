@@ -240,7 +240,7 @@ async fn transaction_commits_on_ok_and_rolls_back_on_err(db: Db) {
 
 async fn transaction_sees_its_own_writes_and_plain_calls_join_it(db: Db) {
     parity_table(&db).await;
-    let outside = db.clone();
+    let outside = &db.clone();
     let result: Result<(), DbError> = db
         .transaction(|tx| async move {
             tx.execute(
@@ -254,7 +254,7 @@ async fn transaction_sees_its_own_writes_and_plain_calls_join_it(db: Db) {
             outside
                 .execute("INSERT INTO _parity (id, name) VALUES (2, 'Bo')", params![])
                 .await?;
-            assert_eq!(count(&outside, "_parity").await, 2);
+            assert_eq!(count(outside, "_parity").await, 2);
             // an error rolls back everything, the joined insert included
             outside
                 .query::<Value>("SELECT * FROM no_such_table_here", params![])

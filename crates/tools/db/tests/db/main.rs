@@ -4,6 +4,7 @@
 
 mod support;
 
+mod conflicts;
 mod contract;
 mod migration_history;
 mod migrations;

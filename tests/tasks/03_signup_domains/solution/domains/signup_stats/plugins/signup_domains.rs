@@ -68,8 +68,11 @@ impl SignupDomains {
         };
         let domain = domain.to_lowercase();
         let event_id = event.id.clone();
+        // The closure may run again on a conflict: it clones what it moves.
         self.db
-            .transaction(|tx| async move {
+            .transaction(|tx| {
+                let (event_id, domain) = (event_id.clone(), domain.clone());
+                async move {
                 let first = tx
                     .execute(
                         "INSERT INTO signup_domains_seen (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
@@ -85,7 +88,7 @@ impl SignupDomains {
                     .await?;
                 }
                 Ok(())
-            })
+            }})
             .await?;
         Ok(())
     }

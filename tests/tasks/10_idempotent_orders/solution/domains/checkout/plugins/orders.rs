@@ -74,8 +74,11 @@ impl Orders {
                 HttpError::bad_request("send an Idempotency-Key header (1 to 200 characters)")
             })?;
         let request = json!({"item": req.item, "quantity": req.quantity}).to_string();
+        // The closure may run again on a conflict: it clones what it moves.
         self.db
-            .try_transaction(|tx| async move {
+            .try_transaction(|tx| {
+                let (key, request, item) = (key.clone(), request.clone(), req.item.clone());
+                async move {
                 let seen: Option<KeyRow> = tx
                     .query_one(
                         "SELECT request, order_id FROM checkout_idempotency_keys WHERE key = $1",
@@ -99,7 +102,7 @@ impl Orders {
                 let id = tx
                     .execute(
                         "INSERT INTO checkout_orders (item, quantity) VALUES ($1, $2) RETURNING id",
-                        params![req.item.clone(), req.quantity],
+                        params![item.clone(), req.quantity],
                     )
                     .await?;
                 tx.execute(
@@ -109,10 +112,10 @@ impl Orders {
                 .await?;
                 Ok(Order {
                     id,
-                    item: req.item,
+                    item,
                     quantity: req.quantity,
                 })
-            })
+            }})
             .await
     }
 
