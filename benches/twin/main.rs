@@ -102,7 +102,11 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-async fn get_user(State(app): State<Arc<App>>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+async fn get_user(
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
     let Some(token) = bearer(&headers) else {
         return failure(StatusCode::UNAUTHORIZED, "Missing authorization token");
     };

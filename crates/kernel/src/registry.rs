@@ -159,7 +159,11 @@ impl Ring {
         let start = end.saturating_sub(METRICS_CAPACITY as u64);
         (start..end)
             .rev()
-            .filter_map(|n| self.slots[(n % METRICS_CAPACITY as u64) as usize].lock().clone())
+            .filter_map(|n| {
+                self.slots[(n % METRICS_CAPACITY as u64) as usize]
+                    .lock()
+                    .clone()
+            })
             .collect()
     }
 }
