@@ -14,6 +14,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -73,6 +74,11 @@ struct State {
     /// separate atomics a success and a failure racing could leave the
     /// registry DEAD while the flag said alive, DEAD forever while working.
     health: Mutex<Health>,
+    /// True while no failure was counted since the last success (and so the
+    /// tool is not DEAD): a success then has nothing to change and skips the
+    /// lock, which every worker took on every call under load. Written only
+    /// with the lock held.
+    clean: AtomicBool,
 }
 
 #[derive(Default)]
@@ -112,6 +118,7 @@ impl Probe {
                 tool,
                 registry,
                 health: Mutex::new(Health::default()),
+                clean: AtomicBool::new(true),
             }),
         }
     }
@@ -253,8 +260,14 @@ impl Probe {
     }
 
     fn succeeded(&self) {
+        // A success seen as clean is ordered before any failure still taking
+        // the lock: the outcome is the same as if it had run first.
+        if self.state.clean.load(Ordering::Acquire) {
+            return;
+        }
         let mut health = self.state.health.lock();
         health.consecutive = 0;
+        self.state.clean.store(true, Ordering::Release);
         if health.dead {
             health.dead = false;
             tracing::info!(tool = self.state.tool, "tool recovered: a call succeeded");
@@ -264,6 +277,7 @@ impl Probe {
 
     fn failed(&self, unavailable: bool, method: &str) {
         let mut health = self.state.health.lock();
+        self.state.clean.store(false, Ordering::Release);
         health.consecutive = health.consecutive.saturating_add(1);
         let n = health.consecutive;
         let reason = if unavailable {

@@ -3,8 +3,9 @@
 //! The kernel writes it while booting, the tool probes write it when a tool
 //! goes DEAD or recovers, and the `/system/*` endpoints read snapshots of it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
@@ -109,7 +110,7 @@ impl SystemStatus {
 struct Inner {
     tools: RwLock<BTreeMap<String, ToolState>>,
     plugins: RwLock<BTreeMap<String, PluginState>>,
-    metrics: Mutex<VecDeque<ToolCall>>,
+    metrics: Ring,
     /// The app's default token validator (see [`Registry::set_token_validator`]).
     token_validator: RwLock<Option<Arc<dyn TokenValidator>>>,
     /// Faults the chaos controls armed (read by every probe).
@@ -125,13 +126,53 @@ impl Default for Inner {
         Self {
             tools: RwLock::default(),
             plugins: RwLock::default(),
-            metrics: Mutex::default(),
+            metrics: Ring::new(),
             token_validator: RwLock::default(),
             faults: Faults::default(),
             pauses: Pauses::default(),
             instance_id: uuid::Uuid::new_v4().to_string(),
             started: Instant::now(),
         }
+    }
+}
+
+/// The metrics ring: [`METRICS_CAPACITY`] slots, each behind its own lock,
+/// and a counter that hands every call its slot. One `Mutex<VecDeque>` for
+/// the whole ring was a lock every worker took on every tool call of every
+/// request; now two calls contend only on one atomic add, or on a slot when
+/// the ring has wrapped around in between.
+struct Ring {
+    slots: Box<[Mutex<Option<ToolCall>>]>,
+    /// How many calls were ever recorded; call `n` lives in slot `n % capacity`.
+    next: AtomicU64,
+}
+
+impl Ring {
+    fn new() -> Self {
+        Self {
+            slots: (0..METRICS_CAPACITY).map(|_| Mutex::new(None)).collect(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    fn push(&self, call: ToolCall) {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        *self.slots[(n % METRICS_CAPACITY as u64) as usize].lock() = Some(call);
+    }
+
+    /// Newest first. Calls recorded while this runs may be missing, or show
+    /// in place of the older call their slot held: metrics, not a log.
+    fn recent(&self) -> Vec<ToolCall> {
+        let end = self.next.load(Ordering::Relaxed);
+        let start = end.saturating_sub(METRICS_CAPACITY as u64);
+        (start..end)
+            .rev()
+            .filter_map(|n| {
+                self.slots[(n % METRICS_CAPACITY as u64) as usize]
+                    .lock()
+                    .clone()
+            })
+            .collect()
     }
 }
 
@@ -241,16 +282,12 @@ impl Registry {
 
     /// Appends a tool call to the bounded metrics ring.
     pub fn record_call(&self, call: ToolCall) {
-        let mut ring = self.inner.metrics.lock();
-        if ring.len() == METRICS_CAPACITY {
-            ring.pop_front();
-        }
-        ring.push_back(call);
+        self.inner.metrics.push(call);
     }
 
     /// The most recent tool calls, newest first.
     pub fn recent_calls(&self) -> Vec<ToolCall> {
-        self.inner.metrics.lock().iter().rev().cloned().collect()
+        self.inner.metrics.recent()
     }
 }
 

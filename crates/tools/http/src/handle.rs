@@ -234,6 +234,7 @@ impl Http {
                 });
             }
             let endpoint = Arc::new(Endpoint {
+                identity: Arc::from(info.handler.as_str()),
                 info,
                 method: route.method.clone(),
                 auth,

@@ -4,7 +4,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::{FromRequest, FromRequestParts, Query, RawPathParams, Request};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
@@ -47,6 +47,9 @@ pub(crate) enum Handler {
 /// A registered endpoint.
 pub(crate) struct Endpoint {
     pub(crate) info: RouteInfo,
+    /// `info.handler` as the call context names it, made once at
+    /// registration rather than copied for every request.
+    pub(crate) identity: Arc<str>,
     pub(crate) method: Method,
     pub(crate) auth: Option<Arc<dyn TokenValidator>>,
     pub(crate) handler: Handler,
@@ -161,15 +164,16 @@ pub(crate) async fn path_and_query(
     Ok((path, query))
 }
 
-pub(crate) async fn handle(ep: Arc<Endpoint>, req: Request) -> Response {
+pub(crate) async fn handle(ep: Arc<Endpoint>, mut req: Request) -> Response {
     let invoke = match &ep.handler {
         Handler::Request(invoke) => invoke.clone(),
         Handler::Socket(socket) => return crate::ws::handle(socket.clone(), ep.clone(), req).await,
     };
+    // Taken, not cloned: nothing after this reads the extension.
     let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
+        .extensions_mut()
+        .remove::<RequestId>()
+        .map(|r| r.0)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let (mut parts, body) = req.into_parts();
     let (claims, token) = match &ep.auth {
@@ -189,19 +193,22 @@ pub(crate) async fn handle(ep: Arc<Endpoint>, req: Request) -> Response {
     };
     let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
     let headers = std::mem::take(&mut parts.headers);
-    let body = match read_body(parts, content_type, body).await {
-        Ok(b) => b,
-        Err(res) => return res,
+    // A request known to have no body (a GET, `Content-Length: 0`) reads as
+    // an empty one would, without building a request to collect nothing.
+    let body = if body.is_end_stream() {
+        None
+    } else {
+        match read_body(parts, content_type, body).await {
+            Ok(b) => b,
+            Err(res) => return res,
+        }
     };
     let input = match assemble::merge(&ep.info.request_schema, query, path, body) {
         Ok(input) => input,
         Err(e) => return envelope::failure(&e),
     };
     let ctx = Ctx::new(request_id.clone(), headers, claims, token);
-    let call = CallContext::new(
-        ep.info.handler.clone(),
-        Some(Arc::from(request_id.as_str())),
-    );
+    let call = CallContext::new(ep.identity.clone(), Some(Arc::from(request_id.as_str())));
     let handler_ctx = ctx.clone();
     let run = AssertUnwindSafe(in_context(
         call,

@@ -66,12 +66,12 @@ fn decode(row: &SqliteRow) -> Result<JsonRow, DbError> {
         let value = if raw.is_null() {
             J::Null
         } else {
-            let storage = raw.type_info().name().to_owned();
+            let storage = raw.type_info();
             let declared_bool = column.type_info().name() == "BOOLEAN";
             let get_err = |e: sqlx::Error| {
                 DbError::caller(format!("cannot read column {}: {e}", column.name()))
             };
-            match storage.as_str() {
+            match storage.name() {
                 "INTEGER" | "INT4" | "BOOLEAN" => {
                     let v: i64 = row.try_get_unchecked(i).map_err(get_err)?;
                     if declared_bool {

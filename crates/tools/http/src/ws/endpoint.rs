@@ -112,6 +112,7 @@ impl Http {
                 produces: None,
             };
             self.add(Arc::new(Endpoint {
+                identity: Arc::from(info.handler.as_str()),
                 info,
                 method: Method::GET,
                 auth,
