@@ -7,15 +7,23 @@
 //! an "unavailable" error marks the tool DEAD at once; five consecutive other
 //! failures mark it DEAD; any success marks a DEAD tool OK ("Recovered").
 //! The probe never retries.
+//!
+//! Each call is also a `tool.call` span (`db.query`, child of whatever span
+//! is current: the request, the delivery) and, when a meter provider is
+//! installed, a point of the `microcore.tool.*` metrics. With
+//! OpenTelemetry off the span is disabled at its call site.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use opentelemetry::KeyValue;
 use parking_lot::Mutex;
 use serde::Serialize;
+use tracing::{Instrument, Span};
 
 use crate::registry::{Registry, ToolStatus};
+use crate::telemetry::{SPAN_TARGET, metrics};
 
 /// Consecutive failures after which a tool is DEAD.
 pub const DEAD_THRESHOLD: u32 = 5;
@@ -110,9 +118,10 @@ impl Probe {
         method: &'static str,
         call: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
+        let span = self.span(method);
         let started = Instant::now();
-        let result = call.await;
-        self.finish(method, started, &result);
+        let result = call.instrument(span.clone()).await;
+        self.finish(method, started, &result, &span);
         result
     }
 
@@ -122,10 +131,29 @@ impl Probe {
         method: &'static str,
         call: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
+        let span = self.span(method);
         let started = Instant::now();
-        let result = call();
-        self.finish(method, started, &result);
+        let result = span.in_scope(call);
+        self.finish(method, started, &result, &span);
         result
+    }
+
+    /// The call's span; its name is only formatted when something records it.
+    fn span(&self, method: &'static str) -> Span {
+        let tool = self.state.tool;
+        let span = tracing::debug_span!(
+            target: SPAN_TARGET,
+            "tool.call",
+            otel.name = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            tool,
+            method,
+            outcome = tracing::field::Empty,
+        );
+        if !span.is_disabled() {
+            span.record("otel.name", format!("{tool}.{method}"));
+        }
+        span
     }
 
     fn finish<T, E: ToolFailure>(
@@ -133,21 +161,38 @@ impl Probe {
         method: &'static str,
         started: Instant,
         result: &Result<T, E>,
+        span: &Span,
     ) {
-        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let success = match result {
+        let elapsed = started.elapsed().as_secs_f64();
+        let duration_ms = elapsed * 1000.0;
+        let (success, outcome) = match result {
             Ok(_) => {
                 self.succeeded();
-                true
+                (true, "ok")
             }
             // The call never told anything about the backend (bad input, a
             // zero TTL): it neither revives nor kills the tool.
-            Err(e) if e.is_caller_error() => false,
+            Err(e) if e.is_caller_error() => (false, "caller_error"),
             Err(e) => {
                 self.failed(e.is_unavailable(), method);
-                false
+                (false, "error")
             }
         };
+        if !span.is_disabled() {
+            span.record("outcome", outcome);
+            if !success {
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+        if let Some(m) = metrics() {
+            let attributes = [
+                KeyValue::new("tool", self.state.tool),
+                KeyValue::new("method", method),
+                KeyValue::new("outcome", outcome),
+            ];
+            m.tool_calls.add(1, &attributes);
+            m.tool_duration.record(elapsed, &attributes);
+        }
         if let Some(registry) = &self.state.registry {
             let timestamp = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
