@@ -50,7 +50,7 @@ fn sanitize(raw: &str) -> Option<String> {
 /// - the request's span and metrics ([`RequestTelemetry`]), which cost
 ///   nothing with OpenTelemetry off.
 async fn frame(State(settings): State<Arc<Settings>>, mut req: Request, next: Next) -> Response {
-    let telemetry = RequestTelemetry::start(&mut req);
+    let telemetry = RequestTelemetry::start(&req);
     let started = settings.access_log.then(std::time::Instant::now);
     let id = req
         .headers()

@@ -20,7 +20,6 @@ use crate::envelope;
 use crate::error::HttpError;
 use crate::layers::RequestId;
 use crate::route::RouteInfo;
-use crate::telemetry::{MatchedRoute, Observed};
 
 /// What a handler produced.
 pub(crate) enum Output {
@@ -163,16 +162,6 @@ pub(crate) async fn path_and_query(
 }
 
 pub(crate) async fn handle(ep: Arc<Endpoint>, req: Request) -> Response {
-    let observed = req.extensions().get::<Observed>().is_some();
-    let mut res = answer(ep.clone(), req).await;
-    if observed {
-        res.extensions_mut()
-            .insert(MatchedRoute(ep.info.path.clone()));
-    }
-    res
-}
-
-async fn answer(ep: Arc<Endpoint>, req: Request) -> Response {
     let invoke = match &ep.handler {
         Handler::Request(invoke) => invoke.clone(),
         Handler::Socket(socket) => return crate::ws::handle(socket.clone(), ep.clone(), req).await,

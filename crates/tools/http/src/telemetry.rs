@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::response::Response;
 use http::{HeaderName, HeaderValue, Method};
 use microcore_kernel::{Instruments, SPAN_TARGET, TraceContext, metrics};
@@ -18,25 +18,18 @@ use tracing::field::Empty;
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
-/// Request extension: the request is observed, so the endpoint reports its
-/// route ([`MatchedRoute`]).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Observed;
-
-/// Response extension: the route template that answered (`/users/{id}`).
-#[derive(Clone, Debug)]
-pub(crate) struct MatchedRoute(pub(crate) String);
-
 /// One request's span and metric clock.
 pub(crate) struct RequestTelemetry {
     pub(crate) span: Span,
-    metered: Option<(&'static Instruments, Instant)>,
+    metered: Option<(&'static Instruments, Instant, Option<MatchedPath>)>,
 }
 
 impl RequestTelemetry {
     /// Opens the request's span, parented on the client's `traceparent` (a
-    /// malformed one is ignored: a new trace starts).
-    pub(crate) fn start(req: &mut Request) -> Self {
+    /// malformed one is ignored: a new trace starts). The layers run after
+    /// routing, so the route template (`/users/{id}`) is known here: the
+    /// span is named before it starts, which is when OTel fixes its name.
+    pub(crate) fn start(req: &Request) -> Self {
         let span = tracing::debug_span!(
             target: SPAN_TARGET,
             "http.request",
@@ -48,9 +41,18 @@ impl RequestTelemetry {
             http.route = Empty,
             http.response.status_code = Empty,
         );
-        let metered = metrics().map(|m| (m, Instant::now()));
+        let route = || req.extensions().get::<MatchedPath>();
+        let metered = metrics().map(|m| (m, Instant::now(), route().cloned()));
         if !span.is_disabled() {
-            span.record("otel.name", req.method().as_str());
+            match route() {
+                Some(route) => {
+                    span.record("otel.name", format!("{} {}", req.method(), route.as_str()));
+                    span.record("http.route", route.as_str());
+                }
+                None => {
+                    span.record("otel.name", req.method().as_str());
+                }
+            }
             span.record("url.path", req.uri().path());
             let header = |name: &HeaderName| {
                 req.headers()
@@ -66,22 +68,14 @@ impl RequestTelemetry {
                 .adopt(&span);
             }
         }
-        if !span.is_disabled() || metered.is_some() {
-            req.extensions_mut().insert(Observed);
-        }
         Self { span, metered }
     }
 
     /// Records the outcome, returns the span's `traceparent` and counts the request.
     pub(crate) fn finish(self, method: &Method, res: &mut Response) {
-        let route = res.extensions_mut().remove::<MatchedRoute>();
         let status = res.status().as_u16();
         if !self.span.is_disabled() {
             self.span.record("http.response.status_code", status);
-            if let Some(MatchedRoute(route)) = &route {
-                self.span.record("http.route", route.as_str());
-                self.span.record("otel.name", format!("{method} {route}"));
-            }
             if status >= 500 {
                 self.span.record("otel.status_code", "ERROR");
             }
@@ -95,13 +89,13 @@ impl RequestTelemetry {
                 }
             }
         }
-        if let Some((m, started)) = self.metered {
+        if let Some((m, started, route)) = self.metered {
             let mut attributes = vec![
                 KeyValue::new("http.request.method", method.as_str().to_owned()),
                 KeyValue::new("http.response.status_code", i64::from(status)),
             ];
-            if let Some(MatchedRoute(route)) = route {
-                attributes.push(KeyValue::new("http.route", route));
+            if let Some(route) = route {
+                attributes.push(KeyValue::new("http.route", route.as_str().to_owned()));
             }
             m.http_requests.add(1, &attributes);
             m.http_duration
