@@ -88,3 +88,58 @@ impl RefuseOrder {
         anyhow::bail!("refused on purpose")
     }
 }
+
+/// `POST /otel/stored`: stores an event in the outbox with its transaction.
+#[plugin(tools = microcore_app::Tools)]
+pub struct StoreOrder {
+    http: Http,
+    db: Db,
+}
+
+/// An order stored through the outbox.
+#[event("otel_test.order_stored")]
+pub struct OrderStored {
+    /// Which order.
+    pub n: i64,
+}
+
+impl Plugin for StoreOrder {
+    async fn on_boot(self: Arc<Self>) -> BootResult {
+        self.http
+            .route(Route::post("/otel/stored"), &self, Self::store)?;
+        Ok(())
+    }
+}
+
+impl StoreOrder {
+    async fn store(self: Arc<Self>, _: Empty, _: Ctx) -> HttpResult<Placed> {
+        self.db
+            .transaction(|tx| async move {
+                tx.publish(OrderStored { n: 1 }).await?;
+                Ok(())
+            })
+            .await?;
+        Ok(Placed { ok: true })
+    }
+}
+
+/// Handles a stored order: one db call.
+#[plugin(tools = microcore_app::Tools)]
+pub struct ShipStored {
+    db: Db,
+    event_bus: EventBus,
+}
+
+impl Plugin for ShipStored {
+    async fn on_boot(self: Arc<Self>) -> BootResult {
+        self.event_bus.subscribe(&self, Self::ship).await?;
+        Ok(())
+    }
+}
+
+impl ShipStored {
+    async fn ship(self: Arc<Self>, _event: Envelope<OrderStored>) -> HandlerResult {
+        let _: Option<serde_json::Value> = self.db.query_one("SELECT 3 AS three", params![]).await?;
+        Ok(())
+    }
+}

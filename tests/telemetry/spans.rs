@@ -5,7 +5,7 @@ use opentelemetry::trace::SpanId;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::plugins::{PlaceOrder, RefuseOrder, ShipOrder};
+use crate::plugins::{PlaceOrder, RefuseOrder, ShipOrder, ShipStored, StoreOrder};
 use crate::support::{self, TempDb, identity, random_hex, recorded};
 
 /// The client's span, parent of the request's.
@@ -114,6 +114,53 @@ async fn one_trace(settings: &[(&str, &str)]) {
         .unwrap_or_default();
     assert!(subscriber.contains("ShipOrder"), "{subscriber}");
     one("db.query_one", deliver.span_context.span_id());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stored_in_the_outbox_is_delivered_in_the_storing_requests_trace() {
+    let recorded = recorded();
+    let db = TempDb::new();
+    let url = db.url();
+    let plugins = vec![
+        identity::<StoreOrder>(),
+        identity::<ShipStored>(),
+        "system.OutboxRelay".to_owned(),
+    ];
+    let (running, base) = support::serve(plugins, &[("DATABASE_URL", url.as_str())]).await;
+    let trace_id = random_hex(16);
+    let res = reqwest::Client::new()
+        .post(format!("{base}/otel/stored"))
+        .header("traceparent", format!("00-{trace_id}-{CLIENT_SPAN}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let spans = support::eventually(|| {
+        let spans = recorded.trace(&trace_id);
+        let delivered = spans.iter().any(|s| s.name == "deliver otel_test.order_stored");
+        let handled = spans.iter().any(|s| s.name == "db.query_one");
+        (delivered && handled).then_some(spans)
+    })
+    .await;
+    support::stop(running).await;
+    let spans = spans.unwrap_or_else(|| {
+        panic!(
+            "the stored event's delivery is not in trace {trace_id}: {:?}",
+            recorded.trace(&trace_id).iter().map(|s| &s.name).collect::<Vec<_>>()
+        )
+    });
+    let find = |name: &str| spans.iter().find(|s| s.name == name).unwrap();
+    let stored = find("db.publish");
+    let deliver = find("deliver otel_test.order_stored");
+    assert_eq!(
+        deliver.parent_span_id,
+        stored.span_context.span_id(),
+        "the delivery is a child of the outbox write, through the stored row"
+    );
+    assert_eq!(
+        find("db.query_one").parent_span_id,
+        deliver.span_context.span_id()
+    );
 }
 
 #[tokio::test]
