@@ -139,7 +139,8 @@ impl Plugin for ShipStored {
 
 impl ShipStored {
     async fn ship(self: Arc<Self>, _event: Envelope<OrderStored>) -> HandlerResult {
-        let _: Option<serde_json::Value> = self.db.query_one("SELECT 3 AS three", params![]).await?;
+        let _: Option<serde_json::Value> =
+            self.db.query_one("SELECT 3 AS three", params![]).await?;
         Ok(())
     }
 }

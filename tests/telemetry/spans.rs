@@ -137,7 +137,9 @@ async fn an_event_stored_in_the_outbox_is_delivered_in_the_storing_requests_trac
     assert!(res.status().is_success(), "{}", res.status());
     let spans = support::eventually(|| {
         let spans = recorded.trace(&trace_id);
-        let delivered = spans.iter().any(|s| s.name == "deliver otel_test.order_stored");
+        let delivered = spans
+            .iter()
+            .any(|s| s.name == "deliver otel_test.order_stored");
         let handled = spans.iter().any(|s| s.name == "db.query_one");
         (delivered && handled).then_some(spans)
     })
@@ -146,7 +148,11 @@ async fn an_event_stored_in_the_outbox_is_delivered_in_the_storing_requests_trac
     let spans = spans.unwrap_or_else(|| {
         panic!(
             "the stored event's delivery is not in trace {trace_id}: {:?}",
-            recorded.trace(&trace_id).iter().map(|s| &s.name).collect::<Vec<_>>()
+            recorded
+                .trace(&trace_id)
+                .iter()
+                .map(|s| &s.name)
+                .collect::<Vec<_>>()
         )
     });
     let find = |name: &str| spans.iter().find(|s| s.name == name).unwrap();

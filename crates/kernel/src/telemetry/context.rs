@@ -95,3 +95,97 @@ impl Injector for Carrier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use crate::telemetry::{SPAN_TARGET, scheduled_run_span};
+
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    /// Runs `f` with an OTel layer recording every span (no exporter).
+    fn traced<R>(f: impl FnOnce() -> R) -> R {
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, f)
+    }
+
+    fn span() -> Span {
+        tracing::debug_span!(target: SPAN_TARGET, "test.span")
+    }
+
+    #[test]
+    fn a_span_nobody_records_has_no_context_to_hand_on() {
+        assert_eq!(TraceContext::of(&span()), None);
+        // and adopting a parent is a no-op rather than an error
+        TraceContext {
+            traceparent: PARENT.into(),
+            tracestate: None,
+        }
+        .adopt(&span());
+    }
+
+    #[test]
+    fn an_adopted_parent_gives_its_trace_and_state_to_the_child() {
+        let parent = TraceContext {
+            traceparent: PARENT.into(),
+            tracestate: Some("vendor=x".into()),
+        };
+        let child = traced(|| {
+            let span = span();
+            parent.adopt(&span);
+            TraceContext::of(&span)
+        })
+        .expect("a recorded span has a context");
+        assert_eq!(child.trace_id(), parent.trace_id());
+        assert_ne!(child.traceparent, parent.traceparent, "a span of its own");
+        assert_eq!(child.tracestate.as_deref(), Some("vendor=x"));
+    }
+
+    #[test]
+    fn a_malformed_traceparent_is_ignored_and_a_new_trace_starts() {
+        for bad in [
+            "",
+            "garbage",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        ] {
+            let child = traced(|| {
+                let span = span();
+                TraceContext {
+                    traceparent: bad.into(),
+                    tracestate: None,
+                }
+                .adopt(&span);
+                TraceContext::of(&span)
+            })
+            .expect("the span still records");
+            let id = child.trace_id().expect("a well-formed traceparent");
+            assert_ne!(id, "0".repeat(32), "{bad:?}");
+            assert_ne!(
+                Some(id),
+                TraceContext {
+                    traceparent: PARENT.into(),
+                    tracestate: None
+                }
+                .trace_id()
+            );
+        }
+    }
+
+    #[test]
+    fn a_scheduled_run_starts_its_own_trace_even_inside_another_span() {
+        let (outer, run) = traced(|| {
+            let outer = span();
+            let _entered = outer.enter();
+            let run = scheduled_run_span("nightly");
+            (TraceContext::of(&outer), TraceContext::of(&run))
+        });
+        let (outer, run) = (outer.unwrap(), run.unwrap());
+        assert_ne!(outer.trace_id(), run.trace_id());
+    }
+}

@@ -107,13 +107,17 @@ pub(crate) async fn ensure(core: &crate::core::Core) -> Result<(), crate::error:
     .map_err(|e| e.context("cannot create the _outbox table of the transactional outbox"))
 }
 
-async fn add_trace_column(conn: &mut dyn crate::backend::Conn) -> Result<(), crate::error::DbError> {
+async fn add_trace_column(
+    conn: &mut dyn crate::backend::Conn,
+) -> Result<(), crate::error::DbError> {
     #[derive(serde::Deserialize)]
     struct Count {
         n: i64,
     }
     let out = conn.run(SQLITE_HAS_TRACE, &[]).await?;
-    let has = crate::ops::rows::<Count>(out)?.first().is_some_and(|c| c.n > 0);
+    let has = crate::ops::rows::<Count>(out)?
+        .first()
+        .is_some_and(|c| c.n > 0);
     if !has {
         conn.script(SQLITE_ADD_TRACE).await?;
     }
