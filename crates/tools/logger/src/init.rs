@@ -19,6 +19,11 @@ use crate::telemetry::Telemetry;
 /// the default and says so. Keep the returned [`Telemetry`] and call
 /// [`Telemetry::shutdown`] after the kernel's shutdown.
 pub fn init(env: &Env) -> Telemetry {
+    // Checked first: exporters built for nothing would be dropped here, and
+    // dropping one waits for its export task on this very runtime.
+    if tracing::dispatcher::has_been_set() {
+        return Telemetry::off();
+    }
     let (telemetry, otel_warnings) = Telemetry::from_env(env);
     let (subscriber, warnings) = subscriber(env, &telemetry);
     if subscriber.try_init().is_err() {
