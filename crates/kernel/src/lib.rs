@@ -26,6 +26,7 @@ mod report;
 mod settings;
 mod shutdown;
 mod step;
+mod telemetry;
 mod tool;
 
 pub use auth::{Claims, RevocationList, TokenValidator};
@@ -56,6 +57,9 @@ pub use registry::{
 pub use report::BootReport;
 pub use settings::KernelSettings;
 pub use shutdown::{RELEASE_WINDOW, ShutdownReport};
+pub use telemetry::{
+    Instruments, SPAN_TARGET, TraceContext, install_metrics, metrics, scheduled_run_span,
+};
 pub use tool::{DynTool, InjectFrom, MissingTools, Slot, Tool, ToolError, ToolSet, ToolSetup};
 
 #[doc(hidden)]

@@ -11,17 +11,25 @@
 //! It is also where faults are injected ([`crate::Faults`]): an armed fault
 //! fails or delays a call here, before the tool runs, and the policy above
 //! reacts to it exactly as to a real outage.
+//!
+//! Each call is also a `tool.call` span (`db.query`, child of whatever span
+//! is current: the request, the delivery) and, when a meter provider is
+//! installed, a point of the `microcore.tool.*` metrics. With
+//! OpenTelemetry off the span is disabled at its call site.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use opentelemetry::KeyValue;
 use parking_lot::Mutex;
 use serde::Serialize;
+use tracing::{Instrument, Span};
 
 use crate::faults::{Faults, InjectedFault, Verdict};
 use crate::registry::{Registry, ToolStatus};
+use crate::telemetry::{SPAN_TARGET, metrics};
 
 /// Consecutive failures after which a tool is DEAD.
 pub const DEAD_THRESHOLD: u32 = 5;
@@ -149,6 +157,7 @@ impl Probe {
         method: &'static str,
         call: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
+        let span = self.span(method);
         let started = Instant::now();
         if let Some(faults) = self.armed_faults() {
             // Boxed: the wait lives on the heap only while a fault is armed,
@@ -158,8 +167,8 @@ impl Probe {
                 return Err(e);
             }
         }
-        let result = call.await;
-        self.finish(method, started, &result);
+        let result = call.instrument(span.clone()).await;
+        self.finish(method, started, &result, &span);
         result
     }
 
@@ -170,6 +179,7 @@ impl Probe {
         method: &'static str,
         call: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
+        let span = self.span(method);
         let started = Instant::now();
         if let Some(faults) = self.armed_faults() {
             let verdict = faults.verdict(self.state.tool, method);
@@ -178,8 +188,8 @@ impl Probe {
                 return Err(e);
             }
         }
-        let result = call();
-        self.finish(method, started, &result);
+        let result = span.in_scope(call);
+        self.finish(method, started, &result, &span);
         result
     }
 
@@ -219,25 +229,60 @@ impl Probe {
         Some(e)
     }
 
+    /// The call's span; its name is only formatted when something records it.
+    fn span(&self, method: &'static str) -> Span {
+        let tool = self.state.tool;
+        let span = tracing::debug_span!(
+            target: SPAN_TARGET,
+            "tool.call",
+            otel.name = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            tool,
+            method,
+            outcome = tracing::field::Empty,
+        );
+        if !span.is_disabled() {
+            span.record("otel.name", format!("{tool}.{method}"));
+        }
+        span
+    }
+
     fn finish<T, E: ToolFailure>(
         &self,
         method: &'static str,
         started: Instant,
         result: &Result<T, E>,
+        span: &Span,
     ) {
-        let success = match result {
+        let (success, outcome) = match result {
             Ok(_) => {
                 self.succeeded();
-                true
+                (true, "ok")
             }
             // The call never told anything about the backend (bad input, a
             // zero TTL): it neither revives nor kills the tool.
-            Err(e) if e.is_caller_error() => false,
+            Err(e) if e.is_caller_error() => (false, "caller_error"),
             Err(e) => {
                 self.failed(e.is_unavailable(), method);
-                false
+                (false, "error")
             }
         };
+        if !span.is_disabled() {
+            span.record("outcome", outcome);
+            if !success {
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+        if let Some(m) = metrics() {
+            let elapsed = started.elapsed().as_secs_f64();
+            let attributes = [
+                KeyValue::new("tool", self.state.tool),
+                KeyValue::new("method", method),
+                KeyValue::new("outcome", outcome),
+            ];
+            m.tool_calls.add(1, &attributes);
+            m.tool_duration.record(elapsed, &attributes);
+        }
         self.record(method, started, success);
     }
 

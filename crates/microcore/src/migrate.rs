@@ -38,7 +38,9 @@ pub(crate) async fn migrate(env: Env, flags: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    microcore_logger::init(&env);
+    // A one-shot command exports no telemetry: there is no shutdown to
+    // flush it at, and the log lines say what happened.
+    microcore_logger::init(&env.with("OTEL_SDK_DISABLED", "true"));
     let registry = Registry::new();
     let setup = ToolSetup {
         env: env.with("DB_AUTO_MIGRATE", "false"),

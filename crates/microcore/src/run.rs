@@ -107,8 +107,21 @@ fn env_with_dotenv(path: &Path) -> Result<Env, String> {
     Ok(Env::from_pairs(vars))
 }
 
+/// Longest the last export of spans and metrics may take at exit.
+const TELEMETRY_FLUSH: Duration = Duration::from_secs(5);
+
+/// Serves until a stop signal; telemetry (when an OTLP endpoint is set) is
+/// flushed last, after the kernel's shutdown, so its spans are sent too.
 async fn serve<T: ToolSet>(env: Env) -> ExitCode {
-    microcore_logger::init(&env);
+    let telemetry = microcore_logger::init(&env);
+    let code = serve_app::<T>(env).await;
+    for failure in telemetry.shutdown(TELEMETRY_FLUSH).await {
+        eprintln!("OpenTelemetry: {failure} (OTEL_EXPORTER_OTLP_ENDPOINT)");
+    }
+    code
+}
+
+async fn serve_app<T: ToolSet>(env: Env) -> ExitCode {
     let settings = match KernelSettings::from_env(&env) {
         Ok(settings) => settings,
         Err(errors) => {

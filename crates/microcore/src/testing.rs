@@ -214,7 +214,8 @@ impl<T: ToolSet> TestApp<T> {
                     row.emitter,
                     row.timestamp,
                     row.parent_id,
-                );
+                )
+                .with_trace(row.trace);
                 bus.publish_stored(envelope)
                     .await
                     .unwrap_or_else(|e| panic!("a stored event cannot be published: {e}"));

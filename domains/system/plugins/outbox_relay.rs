@@ -141,7 +141,8 @@ impl OutboxRelay {
     }
 }
 
-/// The envelope of a stored event: its id, emitter, parent and time as stored.
+/// The envelope of a stored event: its id, emitter, parent, time and trace
+/// context as stored.
 fn envelope(row: StoredEvent) -> RawEnvelope {
     RawEnvelope::stored(
         row.id,
@@ -151,6 +152,7 @@ fn envelope(row: StoredEvent) -> RawEnvelope {
         row.timestamp,
         row.parent_id,
     )
+    .with_trace(row.trace)
 }
 
 /// 100 ms after the first failed attempt, doubling, at most [`MAX_BACKOFF`].

@@ -21,7 +21,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use microcore_kernel::{EventName, current_event_id, current_identity};
+use microcore_kernel::{EventName, TraceContext, current_event_id, current_identity};
 use serde::de::DeserializeOwned;
 
 use crate::backend::{Conn, Engine, Output};
@@ -424,6 +424,11 @@ impl Tx {
                     Value::Text(current_identity().to_string()),
                     current_event_id().map_or(Value::Null, |p| Value::Text(p.to_string())),
                     Value::Int(table::now_ms()),
+                    // This call's span (the probe's `db.publish`): the
+                    // relay's publish carries it, so deliveries join the trace.
+                    TraceContext::of(&tracing::Span::current())
+                        .and_then(|t| serde_json::to_string(&t).ok())
+                        .map_or(Value::Null, Value::Text),
                 ];
                 self.run(table::INSERT, &params).await.map_err(|e| {
                     if e.message.contains("_outbox") {

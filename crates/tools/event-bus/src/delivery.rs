@@ -11,7 +11,10 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
-use microcore_kernel::{CallContext, in_context};
+use microcore_kernel::{CallContext, SPAN_TARGET, in_context, metrics};
+use opentelemetry::KeyValue;
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
 use crate::driver::{Full, Settled};
 use crate::envelope::{RawEnvelope, now};
@@ -152,7 +155,56 @@ async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: Arc<RawEnv
         entry.subscriber.clone(),
         Some(Arc::from(envelope.id.as_str())),
     );
-    in_context(ctx, attempt_all(inner, entry, envelope)).await
+    let span = delivery_span(&envelope, &entry.subscriber);
+    in_context(ctx, attempt_all(inner, entry, envelope))
+        .instrument(span)
+        .await
+}
+
+/// The `event.deliver` span: a child of the publish's span through the
+/// envelope's trace context, whichever process published it.
+fn delivery_span(envelope: &RawEnvelope, subscriber: &str) -> Span {
+    let span = tracing::debug_span!(
+        target: SPAN_TARGET,
+        parent: None,
+        "event.deliver",
+        otel.name = Empty,
+        otel.kind = "consumer",
+        otel.status_code = Empty,
+        messaging.destination.name = envelope.event.as_str(),
+        messaging.message.id = envelope.id.as_str(),
+        subscriber,
+        attempts = Empty,
+    );
+    if !span.is_disabled() {
+        span.record("otel.name", format!("deliver {}", envelope.event));
+        if let Some(trace) = &envelope.trace {
+            trace.adopt(&span);
+        }
+    }
+    span
+}
+
+/// Counts a finished delivery (after all its attempts) and records it on its span.
+fn delivered(envelope: &RawEnvelope, entry: &SubEntry, ok: bool, attempts: u32) {
+    let span = Span::current();
+    if !span.is_disabled() {
+        span.record("attempts", attempts);
+        if !ok {
+            span.record("otel.status_code", "ERROR");
+        }
+    }
+    if let Some(m) = metrics() {
+        let outcome = if ok { "ok" } else { "failed" };
+        m.bus_delivered.add(
+            1,
+            &[
+                KeyValue::new("event", envelope.event.clone()),
+                KeyValue::new("subscriber", entry.subscriber.clone()),
+                KeyValue::new("outcome", outcome),
+            ],
+        );
+    }
 }
 
 /// Waits while the chaos controls pause the subscriber's plugin or domain:
@@ -206,6 +258,15 @@ async fn attempt_all(
             Err(decode @ Failure::Decode(_)) => break Err(decode),
             Err(failure) if attempt < attempts_allowed => {
                 let why = failure.text();
+                if let Some(m) = metrics() {
+                    m.bus_retried.add(
+                        1,
+                        &[
+                            KeyValue::new("event", envelope.event.clone()),
+                            KeyValue::new("subscriber", entry.subscriber.clone()),
+                        ],
+                    );
+                }
                 tracing::warn!(event = %envelope.event, subscriber = %entry.subscriber, attempt, "handler failed, retrying: {why}");
                 tokio::time::sleep(entry.options.backoff_after(attempt)).await;
             }
@@ -214,6 +275,7 @@ async fn attempt_all(
     };
     match outcome {
         Ok(reply) => {
+            delivered(&envelope, entry, true, attempt);
             entry.consecutive_failures.store(0, Ordering::Release);
             let reply_to = envelope.reply_to.clone();
             let correlation_id = envelope.correlation_id.clone();
@@ -232,6 +294,7 @@ async fn attempt_all(
             Settled::Done
         }
         Err(failure) => {
+            delivered(&envelope, entry, false, attempt);
             record(
                 inner,
                 entry,

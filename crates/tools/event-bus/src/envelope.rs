@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use microcore_kernel::TraceContext;
 use serde::{Deserialize, Serialize};
 
 use crate::EventBus;
@@ -45,6 +46,11 @@ pub struct RawEnvelope {
     /// Free-form metadata.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The W3C trace context of the publish, so the subscriber's work (in
+    /// this process or on another replica) joins the publisher's trace.
+    /// Absent with OpenTelemetry off; a malformed one is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceContext>,
 }
 
 impl RawEnvelope {
@@ -73,7 +79,15 @@ impl RawEnvelope {
             delay: None,
             ttl: None,
             headers: Default::default(),
+            trace: None,
         }
+    }
+
+    /// The same envelope, carrying the trace context `trace` (an outbox
+    /// event carries the trace of the transaction that stored it).
+    pub fn with_trace(mut self, trace: Option<TraceContext>) -> Self {
+        self.trace = trace;
+        self
     }
 
     /// Reads an envelope that came over NATS. The wire is a trust boundary

@@ -10,7 +10,10 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use microcore_kernel::{Probe, ToolFailure, current_event_id, current_identity};
+use microcore_kernel::{
+    Probe, ToolFailure, TraceContext, current_event_id, current_identity, metrics,
+};
+use opentelemetry::KeyValue;
 
 use crate::driver::{Capabilities, Delivery, Driver, DriverError, Support};
 use crate::envelope::{RawEnvelope, now};
@@ -231,6 +234,9 @@ impl Inner {
             delay: options.delay.map(|d| d.as_secs_f64()),
             ttl: options.ttl.map(|d| d.as_secs_f64()),
             headers: options.headers,
+            // The publish's span (the probe's `event_bus.publish`), parent
+            // of every delivery of this event.
+            trace: TraceContext::of(&tracing::Span::current()),
         }
     }
 
@@ -240,6 +246,10 @@ impl Inner {
         // Shared from here on: the trace and every subscription hold the same one.
         let envelope = Arc::new(envelope);
         self.trace.published(&envelope);
+        if let Some(m) = metrics() {
+            m.bus_published
+                .add(1, &[KeyValue::new("event", envelope.event.clone())]);
+        }
         let id = envelope.id.clone();
         let delay = envelope
             .delay

@@ -124,6 +124,15 @@ pub(crate) async fn final_failure(
     let payload = serde_json::to_value(&letter).unwrap_or_default();
     match inner.publish_internal(&dlq_event, payload, options).await {
         Ok(()) => {
+            if let Some(m) = microcore_kernel::metrics() {
+                m.bus_dead_lettered.add(
+                    1,
+                    &[
+                        opentelemetry::KeyValue::new("event", event.clone()),
+                        opentelemetry::KeyValue::new("subscriber", subscriber.clone()),
+                    ],
+                );
+            }
             inner.dead_letters.record(RecordedDeadLetter {
                 id: uuid::Uuid::new_v4().to_string(),
                 event: event.clone(),

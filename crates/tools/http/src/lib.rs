@@ -57,6 +57,7 @@ mod settings;
 mod sse;
 mod sse_event;
 mod static_files;
+mod telemetry;
 pub mod testing;
 mod tool;
 mod ws;

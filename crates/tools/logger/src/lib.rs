@@ -1,4 +1,6 @@
-//! The logger tool: `tracing` events attributed to the calling plugin.
+//! The logger tool: `tracing` events attributed to the calling plugin, and
+//! the process's telemetry (the subscriber, and OpenTelemetry export when
+//! configured).
 //!
 //! Each plugin's handle is stamped with its identity at injection, and the
 //! running [`CallContext`](microcore_kernel::CallContext) (the handler, the
@@ -9,10 +11,12 @@
 mod init;
 mod logger;
 mod record;
+pub mod telemetry;
 
-pub use init::init;
+pub use init::{init, subscriber};
 pub use logger::Logger;
 pub use record::{LogLevel, LogRecord};
+pub use telemetry::Telemetry;
 
 /// The `tracing` target of plugin log lines: `RUST_LOG=info,plugin=debug`
 /// shows plugins' debug lines only.

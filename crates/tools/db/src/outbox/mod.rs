@@ -19,7 +19,7 @@ pub(crate) mod table;
 use std::sync::Arc;
 use std::time::Duration;
 
-use microcore_kernel::Env;
+use microcore_kernel::{Env, TraceContext};
 
 use crate::core::Core;
 use crate::error::DbError;
@@ -97,6 +97,9 @@ pub struct StoredEvent {
     pub timestamp: f64,
     /// How many times it has been claimed, this claim included.
     pub attempts: u32,
+    /// The W3C trace context of the transaction that stored it (OpenTelemetry
+    /// on), so its deliveries join that trace; `None` otherwise.
+    pub trace: Option<TraceContext>,
 }
 
 /// The relay's side of the outbox; from [`Db::outbox`](crate::Db::outbox).
@@ -123,6 +126,7 @@ struct Row {
     parent_id: Option<String>,
     created_at: i64,
     attempts: i64,
+    trace: Option<String>,
 }
 
 impl Outbox {
@@ -184,6 +188,8 @@ impl Outbox {
                     parent_id: r.parent_id,
                     timestamp: r.created_at as f64 / 1000.0,
                     attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
+                    // A malformed context only loses the link to the trace.
+                    trace: r.trace.and_then(|t| serde_json::from_str(&t).ok()),
                 })
             })
             .collect()

@@ -19,24 +19,35 @@ pub(crate) fn ddl(engine: Engine) -> &'static str {
              seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, event TEXT NOT NULL, \
              payload TEXT NOT NULL, emitter TEXT NOT NULL, parent_id TEXT, \
              created_at BIGINT NOT NULL, available_at BIGINT NOT NULL, \
-             attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT); \
-             CREATE INDEX IF NOT EXISTS _outbox_due ON _outbox (available_at)"
+             attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT, trace TEXT); \
+             CREATE INDEX IF NOT EXISTS _outbox_due ON _outbox (available_at); \
+             ALTER TABLE _outbox ADD COLUMN IF NOT EXISTS trace TEXT"
         }
         Engine::Sqlite => {
             "CREATE TABLE IF NOT EXISTS _outbox (\
              seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, event TEXT NOT NULL, \
              payload TEXT NOT NULL, emitter TEXT NOT NULL, parent_id TEXT, \
              created_at BIGINT NOT NULL, available_at BIGINT NOT NULL, \
-             attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT); \
+             attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT, trace TEXT); \
              CREATE INDEX IF NOT EXISTS _outbox_due ON _outbox (available_at)"
         }
     }
 }
 
-/// Stores one event: id, event, payload, emitter, parent, created (= available).
+/// On SQLite (which has no `ADD COLUMN IF NOT EXISTS`): whether a table
+/// made before the `trace` column lacks it.
+const SQLITE_HAS_TRACE: &str =
+    "SELECT COUNT(*) AS n FROM pragma_table_info('_outbox') WHERE name = 'trace'";
+
+/// Adds the `trace` column (the W3C trace context of the storing
+/// transaction, as JSON) to a table made before it existed.
+const SQLITE_ADD_TRACE: &str = "ALTER TABLE _outbox ADD COLUMN trace TEXT";
+
+/// Stores one event: id, event, payload, emitter, parent, created (=
+/// available), trace context.
 pub(crate) const INSERT: &str = "INSERT INTO _outbox \
-     (id, event, payload, emitter, parent_id, created_at, available_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $6)";
+     (id, event, payload, emitter, parent_id, created_at, available_at, trace) \
+     VALUES ($1, $2, $3, $4, $5, $6, $6, $7)";
 
 /// Leases up to `$3` due rows, oldest first, until `$1` (now is `$2`) and returns them. On
 /// PostgreSQL, rows another replica is claiming at this instant are skipped,
@@ -47,13 +58,13 @@ pub(crate) fn claim(engine: Engine) -> &'static str {
             "UPDATE _outbox SET available_at = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM _outbox WHERE available_at <= $2 \
              ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING seq, id, event, payload, emitter, parent_id, created_at, attempts"
+             RETURNING seq, id, event, payload, emitter, parent_id, created_at, attempts, trace"
         }
         Engine::Sqlite => {
             "UPDATE _outbox SET available_at = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM _outbox WHERE available_at <= $2 \
              ORDER BY seq LIMIT $3) \
-             RETURNING seq, id, event, payload, emitter, parent_id, created_at, attempts"
+             RETURNING seq, id, event, payload, emitter, parent_id, created_at, attempts, trace"
         }
     }
 }
@@ -82,7 +93,11 @@ pub(crate) fn now_ms() -> i64 {
 pub(crate) async fn ensure(core: &crate::core::Core) -> Result<(), crate::error::DbError> {
     let _turn = core.gate().lock_owned().await;
     let mut conn = core.backend().begin_exclusive().await?;
-    match conn.script(ddl(core.engine())).await {
+    let made = match conn.script(ddl(core.engine())).await {
+        Ok(()) if core.engine() == Engine::Sqlite => add_trace_column(&mut *conn).await,
+        other => other,
+    };
+    match made {
         Ok(()) => conn.commit().await,
         Err(e) => {
             let _ = conn.rollback().await;
@@ -90,4 +105,21 @@ pub(crate) async fn ensure(core: &crate::core::Core) -> Result<(), crate::error:
         }
     }
     .map_err(|e| e.context("cannot create the _outbox table of the transactional outbox"))
+}
+
+async fn add_trace_column(
+    conn: &mut dyn crate::backend::Conn,
+) -> Result<(), crate::error::DbError> {
+    #[derive(serde::Deserialize)]
+    struct Count {
+        n: i64,
+    }
+    let out = conn.run(SQLITE_HAS_TRACE, &[]).await?;
+    let has = crate::ops::rows::<Count>(out)?
+        .first()
+        .is_some_and(|c| c.n > 0);
+    if !has {
+        conn.script(SQLITE_ADD_TRACE).await?;
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@ contract!(
     an_event_put_back_waits_for_its_retry_time,
     a_commit_that_stored_events_wakes_the_relay,
     events_are_claimed_in_the_order_they_were_stored,
+    a_table_made_before_the_trace_column_gets_it,
 );
 
 #[derive(serde::Serialize)]
@@ -232,4 +233,42 @@ async fn two_replicas_never_claim_the_same_event() {
     assert_eq!(all.len(), 200, "every event claimed");
     b.close().await;
     pg.drop().await;
+}
+
+/// An `_outbox` made by a version without the `trace` column (the W3C trace
+/// context of the storing transaction) gets it when the table is ensured,
+/// and its rows still read.
+async fn a_table_made_before_the_trace_column_gets_it(db: Db) {
+    let old_table = if db.engine() == "postgres" {
+        "CREATE TABLE _outbox (seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, \
+         event TEXT NOT NULL, payload TEXT NOT NULL, emitter TEXT NOT NULL, parent_id TEXT, \
+         created_at BIGINT NOT NULL, available_at BIGINT NOT NULL, \
+         attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT)"
+    } else {
+        "CREATE TABLE _outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, \
+         event TEXT NOT NULL, payload TEXT NOT NULL, emitter TEXT NOT NULL, parent_id TEXT, \
+         created_at BIGINT NOT NULL, available_at BIGINT NOT NULL, \
+         attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT)"
+    };
+    db.execute(old_table, params![]).await.unwrap();
+    db.execute(
+        "INSERT INTO _outbox (id, event, payload, emitter, created_at, available_at) \
+         VALUES ('old-1', 't.signed', '{}', 'x', 0, 0)",
+        params![],
+    )
+    .await
+    .unwrap();
+    prepared(&db).await;
+    db.outbox().ensure().await.unwrap();
+    db.transaction(|tx| async move { tx.publish(Signed { id: 2 }).await })
+        .await
+        .unwrap();
+    let claimed = db.outbox().claim(10, LEASE).await.unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(claimed.len(), 2, "{ids:?}");
+    assert_eq!(claimed[0].id, "old-1");
+    assert!(
+        claimed.iter().all(|e| e.trace.is_none()),
+        "no trace context without OpenTelemetry"
+    );
 }
