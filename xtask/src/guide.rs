@@ -52,7 +52,7 @@ Rules:
 /// (`tests/tasks/*/solution/`) use every one of them.
 pub const FACTS: &str = "\
 ### Files
-- The build finds every `domains/<d>/plugins/*.rs`, a new `domains/<d>/` too: no `mod` line, no list to edit. One plugin may register several routes; its `///` line describes it here.
+- The build finds every `domains/<d>/plugins/*.rs` (a new domain too): no `mod` line, no list to edit. One plugin may register several routes.
 - `domains/<d>/models/<name>.rs`: `#[model]` types shared inside one domain, imported as `use super::models::{User};`, never from another domain.
 - Plugin fields are tools, or plugin-owned state marked `#[state]` and built with `Default` (`#[state] seen: std::sync::Mutex<Vec<String>>`). `tokio` is a dependency (`tokio::time::sleep`); other crates (regex, chrono) are not.
 - Tests live in the plugin file (template below). `testing::boot::<P>().await` is a `testing::TestApp<crate::Tools>` with every migration applied; several plugins or settings: `testing::TestApp::<crate::Tools>::builder().plugin::<A>().env(\"K\", \"v\").boot().await`. A token for user 7: `app.auth().create_token(7, json!({}), None).unwrap()`. `tx.publish` events reach `app.published(..)` after `app.flush_outbox().await`.
@@ -109,7 +109,7 @@ The app's own:
 
 /// The template's heading.
 pub const TEMPLATE_HEADING: &str = "\
-Template (`cargo xtask new plugin things/create_thing --route \"POST /things\" --publish thing.created --subscribe order.placed`):
+Template (`cargo xtask new plugin things/create_thing --route \"POST /things\" …`):
 ";
 
 #[cfg(test)]

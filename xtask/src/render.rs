@@ -400,26 +400,37 @@ fn domain_section(out: &mut String, m: &Manifest, domain: &str) {
     if plugins.is_empty() {
         out.push_str("- plugins: none yet (phase 0: tables and models only)\n");
     }
-    // A plugin's routes and subscriptions above say what it does; its doc
-    // line is kept for one that shows nowhere else (a background worker).
+    // A plugin's routes and subscriptions above say what it does, so such
+    // plugins share one line; one that shows nowhere else (a background
+    // worker) keeps its own line with its doc.
     let shown = |p: &Plugin| {
         m.endpoints.iter().any(|e| e.owner == p.name)
             || m.subscriptions.iter().any(|s| s.plugin == p.name)
     };
-    for p in plugins {
+    let entry = |p: &Plugin| {
         let file = p.file.rsplit('/').next().unwrap_or(&p.file);
-        let dead = status(p);
-        let doc = if p.doc.is_empty() || shown(p) {
+        format!(
+            "`{}` ({file}; {}){}",
+            short(&p.name),
+            p.tools.join(", "),
+            status(p)
+        )
+    };
+    let listed: Vec<String> = plugins
+        .iter()
+        .filter(|p| shown(p))
+        .map(|p| entry(p))
+        .collect();
+    if !listed.is_empty() {
+        let _ = writeln!(out, "- plugins: {}", listed.join(", "));
+    }
+    for p in plugins.iter().filter(|p| !shown(p)) {
+        let doc = if p.doc.is_empty() {
             String::new()
         } else {
             format!(" {}", p.doc)
         };
-        let _ = writeln!(
-            out,
-            "- plugin `{}` ({file}; {}){dead}{doc}",
-            short(&p.name),
-            p.tools.join(", ")
-        );
+        let _ = writeln!(out, "- plugin {}{doc}", entry(p));
     }
 }
 

@@ -27,7 +27,9 @@ impl Config {
         Self { env, probe }
     }
 
-    /// The value of `key`, if set (an empty value counts as set).
+    /// The value of `key`, if set.
+    ///
+    /// An empty value counts as set.
     pub fn get(&self, key: &str) -> Option<String> {
         self.measured("get", || self.env.get(key).map(str::to_owned))
     }

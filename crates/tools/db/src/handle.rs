@@ -39,7 +39,7 @@ impl std::fmt::Debug for Db {
 
 #[microcore_kernel::contract(
     backends = "SQLite (default) | PostgreSQL, by DATABASE_URL; tests: SQLite in memory",
-    env = "DATABASE_URL, DB_AUTO_MIGRATE, DB_BUSY_TIMEOUT_MS, DB_TX_MAX_ATTEMPTS, DB_OUTBOX_RELAY, DB_OUTBOX_POLL_MS, DB_OUTBOX_LEASE_MS, DB_OUTBOX_BATCH",
+    env = "DATABASE_URL, DB_* tuning",
     errors = "DbError; branch on `e.kind`: DbErrorKind::{UniqueViolation, ForeignKeyViolation, NotNullViolation, CheckViolation, Busy, Conflict, Unavailable, Unknown}"
 )]
 impl Db {

@@ -90,7 +90,7 @@ impl ToolFailure for Never {}
 
 #[microcore_kernel::contract(
     backends = "in-process (default) | NATS (at-most-once) | JetStream (at-least-once)",
-    env = "EVENT_BUS_DRIVER, NATS_URL, EVENT_BUS_NATS_PREFIX, EVENT_BUS_JETSTREAM_*, EVENT_BUS_DLQ_ENABLED, EVENT_BUS_MAX_QUEUED, EVENT_BUS_MAX_DELAYED",
+    env = "EVENT_BUS_DRIVER, NATS_URL, EVENT_BUS_* tuning",
     errors = "BusError: Unavailable, Timeout, Closed, InvalidOptions, Serialize, BadReply, Replied, Full"
 )]
 impl EventBus {

@@ -90,7 +90,7 @@ pub(crate) fn handler_identity<F>(owner: &str) -> String {
 
 #[microcore_kernel::contract(
     backends = "axum; tests: in-process `call`, no socket",
-    env = "HTTP_HOST, HTTP_PORT, HTTP_CORS_*, HTTP_MAX_BODY_BYTES, HTTP_REQUEST_TIMEOUT_SECS, HTTP_WS_MAX_MESSAGE_BYTES",
+    env = "HTTP_HOST, HTTP_PORT, HTTP_* limits",
     errors = "HttpError (see its constructors), sent with its message; `?` on any other error is a logged 500 \"Internal server error\""
 )]
 impl Http {

@@ -108,8 +108,8 @@ pub struct JobInfo {
 
 #[microcore_kernel::contract(
     backends = "memory | SQLite | PostgreSQL; one run per fire fleet-wide",
-    env = "SCHEDULER_DATABASE_URL (default DATABASE_URL), SCHEDULER_TICK_MS, SCHEDULER_LEASE_SECS, SCHEDULER_MISFIRE_GRACE_SECS",
-    errors = "SchedulerError; a failing job is logged and recorded"
+    env = "SCHEDULER_DATABASE_URL (default DATABASE_URL), SCHEDULER_* timing",
+    errors = "SchedulerError; a job's Err is logged"
 )]
 impl Scheduler {
     /// Runs `job` (`async fn(self: Arc<Self>, fire: Fire) -> HandlerResult`) on 5-field cron `expr` in zone `tz`.
