@@ -14,8 +14,9 @@
 # endpoint's share of the maximum mix. Then each round runs the three again,
 # each held to LOAD_PERCENT of its share: every connection pauses between
 # its requests (benches/wrk.lua), with enough connections that the pause is
-# about PAUSE_MS, so the rate reached is a little under the target (the
-# achieved rate is printed per round).
+# about PAUSE_MS; calibration rounds, and a correction after every round,
+# move the pauses so the rate reached is the target (printed per round as a
+# percentage of each endpoint's maximum).
 #
 # An error is any answer but the expected status (200; 201 for a sign-up),
 # and any request wrk could not complete (connect, read, write, timeout).
@@ -68,6 +69,20 @@ hold() {
         printf "%d:%d", c, int(c * 1000 / r + 0.5) }'
 }
 
+# CONNS:PAUSE corrected after a round: a connection's pause plus its
+# request's latency sets its rate, so the pause is moved by what the latency
+# took (`$1` the current CONNS:PAUSE, `$2` the target, `$3` the rate
+# achieved). With no pause left to take, connections are added instead.
+correct() {
+    awk -v h="$1" -v target="$2" -v got="$3" 'BEGIN {
+        split(h, cp, ":"); c = cp[1]; p = cp[2]
+        if (got < 1) got = 1
+        q = p + 1000 * c / target - 1000 * c / got
+        if (q < 0) { c = int(c * target / got + 0.999); q = 0 }
+        if (q > 10000) q = 10000
+        printf "%d:%d", c, int(q + 0.5) }'
+}
+
 mix "$MAX_SECS" "max-$$"
 read -r _ _ max_ping _ _ <<<"$(stats "$TMP/ping.txt")"
 read -r _ _ max_read _ _ <<<"$(stats "$TMP/read.txt")"
@@ -86,24 +101,42 @@ echo "status codes at full speed: ping $(field codes "$TMP/ping.txt"), read $(fi
 echo "soak at $LOAD_PERCENT%: targets $q_ping + $q_read + $q_signup requests/s" \
     "(connections:pause ms $h_ping, $h_read, $h_signup) for ${DURATION}s in ${ROUND}s rounds"
 echo "RSS after the maximum: $(app_rss_mib) MiB"
+# Calibration: a pause alone ignores each request's latency and undershoots;
+# CALIBRATE rounds of CAL_SECS move every pause towards its target rate.
+for c in $(seq 1 "${CALIBRATE:-3}"); do
+    mix "${CAL_SECS:-10}" "cal-$$-$c" "$h_ping" "$h_read" "$h_signup"
+    read -r _ _ got_ping _ _ <<<"$(stats "$TMP/ping.txt")"
+    read -r _ _ got_read _ _ <<<"$(stats "$TMP/read.txt")"
+    read -r _ _ got_signup _ _ <<<"$(stats "$TMP/signup.txt")"
+    h_ping=$(correct "$h_ping" "$q_ping" "$got_ping")
+    h_read=$(correct "$h_read" "$q_read" "$got_read")
+    h_signup=$(correct "$h_signup" "$q_signup" "$got_signup")
+    echo "calibration $c: reached $got_ping + $got_read + $got_signup requests/s;" \
+        "now connections:pause ms $h_ping, $h_read, $h_signup"
+done
 echo
 
-echo "| minute (round of ${ROUND}s) | requests | req/s | errors | /ping p50 / p99 ms | /users/{id} p50 / p99 ms | POST /users p50 / p99 ms | RSS MiB |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| minute (round of ${ROUND}s) | requests | req/s | % of max (ping / read / sign-up) | errors | /ping p50 / p99 ms | /users/{id} p50 / p99 ms | POST /users p50 / p99 ms | RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|"
 rounds=$(((DURATION + ROUND - 1) / ROUND))
 total_errors=0
 rss_all=()
 for m in $(seq 1 "$rounds"); do
     mix "$ROUND" "soak-$$-$m" "$h_ping" "$h_read" "$h_signup"
-    read -r n1 e1 _ p50a p99a <<<"$(stats "$TMP/ping.txt")"
-    read -r n2 e2 _ p50b p99b <<<"$(stats "$TMP/read.txt")"
-    read -r n3 e3 _ p50c p99c <<<"$(stats "$TMP/signup.txt")"
+    read -r n1 e1 r1 p50a p99a <<<"$(stats "$TMP/ping.txt")"
+    read -r n2 e2 r2 p50b p99b <<<"$(stats "$TMP/read.txt")"
+    read -r n3 e3 r3 p50c p99c <<<"$(stats "$TMP/signup.txt")"
+    # Keep holding the target as latencies drift.
+    h_ping=$(correct "$h_ping" "$q_ping" "$r1")
+    h_read=$(correct "$h_read" "$q_read" "$r2")
+    h_signup=$(correct "$h_signup" "$q_signup" "$r3")
     errors=$((e1 + e2 + e3))
     total_errors=$((total_errors + errors))
     rss=$(app_rss_mib)
     rss_all+=("$rss")
     n=$((n1 + n2 + n3))
-    echo "| $m | $n | $((n / ROUND)) | $errors | $p50a / $p99a | $p50b / $p99b | $p50c / $p99c | $rss |"
+    pct="$((r1 * 100 / (max_ping > 0 ? max_ping : 1))) / $((r2 * 100 / (max_read > 0 ? max_read : 1))) / $((r3 * 100 / (max_signup > 0 ? max_signup : 1)))"
+    echo "| $m | $n | $((n / ROUND)) | $pct | $errors | $p50a / $p99a | $p50b / $p99b | $p50c / $p99c | $rss |"
     if ((errors > 0)); then
         grep -h 'wrk-summary' "$TMP"/{ping,read,signup}.txt | sed 's/^/   /'
     fi

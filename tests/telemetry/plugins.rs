@@ -144,3 +144,36 @@ impl ShipStored {
         Ok(())
     }
 }
+
+/// A scheduled job: one db call every second.
+#[plugin(tools = microcore_app::Tools)]
+pub struct Sweep {
+    scheduler: Scheduler,
+    db: Db,
+}
+
+/// One row.
+#[model]
+pub struct One {
+    /// Always 1.
+    pub one: i64,
+}
+
+impl Plugin for Sweep {
+    async fn on_boot(self: Arc<Self>) -> BootResult {
+        self.scheduler.every(
+            "otel_test.sweep",
+            Duration::from_secs(1),
+            &self,
+            Self::sweep,
+        )?;
+        Ok(())
+    }
+}
+
+impl Sweep {
+    async fn sweep(self: Arc<Self>, _fire: Fire) -> HandlerResult {
+        let _: Option<One> = self.db.query_one("SELECT 1 AS one", params![]).await?;
+        Ok(())
+    }
+}

@@ -5,7 +5,7 @@ use opentelemetry::trace::SpanId;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::plugins::{PlaceOrder, RefuseOrder, ShipOrder, ShipStored, StoreOrder};
+use crate::plugins::{PlaceOrder, RefuseOrder, ShipOrder, ShipStored, StoreOrder, Sweep};
 use crate::support::{self, TempDb, identity, random_hex, recorded};
 
 /// The client's span, parent of the request's.
@@ -290,5 +290,33 @@ async fn requests_tool_calls_and_the_bus_are_counted() {
             &[("subscriber", "RefuseOrder"), ("outcome", "failed")]
         ),
         1
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_run_is_a_trace_of_its_own_holding_the_jobs_tool_calls() {
+    let recorded = recorded();
+    let db = TempDb::new();
+    let url = db.url();
+    let settings = [
+        ("DATABASE_URL", url.as_str()),
+        ("SCHEDULER_DATABASE_URL", "memory"),
+    ];
+    let (running, _) = support::serve(vec![identity::<Sweep>()], &settings).await;
+    let found = support::eventually(|| {
+        let all = recorded.spans.get_finished_spans().unwrap_or_default();
+        let run = all.iter().find(|s| s.name == "run otel_test.sweep")?;
+        let trace = run.span_context.trace_id();
+        all.iter()
+            .any(|s| s.name == "db.query_one" && s.span_context.trace_id() == trace)
+            .then(|| run.clone())
+    })
+    .await;
+    support::stop(running).await;
+    let run = found.expect("a `run otel_test.sweep` span whose trace holds the job's db call");
+    assert_eq!(
+        run.parent_span_id,
+        SpanId::INVALID,
+        "each run starts its own trace"
     );
 }

@@ -43,7 +43,7 @@ Rules:
 - SQL takes `$1, $2` placeholders with `params![…]`; never format values into SQL. Branch on error kinds, never on message text.
 - Tell the caller only what it can fix (`HttpError::conflict(..)`); anything else is a logged 500.
 - Events are facts named `noun.verb_past`; publisher and subscriber each declare their own `#[event]` struct; subscribers are idempotent on `event.id`. An event that announces a write is published in the write's transaction (`tx.publish`).
-- Start from `cargo xtask new plugin` (template below); then run `cargo xtask context` and `check`.
+- Start from `cargo xtask new plugin` (template below), then `cargo xtask context` and `check`.
 ";
 
 /// Facts about files, requests, responses, errors and tests that the
@@ -53,7 +53,7 @@ Rules:
 pub const FACTS: &str = "\
 ### Files
 - The build finds every `domains/<d>/plugins/*.rs` (a new domain too): no `mod` line, no list to edit. One plugin may register several routes.
-- `domains/<d>/models/<name>.rs`: `#[model]` types shared inside one domain, imported as `use super::models::{User};`, never from another domain.
+- `domains/<d>/models/<name>.rs`: `#[model]` types shared inside one domain; any file's types are `use super::models::{User};`, never from another domain.
 - Plugin fields are tools, or plugin-owned state marked `#[state]` and built with `Default` (`#[state] seen: std::sync::Mutex<Vec<String>>`). `tokio` is a dependency (`tokio::time::sleep`); other crates (regex, chrono) are not.
 - Tests live in the plugin file (template below). `testing::boot::<P>().await` is a `testing::TestApp<crate::Tools>` with every migration applied; several plugins or settings: `testing::TestApp::<crate::Tools>::builder().plugin::<A>().env(\"K\", \"v\").boot().await`. A token for user 7: `app.auth().create_token(7, json!({}), None).unwrap()`. `tx.publish` events reach `app.published(..)` after `app.flush_outbox().await`.
 
@@ -100,7 +100,7 @@ fn validation_rules() -> String {
 /// The migrations section's text around the app's own example.
 pub const MIGRATIONS: &str = "\
 ### Migrations
-- `domains/<d>/migrations/NNN_name.sql`, numbered per domain, run once each in name order at boot and in `testing::boot`. Never edit an applied file (boot fails): add the next number. A first line `-- depends: d/001_x.sql` orders across domains.
+- `domains/<d>/migrations/NNN_name.sql` (several statements allowed), numbered per domain, run once each in name order at boot and in `testing::boot`. Never edit an applied file (boot fails): add the next number. A first line `-- depends: d/001_x.sql` orders across domains.
 - SQL is not translated: write what SQLite and PostgreSQL share (`TEXT`, `BIGINT`, `REAL`, `BOOLEAN`, `$1`, `RETURNING`, `ON CONFLICT … DO UPDATE`, `CURRENT_TIMESTAMP`); a twin `NNN_name.postgres.sql` replaces a file on PostgreSQL (auto-numbered keys). Ids never reused on SQLite: `INTEGER PRIMARY KEY AUTOINCREMENT`.
 - A `BOOLEAN` column reads as `bool`; a computed truth (`count(*) > 0`) is 0/1 on SQLite: read `i64`.
 
@@ -109,7 +109,7 @@ The app's own:
 
 /// The template's heading.
 pub const TEMPLATE_HEADING: &str = "\
-Template (`cargo xtask new plugin things/create_thing --route \"POST /things\" …`):
+Template (`cargo xtask new plugin things/create_thing …`):
 ";
 
 #[cfg(test)]

@@ -59,7 +59,11 @@ impl Inner {
         job.running.fetch_add(1, Ordering::AcqRel);
         self.running.fetch_add(1, Ordering::AcqRel);
         let inner = self.clone();
-        let span = tracing::info_span!("scheduler.job", job = %job.key, fire = %rfc3339(at));
+        // A new trace per run (`scheduled.run`, exported with OpenTelemetry);
+        // the INFO span inside it names the fire in the logs.
+        let run = microcore_kernel::scheduled_run_span(&job.key);
+        let span =
+            tracing::info_span!(parent: &run, "scheduler.job", job = %job.key, fire = %rfc3339(at));
         tokio::spawn(
             async move {
                 let outcome = inner.run(&job, at, missed).await;
