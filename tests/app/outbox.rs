@@ -22,27 +22,42 @@ fn free_port() -> u16 {
 }
 
 /// The app's binary on `port` with these settings and nothing else.
-fn spawn_app(port: u16, settings: &[(&str, &str)]) -> Child {
+/// The app binary on a port the OS picks, and that port, read from the
+/// child's own boot report ("listening on http://127.0.0.1:N"): a port
+/// chosen beforehand can be taken by another test's server in between, and
+/// the test would then talk to that one.
+fn spawn_app(settings: &[(&str, &str)]) -> (Child, u16) {
+    use std::io::{BufRead, BufReader};
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_microcore-app"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HTTP_HOST", "127.0.0.1")
-        .env("HTTP_PORT", port.to_string())
-        .stdout(Stdio::null())
+        .env("HTTP_PORT", "0")
+        .stdout(Stdio::piped())
         .stderr(Stdio::null());
     for (k, v) in settings {
         cmd.env(k, v);
     }
-    let child = cmd.spawn().expect("the app binary starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the app did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+    let mut child = cmd.spawn().expect("the app binary starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (found, port) = std::sync::mpsc::channel();
+    // Reads the report, then keeps draining so the child never blocks on a
+    // full pipe.
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                if let (Some(tx), Ok(port)) = (found.take(), digits.parse::<u16>()) {
+                    let _ = tx.send(port);
+                }
+            }
+        }
+    });
+    let port = port
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the app reports the port it listens on within 30 s");
+    (child, port)
 }
 
 /// Signs `email` up and returns the status and, on 201, the new id.
@@ -93,11 +108,7 @@ fn welcomed(running: &microcore::Running<microcore_app::Tools>) -> Vec<i64> {
 async fn a_sign_up_committed_before_a_kill_9_is_still_announced_once() {
     let file = support::TempDb::new("outbox-kill");
     let url = file.url();
-    let port = free_port();
-    let mut a = spawn_app(
-        port,
-        &[("DATABASE_URL", url.as_str()), ("DB_OUTBOX_RELAY", "false")],
-    );
+    let (mut a, port) = spawn_app(&[("DATABASE_URL", url.as_str()), ("DB_OUTBOX_RELAY", "false")]);
     let http = reqwest::Client::new();
     let signed = try_sign_up(
         &http,
@@ -273,11 +284,10 @@ async fn sigterm_in_a_burst_of_sign_ups_loses_no_welcome_and_answers_no_500() {
         ("DB_OUTBOX_POLL_MS", "100"),
         ("DB_OUTBOX_LEASE_MS", "3000"),
     ];
-    let (port_a, port_b) = (free_port(), free_port());
-    let a = spawn_app(port_a, &settings);
+    let (a, port_a) = spawn_app(&settings);
     let mut replica = settings.to_vec();
     replica.push(("DB_AUTO_MIGRATE", "false"));
-    let mut b = spawn_app(port_b, &replica);
+    let (mut b, port_b) = spawn_app(&replica);
 
     let http = reqwest::Client::new();
     let mut burst = Vec::new();
