@@ -13,14 +13,6 @@ use std::time::{Duration, Instant};
 use microcore::params;
 use microcore::tools::db::{Db, Sql};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The app's binary on `port` with these settings and nothing else.
 /// The app binary on a port the OS picks, and that port, read from the
 /// child's own boot report ("listening on http://127.0.0.1:N"): a port
@@ -154,7 +146,7 @@ impl OwnNats {
         let store = std::env::temp_dir().join(format!("mc-outbox-js-{}", uuid::Uuid::new_v4()));
         let mut server = Self {
             child: None,
-            port: free_port(),
+            port: support::free_port(),
             store,
         };
         server.up().then_some(server)

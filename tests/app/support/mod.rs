@@ -136,12 +136,18 @@ pub(crate) async fn status_with(req: reqwest::RequestBuilder, token: &str) -> u1
 }
 
 /// A free loopback port (free when asked; the app binds it soon after).
+///
+/// Drawn below the kernel's ephemeral range (32768-60999 on Linux): a port
+/// the OS hands out for `:0` is one the in-process apps of other tests also
+/// get from it, so between this call and the child's bind another test's
+/// server could take it and answer in the child's place.
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    loop {
+        let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// The app binary on `port` and `db`, with an otherwise empty environment.
