@@ -153,7 +153,15 @@ async fn drive(
             Some(stream) => stream,
             None => match TcpStream::connect(addr).await {
                 Ok(stream) => stream,
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                // A connect still in the listener's backlog when it closes
+                // is reset rather than refused: no request byte was sent
+                // either, so it is the same clean refusal.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
+                    ) =>
+                {
                     ledger.refused += 1;
                     ledger.first_refusal = Some(Instant::now());
                     break;
