@@ -83,6 +83,13 @@ correct() {
         printf "%d:%d", c, int(q + 0.5) }'
 }
 
+# Corrects the three endpoints' CONNS:PAUSE from the rates they reached.
+correct_all() {
+    h_ping=$(correct "$h_ping" "$q_ping" "$1")
+    h_read=$(correct "$h_read" "$q_read" "$2")
+    h_signup=$(correct "$h_signup" "$q_signup" "$3")
+}
+
 mix "$MAX_SECS" "max-$$"
 read -r _ _ max_ping _ _ <<<"$(stats "$TMP/ping.txt")"
 read -r _ _ max_read _ _ <<<"$(stats "$TMP/read.txt")"
@@ -108,9 +115,7 @@ for c in $(seq 1 "${CALIBRATE:-3}"); do
     read -r _ _ got_ping _ _ <<<"$(stats "$TMP/ping.txt")"
     read -r _ _ got_read _ _ <<<"$(stats "$TMP/read.txt")"
     read -r _ _ got_signup _ _ <<<"$(stats "$TMP/signup.txt")"
-    h_ping=$(correct "$h_ping" "$q_ping" "$got_ping")
-    h_read=$(correct "$h_read" "$q_read" "$got_read")
-    h_signup=$(correct "$h_signup" "$q_signup" "$got_signup")
+    correct_all "$got_ping" "$got_read" "$got_signup"
     echo "calibration $c: reached $got_ping + $got_read + $got_signup requests/s;" \
         "now connections:pause ms $h_ping, $h_read, $h_signup"
 done
@@ -127,9 +132,7 @@ for m in $(seq 1 "$rounds"); do
     read -r n2 e2 r2 p50b p99b <<<"$(stats "$TMP/read.txt")"
     read -r n3 e3 r3 p50c p99c <<<"$(stats "$TMP/signup.txt")"
     # Keep holding the target as latencies drift.
-    h_ping=$(correct "$h_ping" "$q_ping" "$r1")
-    h_read=$(correct "$h_read" "$q_read" "$r2")
-    h_signup=$(correct "$h_signup" "$q_signup" "$r3")
+    correct_all "$r1" "$r2" "$r3"
     errors=$((e1 + e2 + e3))
     total_errors=$((total_errors + errors))
     rss=$(app_rss_mib)
