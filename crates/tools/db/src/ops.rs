@@ -18,6 +18,11 @@ pub(crate) fn first<T: DeserializeOwned>(out: Output) -> Result<Option<T>, DbErr
     out.rows.into_iter().next().map(row).transpose()
 }
 
+/// The row `query_one` read, if any, as `T`.
+pub(crate) fn first_of<T: DeserializeOwned>(first: Option<Row>) -> Result<Option<T>, DbError> {
+    first.map(row).transpose()
+}
+
 /// The first column of the first returned row (RETURNING), else rows affected.
 pub(crate) fn execute_result(out: Output) -> Result<i64, DbError> {
     let Some(first) = out.rows.into_iter().next() else {
