@@ -62,6 +62,16 @@ pub(crate) trait Backend: Send + Sync + 'static {
         sql: &'a str,
         params: &'a [Value],
     ) -> BoxFuture<'a, Result<Output, DbError>>;
+    /// The first row of one statement on a pooled connection, committed on
+    /// its own: what `query_one` reads. An engine may stop reading after that
+    /// row (SQLite: one hand-over from its connection thread instead of two).
+    fn run_first<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Option<Row>, DbError>> {
+        Box::pin(async move { Ok(self.run(sql, params).await?.rows.into_iter().next()) })
+    }
     /// Opens the transaction of a `db.transaction` closure. SQLite: `BEGIN
     /// IMMEDIATE`, the database's one write lock until it ends. PostgreSQL:
     /// `SERIALIZABLE`, no lock; a clash with a concurrent transaction shows

@@ -136,7 +136,7 @@ impl Db {
     ) -> Result<Option<T>, DbError> {
         let sql = sql.into();
         self.observe("query_one", async {
-            ops::first(self.run(sql.as_str(), &params).await?)
+            ops::first_of(tx::first_row(&self.inner, sql.as_str(), &params).await?)
         })
         .await
     }

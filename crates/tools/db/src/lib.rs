@@ -56,6 +56,7 @@ mod ops;
 mod outbox;
 mod postgres;
 mod retry;
+mod row_de;
 mod schema;
 mod sql;
 mod sqlite;

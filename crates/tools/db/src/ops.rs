@@ -2,10 +2,11 @@
 //! same for the pool and for a transaction.
 
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value as J};
+use serde_json::Value as J;
 
 use crate::backend::{Output, Row};
 use crate::error::DbError;
+use crate::row_de::RowDeserializer;
 
 /// Every row as `T`.
 pub(crate) fn rows<T: DeserializeOwned>(out: Output) -> Result<Vec<T>, DbError> {
@@ -15,6 +16,11 @@ pub(crate) fn rows<T: DeserializeOwned>(out: Output) -> Result<Vec<T>, DbError> 
 /// The first row as `T`, if any.
 pub(crate) fn first<T: DeserializeOwned>(out: Output) -> Result<Option<T>, DbError> {
     out.rows.into_iter().next().map(row).transpose()
+}
+
+/// The row `query_one` read, if any, as `T`.
+pub(crate) fn first_of<T: DeserializeOwned>(first: Option<Row>) -> Result<Option<T>, DbError> {
+    first.map(row).transpose()
 }
 
 /// The first column of the first returned row (RETURNING), else rows affected.
@@ -33,18 +39,16 @@ pub(crate) fn execute_result(out: Output) -> Result<i64, DbError> {
     }
 }
 
-fn row<T: DeserializeOwned>(row: Row) -> Result<T, DbError> {
-    let mut object = Map::with_capacity(row.len());
-    for (name, value) in row {
-        if object.contains_key(&name) {
+fn row<T: DeserializeOwned>(mut row: Row) -> Result<T, DbError> {
+    for (i, (name, _)) in row.iter().enumerate() {
+        if row[..i].iter().any(|(earlier, _)| earlier == name) {
             return Err(DbError::caller(format!(
                 "the query returns two columns named {name}; give one an alias (AS other_name)"
             )));
         }
-        object.insert(name, value);
     }
-    let columns: Vec<String> = object.keys().cloned().collect();
-    serde_json::from_value(J::Object(object)).map_err(|e| {
+    T::deserialize(RowDeserializer::new(&mut row)).map_err(|e| {
+        let columns: Vec<&str> = row.iter().map(|(name, _)| name.as_str()).collect();
         DbError::caller(format!(
             "a row does not fit {}: {e}; the row has columns [{}]. Select columns named like \
              the fields (use AS), or read serde_json::Value",

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use microcore_kernel::{EventName, TraceContext, current_event_id, current_identity};
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Conn, Engine, Output};
+use crate::backend::{Conn, Engine, Output, Row};
 use crate::core::Core;
 use crate::error::{DbError, DbErrorKind};
 use crate::ops;
@@ -52,6 +52,20 @@ pub(crate) async fn statement(core: &Core, sql: &str, params: &[Value]) -> Resul
     match current(core) {
         Some(tx) => tx.run(sql, params).await,
         None => core.backend().run(sql, params).await,
+    }
+}
+
+/// The first row of one statement (`query_one`): like [`statement`], but
+/// outside a transaction the engine may stop reading after that row.
+pub(crate) async fn first_row(
+    core: &Core,
+    sql: &str,
+    params: &[Value],
+) -> Result<Option<Row>, DbError> {
+    check_arity(sql, params.len(), core.engine())?;
+    match current(core) {
+        Some(tx) => Ok(tx.run(sql, params).await?.rows.into_iter().next()),
+        None => core.backend().run_first(sql, params).await,
     }
 }
 

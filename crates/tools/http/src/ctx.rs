@@ -29,7 +29,7 @@ pub struct Ctx {
 }
 
 struct Inner {
-    request_id: String,
+    request_id: Arc<str>,
     headers: HeaderMap,
     claims: Option<Claims>,
     token: Option<String>,
@@ -60,7 +60,7 @@ impl std::fmt::Debug for Ctx {
 #[microcore_kernel::contract(of = crate::Http)]
 impl Ctx {
     pub(crate) fn new(
-        request_id: String,
+        request_id: Arc<str>,
         headers: HeaderMap,
         claims: Option<Claims>,
         token: Option<String>,
@@ -79,7 +79,7 @@ impl Ctx {
     /// A context for calling a handler directly in a unit test.
     #[not_in_manifest]
     pub fn for_test(claims: Option<Claims>) -> Self {
-        Self::new("test-request".to_owned(), HeaderMap::new(), claims, None)
+        Self::new(Arc::from("test-request"), HeaderMap::new(), claims, None)
     }
 
     /// The id of this request, also the parent id of every event the handler publishes.

@@ -17,9 +17,10 @@ use crate::settings::Settings;
 use crate::telemetry::RequestTelemetry;
 use tracing::Instrument;
 
-/// The request id, as a request extension.
+/// The request id, as a request extension. Shared, not copied, by the
+/// handler's context and its call context.
 #[derive(Clone, Debug)]
-pub(crate) struct RequestId(pub(crate) String);
+pub(crate) struct RequestId(pub(crate) Arc<str>);
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -34,6 +35,13 @@ fn sanitize(raw: &str) -> Option<String> {
         .take(MAX_REQUEST_ID)
         .collect();
     (!id.is_empty()).then_some(id)
+}
+
+/// A fresh UUID v4, formatted on the stack and copied once into the `Arc`
+/// the request shares.
+pub(crate) fn new_request_id() -> Arc<str> {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    Arc::from(&*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text))
 }
 
 /// What every request goes through, in one middleware (each axum middleware
@@ -57,7 +65,7 @@ async fn frame(State(settings): State<Arc<Settings>>, mut req: Request, next: Ne
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .and_then(sanitize)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .map_or_else(new_request_id, Arc::from);
     let echoed = HeaderValue::from_str(&id).ok();
     let logged_id = started.map(|_| id.clone());
     req.extensions_mut().insert(RequestId(id));

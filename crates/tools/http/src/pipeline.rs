@@ -173,8 +173,7 @@ pub(crate) async fn handle(ep: Arc<Endpoint>, mut req: Request) -> Response {
     let request_id = req
         .extensions_mut()
         .remove::<RequestId>()
-        .map(|r| r.0)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .map_or_else(crate::layers::new_request_id, |r| r.0);
     let (mut parts, body) = req.into_parts();
     let (claims, token) = match &ep.auth {
         Some(v) => match authenticate(&**v, &parts, false).await {
@@ -208,7 +207,7 @@ pub(crate) async fn handle(ep: Arc<Endpoint>, mut req: Request) -> Response {
         Err(e) => return envelope::failure(&e),
     };
     let ctx = Ctx::new(request_id.clone(), headers, claims, token);
-    let call = CallContext::new(ep.identity.clone(), Some(Arc::from(request_id.as_str())));
+    let call = CallContext::new(ep.identity.clone(), Some(request_id.clone()));
     let handler_ctx = ctx.clone();
     let run = AssertUnwindSafe(in_context(
         call,

@@ -37,6 +37,26 @@ pub(crate) async fn fetch(
     Ok((rows, affected))
 }
 
+/// Runs `sql` up to its first row, if it is one statement (SQLite stops
+/// there; a write with RETURNING has run whole by then). `None` for a script
+/// of several statements: the caller runs it whole with [`fetch`], so no
+/// statement after the first row is skipped.
+pub(crate) async fn fetch_first(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    params: &[Value],
+) -> Option<Result<Option<SqliteRow>, sqlx::Error>> {
+    if sql.trim_end().trim_end_matches(';').contains(';') {
+        return None;
+    }
+    let query = params
+        .iter()
+        .fold(sqlx::query(AssertSqlSafe(sql)), |q: Query<'_>, p| {
+            bind(q, p)
+        });
+    Some(conn.fetch_optional(query).await)
+}
+
 /// Decodes collected rows.
 pub(crate) fn output(rows: Vec<SqliteRow>, rows_affected: u64) -> Result<Output, DbError> {
     Ok(Output {
@@ -58,7 +78,7 @@ fn bind<'q>(q: Query<'q>, value: &Value) -> Query<'q> {
 }
 
 /// SQLite values by storage class; a column declared `BOOLEAN` reads as a bool.
-fn decode(row: &SqliteRow) -> Result<JsonRow, DbError> {
+pub(crate) fn decode(row: &SqliteRow) -> Result<JsonRow, DbError> {
     use serde_json::Value as J;
     let mut out = Vec::with_capacity(row.len());
     for (i, column) in row.columns().iter().enumerate() {

@@ -25,7 +25,7 @@ use sqlx::{SqlStr, Sqlite, Transaction};
 
 use microcore_kernel::Env;
 
-use crate::backend::{Backend, Conn, Engine, Output};
+use crate::backend::{Backend, Conn, Engine, Output, Row as JsonRow};
 use crate::error::DbError;
 use crate::value::Value;
 use tx::SqliteTx;
@@ -168,6 +168,26 @@ impl Backend for SqliteBackend {
                 .await
                 .map_err(classify)?;
             exec::output(rows, affected)
+        })
+    }
+
+    fn run_first<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Option<JsonRow>, DbError>> {
+        Box::pin(async move {
+            let mut conn = self.acquire().await?;
+            let first = match exec::fetch_first(&mut conn, sql, params).await {
+                Some(first) => first.map_err(classify)?,
+                None => {
+                    let (rows, _) = exec::fetch(&mut conn, sql, params)
+                        .await
+                        .map_err(classify)?;
+                    rows.into_iter().next()
+                }
+            };
+            first.as_ref().map(exec::decode).transpose()
         })
     }
 

@@ -527,4 +527,36 @@ async fn rows_decode_into_structs(db: Db) {
         .await
         .unwrap_err();
     assert!(e.message.contains("two columns named id"), "{e}");
+
+    // query_one reads its row straight into T: the same shapes and errors.
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Wrapped(Person);
+    let one: Option<Person> = db
+        .query_one("SELECT name, id FROM _parity WHERE id = $1", params![1])
+        .await
+        .unwrap();
+    assert_eq!(one.as_ref().map(|p| p.name.as_str()), Some("Ana"));
+    let wrapped: Option<Wrapped> = db
+        .query_one("SELECT id, name FROM _parity", params![])
+        .await
+        .unwrap();
+    assert_eq!(wrapped.map(|w| w.0.id), Some(1));
+    let none: Option<Person> = db
+        .query_one("SELECT id, name FROM _parity WHERE id = $1", params![2])
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    let e = db
+        .query_one::<Person>("SELECT name AS label, id FROM _parity", params![])
+        .await
+        .unwrap_err();
+    assert!(
+        e.message.contains("missing field `name`") && e.message.contains("[label, id]"),
+        "{e}"
+    );
+    let e = db
+        .query_one::<Person>("SELECT id, name, name FROM _parity", params![])
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("two columns named name"), "{e}");
 }

@@ -10,6 +10,7 @@ mod migration_history;
 mod migrations;
 mod outbox;
 mod pg_types;
+mod query_one_sqlite;
 mod schema;
 mod sqlite_rebuild;
 mod transactions;

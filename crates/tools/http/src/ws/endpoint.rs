@@ -127,8 +127,7 @@ pub(crate) async fn handle(socket: Arc<SocketRoute>, ep: Arc<Endpoint>, req: Req
     let request_id = req
         .extensions()
         .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |r| r.0.to_string());
     let (mut parts, _body) = req.into_parts();
     let (claims, token) = match &ep.auth {
         Some(v) => match authenticate(&**v, &parts, &socket.settings).await {

@@ -61,12 +61,14 @@ impl Memory {
         }
     }
 
-    fn entry(&self, ns: &str, key: &str) -> Option<Value> {
+    /// `read` of the live value under `key`, if any; an expired one is purged.
+    /// `has` reads nothing, so it copies no value.
+    fn entry<R>(&self, ns: &str, key: &str, read: impl FnOnce(&Value) -> R) -> Option<R> {
         let now = Instant::now();
         let mut data = self.data.lock();
         let entries = data.get_mut(ns)?;
         match entries.get(key) {
-            Some(e) if e.live(now) => Some(e.value.clone()),
+            Some(e) if e.live(now) => Some(read(&e.value)),
             Some(_) => {
                 entries.remove(key);
                 None
@@ -104,11 +106,11 @@ impl Backend for Memory {
     }
 
     fn get<'a>(&'a self, ns: &'a str, key: &'a str) -> Res<'a, Option<Value>> {
-        Box::pin(async move { Ok(self.entry(ns, key)) })
+        Box::pin(async move { Ok(self.entry(ns, key, Value::clone)) })
     }
 
     fn has<'a>(&'a self, ns: &'a str, key: &'a str) -> Res<'a, bool> {
-        Box::pin(async move { Ok(self.entry(ns, key).is_some()) })
+        Box::pin(async move { Ok(self.entry(ns, key, |_| ()).is_some()) })
     }
 
     fn keys<'a>(&'a self, ns: &'a str) -> Res<'a, Vec<String>> {
