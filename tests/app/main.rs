@@ -13,6 +13,7 @@ mod chaos;
 mod deploy;
 mod hostile;
 mod lifecycle;
+mod operator_routes;
 mod outbox;
 mod plugin_registry;
 mod scale_out;

@@ -67,6 +67,15 @@ pub trait TokenValidator: Send + Sync + 'static {
     /// The token's claims, or `None` when it is missing its signature,
     /// expired, tampered with, revoked or otherwise not acceptable.
     fn validate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Option<Claims>>;
+
+    /// Why this validator admits nobody at all, if it does not: the route
+    /// then answers 403 with this text (what to set) before any token is
+    /// read, instead of a 401 that would send the caller looking for a
+    /// token. An operator route in production without an operator token is
+    /// one.
+    fn closed(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Where revocations are kept until the tokens they refuse would have expired

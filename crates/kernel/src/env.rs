@@ -87,6 +87,15 @@ impl Env {
         }
     }
 
+    /// True under `MICROCORE_ENV=production` (any case): the settings that
+    /// are lenient in development (an ephemeral secret, open operator routes)
+    /// are refused or closed there.
+    pub fn is_production(&self) -> bool {
+        self.get_or("MICROCORE_ENV", "")
+            .trim()
+            .eq_ignore_ascii_case("production")
+    }
+
     /// Every setting, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))

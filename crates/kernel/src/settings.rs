@@ -58,10 +58,7 @@ impl KernelSettings {
             errors.push(e);
             false
         });
-        let production = env
-            .get_or("MICROCORE_ENV", "")
-            .trim()
-            .eq_ignore_ascii_case("production");
+        let production = env.is_production();
         let chaos_enabled = env.flag("CHAOS_ENABLED", false).unwrap_or_else(|e| {
             errors.push(e);
             false

@@ -144,9 +144,11 @@ impl Plugin for ChaosControl {
         if production.trim().eq_ignore_ascii_case("production") {
             bail!("setting CHAOS_ENABLED=true is refused with MICROCORE_ENV=production; unset it");
         }
-        let post = |path: &str, summary: &str| Route::post(path).tag("System").summary(summary);
+        let post =
+            |path: &str, summary: &str| Route::post(path).operator().tag("System").summary(summary);
         self.http.route(
             Route::get("/system/chaos")
+                .operator()
                 .tag("System")
                 .summary("Armed faults and paused plugins"),
             &self,

@@ -6,9 +6,8 @@
 //! subscribers made, the newest 1000, kept in memory until replayed or
 //! restarted; ask each replica, and replay on the replica that lists it. The
 //! `_dlq.<event>` events still go out on the bus for a durable archive. Like
-//! every `/system/*` route these are public: put them behind the edge (proxy
-//! auth or network policy) in production; replay only re-runs a subscriber
-//! on an event it already received.
+//! every `/system/*` route these are operator routes (`HTTP_OPERATOR_TOKEN`);
+//! replay only re-runs a subscriber on an event it already received.
 
 use std::collections::BTreeMap;
 
@@ -40,10 +39,12 @@ pub struct Replayed {
 impl Plugin for SystemDeadLetters {
     async fn on_boot(self: Arc<Self>) -> BootResult {
         let list = Route::get("/system/dead-letters")
+            .operator()
             .tag("System")
             .summary("Dead letters of this replica, per event");
         self.http.route(list, &self, Self::list)?;
         let replay = Route::post("/system/dead-letters/{id}/replay")
+            .operator()
             .tag("System")
             .summary("Send a dead letter back to the subscriber that failed it")
             .status(202);

@@ -13,6 +13,7 @@ pub struct SystemEvents {
 impl Plugin for SystemEvents {
     async fn on_boot(self: Arc<Self>) -> BootResult {
         let route = Route::get("/system/events")
+            .operator()
             .tag("System")
             .summary("Events, emitters and subscribers");
         self.http.route(route, &self, Self::events)?;

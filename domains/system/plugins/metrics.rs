@@ -15,6 +15,7 @@ pub struct SystemMetrics {
 impl Plugin for SystemMetrics {
     async fn on_boot(self: Arc<Self>) -> BootResult {
         let route = Route::get("/system/metrics")
+            .operator()
             .tag("System")
             .summary("Recent tool calls");
         self.http.route(route, &self, Self::metrics)?;

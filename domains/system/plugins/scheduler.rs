@@ -14,6 +14,7 @@ pub struct SystemScheduler {
 impl Plugin for SystemScheduler {
     async fn on_boot(self: Arc<Self>) -> BootResult {
         let route = Route::get("/system/scheduler")
+            .operator()
             .tag("System")
             .summary("Scheduled jobs, next fire and last outcome");
         self.http.route(route, &self, Self::jobs)?;

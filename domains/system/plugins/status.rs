@@ -16,6 +16,7 @@ pub struct SystemStatus {
 impl Plugin for SystemStatus {
     async fn on_boot(self: Arc<Self>) -> BootResult {
         let route = Route::get("/system/status")
+            .operator()
             .tag("System")
             .summary("Tool and plugin status");
         self.http.route(route, &self, Self::status)?;

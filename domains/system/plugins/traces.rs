@@ -17,6 +17,7 @@ pub struct SystemTraces {
 impl Plugin for SystemTraces {
     async fn on_boot(self: Arc<Self>) -> BootResult {
         let route = Route::get("/system/traces/tree")
+            .operator()
             .tag("System")
             .summary("Causal event trees");
         self.http.route(route, &self, Self::tree)?;

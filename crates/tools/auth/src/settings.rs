@@ -63,7 +63,7 @@ impl Settings {
                 )));
             }
             Some(secret) => (secret.as_bytes().to_vec(), SecretSource::Env),
-            None if is_production(env) => {
+            None if env.is_production() => {
                 return Err(ToolError::new(format!(
                     "AUTH_SECRET_KEY is not set and MICROCORE_ENV=production: tokens need a stable secret \
                      of at least {MIN_SECRET_BYTES} bytes; {HOW_TO_GENERATE}"
@@ -138,12 +138,6 @@ impl Settings {
             },
         })
     }
-}
-
-fn is_production(env: &Env) -> bool {
-    env.get_or("MICROCORE_ENV", "")
-        .trim()
-        .eq_ignore_ascii_case("production")
 }
 
 fn parse_revocations(raw: &str) -> Result<RevocationMode, ToolError> {

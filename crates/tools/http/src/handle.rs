@@ -254,6 +254,7 @@ impl Http {
         match &route.auth {
             RouteAuth::Open => Ok(None),
             RouteAuth::With(v) => Ok(Some(v.clone())),
+            RouteAuth::Operator => Ok(self.shared.settings.operator.validator()),
             RouteAuth::App => match self.shared.registry.token_validator() {
                 Some(v) => Ok(Some(v)),
                 None => Err(RouteError::NoValidator {

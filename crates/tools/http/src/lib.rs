@@ -47,6 +47,7 @@ mod input;
 mod layers;
 mod model;
 mod openapi;
+mod operator;
 mod paused;
 mod pipeline;
 mod raw;

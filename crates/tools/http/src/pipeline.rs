@@ -126,6 +126,9 @@ pub(crate) async fn authenticate(
     parts: &Parts,
     allow_query: bool,
 ) -> Result<(microcore_kernel::Claims, String), HttpError> {
+    if let Some(reason) = validator.closed() {
+        return Err(HttpError::forbidden(reason));
+    }
     let token = bearer_token(parts, allow_query)
         .ok_or_else(|| HttpError::unauthorized("Missing authorization token"))?;
     match validator.validate(&token).await {

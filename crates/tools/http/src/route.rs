@@ -30,6 +30,8 @@ pub(crate) enum RouteAuth {
     App,
     /// A validator the plugin chose.
     With(Arc<dyn TokenValidator>),
+    /// The operator's token (`HTTP_OPERATOR_TOKEN`), see `Route::operator`.
+    Operator,
 }
 
 impl RouteAuth {
@@ -125,6 +127,18 @@ impl Route {
     #[not_in_manifest]
     pub fn auth_with(mut self, validator: impl TokenValidator) -> Self {
         self.auth = RouteAuth::With(Arc::new(validator));
+        self
+    }
+
+    /// Reserves the route to the app's operator: with `HTTP_OPERATOR_TOKEN`
+    /// set, only `Authorization: Bearer <that token>` is admitted (as
+    /// subject `operator`); without it the route is open in development and
+    /// answers 403 under `MICROCORE_ENV=production`. The framework's
+    /// `/system/*` routes use it: they show dead letters' payloads and can
+    /// replay events.
+    #[not_in_manifest]
+    pub fn operator(mut self) -> Self {
+        self.auth = RouteAuth::Operator;
         self
     }
 

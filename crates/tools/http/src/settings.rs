@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use microcore_kernel::Env;
 
+use crate::operator::OperatorAccess;
+
 /// Where and how the server listens.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
@@ -19,6 +21,8 @@ pub(crate) struct Settings {
     /// `HTTP_ACCESS_LOG`: one INFO line per request (off by default: it costs
     /// a clock read and a log write per request).
     pub(crate) access_log: bool,
+    /// Who may call `Route::operator()` routes (`HTTP_OPERATOR_TOKEN`).
+    pub(crate) operator: OperatorAccess,
 }
 
 /// Default body limit: 1 MiB.
@@ -73,6 +77,7 @@ impl Settings {
                 "HTTP_HOST=0.0.0.0 with HTTP_CORS_ORIGINS=*: any website can call this API from a browser"
             );
         }
+        let operator = OperatorAccess::from_env(env)?;
         Ok(Self {
             host,
             port,
@@ -82,6 +87,7 @@ impl Settings {
             cors_credentials,
             ws_max_message,
             access_log,
+            operator,
         })
     }
 }

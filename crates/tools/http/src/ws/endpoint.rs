@@ -180,6 +180,9 @@ async fn authenticate(
     parts: &Parts,
     settings: &Settings,
 ) -> Result<(Claims, String), HttpError> {
+    if let Some(reason) = validator.closed() {
+        return Err(HttpError::forbidden(reason));
+    }
     let (token, source) = token_with_source(parts, true)
         .ok_or_else(|| HttpError::unauthorized("Missing authorization token"))?;
     if source == TokenSource::Cookie

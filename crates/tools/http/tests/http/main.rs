@@ -8,6 +8,7 @@ mod common;
 mod auth;
 mod input_security;
 mod openapi_docs;
+mod operator;
 mod pipeline;
 mod raw;
 mod serving;
