@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::envelope::RawEnvelope;
+use crate::wire_envelope::WireEnvelope;
 
 /// How many trace records are kept.
 pub const TRACE_CAPACITY: usize = 500;
@@ -67,7 +68,7 @@ type Listener = Arc<dyn Fn(&TraceNode) + Send + Sync>;
 /// reads the history or listens.
 pub(crate) struct Record {
     pub(crate) kind: TraceKind,
-    pub(crate) envelope: Arc<RawEnvelope>,
+    pub(crate) envelope: Arc<WireEnvelope>,
     pub(crate) subscriber: Option<Arc<str>>,
     pub(crate) error: Option<String>,
     pub(crate) attempts: u32,
@@ -78,7 +79,7 @@ impl Record {
     fn node(&self) -> TraceNode {
         TraceNode {
             kind: self.kind,
-            envelope: (*self.envelope).clone(),
+            envelope: self.envelope.to_raw(),
             subscriber: self.subscriber.as_deref().map(str::to_owned),
             success: self.error.is_none(),
             error: self.error.clone(),
@@ -113,7 +114,7 @@ impl Trace {
     /// Records a publication. A reply's event name is unique to its request,
     /// so replies stay out of the per-event statistics (which would grow
     /// with every request) and only enter the bounded history.
-    pub(crate) fn published(&self, envelope: &Arc<RawEnvelope>) {
+    pub(crate) fn published(&self, envelope: &Arc<WireEnvelope>) {
         if !envelope.event.starts_with(crate::REPLY_PREFIX) {
             let mut stats = self.stats.lock();
             // Looked up before inserting: the key is allocated once per event name.
