@@ -2,7 +2,7 @@
 //! counts and emitters per event, and live listeners (the `/system/*`
 //! endpoints and SSE streams read these).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -89,8 +89,57 @@ impl Record {
     }
 }
 
+/// The last [`TRACE_CAPACITY`] records: a slot per record, each behind its
+/// own lock, handed out in turn by an atomic counter, so a publish and the
+/// deliveries running on other workers do not all queue on one lock.
+struct Ring {
+    /// Each slot keeps its record's sequence number, so a reader skips a
+    /// slot whose new record is not written yet instead of showing an old one.
+    slots: Box<[Mutex<Option<(u64, Record)>>]>,
+    next: AtomicU64,
+}
+
+impl Ring {
+    fn new() -> Self {
+        Self {
+            slots: (0..TRACE_CAPACITY).map(|_| Mutex::new(None)).collect(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    fn slot(&self, n: u64) -> &Mutex<Option<(u64, Record)>> {
+        &self.slots[(n % TRACE_CAPACITY as u64) as usize]
+    }
+
+    fn push(&self, record: Record) {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut slot = self.slot(n).lock();
+        // A writer that took its turn a whole ring earlier and arrives late
+        // does not overwrite the newer record.
+        if slot.as_ref().is_some_and(|(seq, _)| *seq > n) {
+            return;
+        }
+        let oldest = slot.replace((n, record));
+        drop(slot);
+        // The record that falls out is dropped after the lock is released.
+        drop(oldest);
+    }
+
+    /// The records still kept, oldest first.
+    fn nodes(&self) -> Vec<TraceNode> {
+        let end = self.next.load(Ordering::Acquire);
+        let start = end.saturating_sub(TRACE_CAPACITY as u64);
+        (start..end)
+            .filter_map(|n| match &*self.slot(n).lock() {
+                Some((seq, record)) if *seq == n => Some(record.node()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 pub(crate) struct Trace {
-    ring: Mutex<VecDeque<Record>>,
+    ring: Ring,
     stats: Mutex<HashMap<String, EventStats>>,
     listeners: Mutex<Vec<(ListenerId, Listener)>>,
     /// Mirrors `!listeners.is_empty()`, so a record skips that lock when nobody listens.
@@ -102,7 +151,7 @@ pub(crate) struct Trace {
 impl Trace {
     pub(crate) fn new() -> Self {
         Self {
-            ring: Mutex::new(VecDeque::with_capacity(TRACE_CAPACITY)),
+            ring: Ring::new(),
             stats: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
             listening: AtomicBool::new(false),
@@ -157,22 +206,11 @@ impl Trace {
                 let _ = self.firehose.send(node);
             }
         }
-        // The record that falls out is dropped after the lock is released.
-        let oldest = {
-            let mut ring = self.ring.lock();
-            let oldest = if ring.len() == TRACE_CAPACITY {
-                ring.pop_front()
-            } else {
-                None
-            };
-            ring.push_back(record);
-            oldest
-        };
-        drop(oldest);
+        self.ring.push(record);
     }
 
     pub(crate) fn history(&self) -> Vec<TraceNode> {
-        self.ring.lock().iter().map(Record::node).collect()
+        self.ring.nodes()
     }
 
     pub(crate) fn stats(&self) -> BTreeMap<String, EventStats> {
