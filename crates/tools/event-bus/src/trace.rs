@@ -89,13 +89,16 @@ impl Record {
     }
 }
 
+/// One slot of the ring: a record with its sequence number.
+type Slot = Mutex<Option<(u64, Record)>>;
+
 /// The last [`TRACE_CAPACITY`] records: a slot per record, each behind its
 /// own lock, handed out in turn by an atomic counter, so a publish and the
 /// deliveries running on other workers do not all queue on one lock.
 struct Ring {
     /// Each slot keeps its record's sequence number, so a reader skips a
     /// slot whose new record is not written yet instead of showing an old one.
-    slots: Box<[Mutex<Option<(u64, Record)>>]>,
+    slots: Box<[Slot]>,
     next: AtomicU64,
 }
 
@@ -107,7 +110,7 @@ impl Ring {
         }
     }
 
-    fn slot(&self, n: u64) -> &Mutex<Option<(u64, Record)>> {
+    fn slot(&self, n: u64) -> &Slot {
         &self.slots[(n % TRACE_CAPACITY as u64) as usize]
     }
 
