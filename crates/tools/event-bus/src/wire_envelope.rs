@@ -35,8 +35,9 @@ pub(crate) fn null_payload() -> Payload {
     RawValue::NULL.to_owned()
 }
 
-/// The JSON text of `value`, `null` when it has none (logged by the caller's
-/// path before; a `Value` or a bus-made struct always has one).
+/// The JSON text of `value`, or `null` when it has none: for what the bus
+/// itself publishes (dead letters, error replies, drop notices) and for
+/// `Value`s, which always serialise, so the fallback is never expected.
 pub(crate) fn payload_or_null<T: Serialize + ?Sized>(value: &T) -> Payload {
     payload_of(value).unwrap_or_else(|_| null_payload())
 }
