@@ -11,10 +11,9 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, Context};
 use futures::StreamExt;
-use tokio::task::JoinHandle;
 
-use crate::measure::{self, Shape, Tally};
-use crate::wire;
+use crate::measure::{Shape, Tally};
+use crate::raw_nats::{self, Consumers};
 
 /// A stream taking `<prefix>>`, like the bus's.
 pub(crate) async fn stream(client: &async_nats::Client, prefix: &str) -> Result<Context, String> {
@@ -36,34 +35,16 @@ pub(crate) fn stream_name(prefix: &str) -> String {
     format!("RAW_{}", prefix.trim_end_matches('.').to_ascii_uppercase())
 }
 
-/// The consumers of one shape; dropping their tasks stops reading.
-pub(crate) struct Consumers {
-    pub(crate) tally: Arc<Tally>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for Consumers {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
-}
-
 pub(crate) async fn subscribe(
     js: &Context,
     prefix: &str,
     subject: &str,
     shape: Shape,
 ) -> Result<Consumers, String> {
-    let tally = Tally::new(shape.subscribers);
-    let mut tasks = Vec::new();
+    let mut consumers = Consumers::new(shape);
     for index in 0..shape.subscribers {
         let config = pull::Config {
-            durable_name: Some(format!(
-                "raw-p{}s{}n{index}",
-                shape.publishers, shape.subscribers
-            )),
+            durable_name: Some(raw_nats::consumer_name(shape, index)),
             deliver_policy: DeliverPolicy::New,
             ack_policy: AckPolicy::Explicit,
             ack_wait: Duration::from_secs(30),
@@ -79,23 +60,21 @@ pub(crate) async fn subscribe(
             .messages()
             .await
             .map_err(|e| format!("raw JetStream read: {e}"))?;
-        let tally = tally.clone();
-        tasks.push(tokio::spawn(async move {
+        let tally = consumers.tally.clone();
+        consumers.spawn(async move {
             while let Some(Ok(msg)) = messages.next().await {
-                match wire::decode(&msg.payload) {
-                    Ok(seq) => tally.record(index, seq),
-                    Err(e) => eprintln!("raw JetStream consumer {index}: {e}"),
-                }
+                raw_nats::count(&tally, index, &msg.payload, "JetStream");
                 if let Err(e) = msg.ack().await {
                     eprintln!("raw JetStream consumer {index}: ack: {e}");
                 }
             }
-        }));
+        });
     }
-    Ok(Consumers { tally, tasks })
+    Ok(consumers)
 }
 
-/// One run's publishers.
+/// One run's publishers: each publish carries a message id and awaits the
+/// server's ack.
 pub(crate) async fn publish(
     js: &Context,
     subject: &str,
@@ -103,21 +82,18 @@ pub(crate) async fn publish(
     shape: Shape,
     events: u64,
 ) -> Result<(), String> {
-    measure::publishers(shape, |p| {
-        let (js, tally, subject) = (js.clone(), tally.clone(), subject.to_owned());
+    // Shared, so an event costs what it did inline: one copy of the subject.
+    let target = Arc::new((js.clone(), subject.to_owned()));
+    raw_nats::publish(tally, shape, events, move |id, body| {
+        let target = target.clone();
         async move {
-            for seq in measure::sequence(shape, p, events) {
-                tally.admit().await;
-                let id = uuid::Uuid::new_v4().to_string();
-                let message = PublishMessage::build()
-                    .payload(wire::encode(&id, seq)?.into())
-                    .message_id(&id);
-                js.send_publish(subject.clone(), message)
-                    .await
-                    .map_err(|e| format!("raw JetStream publish: {e}"))?
-                    .await
-                    .map_err(|e| format!("raw JetStream publish ack: {e}"))?;
-            }
+            let (js, subject) = &*target;
+            let message = PublishMessage::build().payload(body.into()).message_id(&id);
+            js.send_publish(subject.clone(), message)
+                .await
+                .map_err(|e| format!("raw JetStream publish: {e}"))?
+                .await
+                .map_err(|e| format!("raw JetStream publish ack: {e}"))?;
             Ok(())
         }
     })

@@ -21,6 +21,7 @@ mod in_process;
 mod jetstream;
 mod measure;
 mod nats;
+mod raw_nats;
 mod report;
 mod rpc;
 mod wire;

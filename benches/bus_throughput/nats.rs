@@ -5,50 +5,30 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use tokio::task::JoinHandle;
 
-use crate::measure::{self, Shape, Tally};
-use crate::wire;
-
-/// The consumers of one shape; dropping their tasks unsubscribes.
-pub(crate) struct Consumers {
-    pub(crate) tally: Arc<Tally>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for Consumers {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
-}
+use crate::measure::{Shape, Tally};
+use crate::raw_nats::{self, Consumers};
 
 pub(crate) async fn subscribe(
     client: &async_nats::Client,
     subject: &str,
     shape: Shape,
 ) -> Result<Consumers, String> {
-    let tally = Tally::new(shape.subscribers);
-    let mut tasks = Vec::new();
+    let mut consumers = Consumers::new(shape);
     for index in 0..shape.subscribers {
-        let group = format!("raw-p{}s{}n{index}", shape.publishers, shape.subscribers);
         let mut sub = client
-            .queue_subscribe(subject.to_owned(), group)
+            .queue_subscribe(subject.to_owned(), raw_nats::consumer_name(shape, index))
             .await
             .map_err(|e| format!("raw subscribe: {e}"))?;
-        let tally = tally.clone();
-        tasks.push(tokio::spawn(async move {
+        let tally = consumers.tally.clone();
+        consumers.spawn(async move {
             while let Some(msg) = sub.next().await {
-                match wire::decode(&msg.payload) {
-                    Ok(seq) => tally.record(index, seq),
-                    Err(e) => eprintln!("raw NATS consumer {index}: {e}"),
-                }
+                raw_nats::count(&tally, index, &msg.payload, "NATS");
             }
-        }));
+        });
     }
     client.flush().await.map_err(|e| format!("flush: {e}"))?;
-    Ok(Consumers { tally, tasks })
+    Ok(consumers)
 }
 
 /// One run's publishers.
@@ -59,19 +39,16 @@ pub(crate) async fn publish(
     shape: Shape,
     events: u64,
 ) -> Result<(), String> {
-    measure::publishers(shape, |p| {
-        let (client, tally, subject) = (client.clone(), tally.clone(), subject.to_owned());
+    // Shared, so an event costs what it did inline: one copy of the subject.
+    let target = Arc::new((client.clone(), subject.to_owned()));
+    raw_nats::publish(tally, shape, events, move |_id, body| {
+        let target = target.clone();
         async move {
-            for seq in measure::sequence(shape, p, events) {
-                tally.admit().await;
-                let id = uuid::Uuid::new_v4().to_string();
-                let body = wire::encode(&id, seq)?;
-                client
-                    .publish(subject.clone(), body.into())
-                    .await
-                    .map_err(|e| format!("raw publish: {e}"))?;
-            }
-            Ok(())
+            let (client, subject) = &*target;
+            client
+                .publish(subject.clone(), body.into())
+                .await
+                .map_err(|e| format!("raw publish: {e}"))
         }
     })
     .await

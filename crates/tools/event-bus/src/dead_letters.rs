@@ -10,14 +10,15 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use futures::FutureExt;
 use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::delivery::enqueue;
+use crate::driver::Settlement;
 use crate::envelope::RawEnvelope;
 use crate::error::BusError;
 use crate::handle::EventBus;
+use crate::wire_envelope::WireEnvelope;
 
 /// How many dead letters one process keeps; older ones are forgotten first.
 pub const DEAD_LETTER_CAPACITY: usize = 1000;
@@ -130,16 +131,16 @@ impl EventBus {
                 ),
             });
         };
-        let delivery = enqueue(
+        enqueue(
             &Arc::downgrade(&self.inner),
             &entry,
-            Arc::new(letter.original.clone()),
+            Arc::new(WireEnvelope::from_raw(letter.original.clone())),
+            Settlement::Ignored,
         )
         .map_err(|full| BusError::Full {
             event: letter.event.clone(),
             reason: full.reason,
         })?;
-        tokio::spawn(delivery.map(drop));
         Ok(())
     }
 }

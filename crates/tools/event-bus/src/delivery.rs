@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use futures::FutureExt;
-use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
 use microcore_kernel::{CallContext, SPAN_TARGET, in_context, metrics};
@@ -16,28 +15,32 @@ use opentelemetry::KeyValue;
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
-use crate::driver::{Full, Settled};
-use crate::envelope::{RawEnvelope, now};
+use crate::driver::{Full, Settled, Settlement, Taken};
+use crate::envelope::now;
 use crate::handle::Inner;
 use crate::options::PublishOptions;
 use crate::outcome::{answer_with_error, final_failure};
 use crate::subscribe::{Failure, Job, SubEntry};
 use crate::trace::{Record, TraceKind};
+use crate::wire_envelope::WireEnvelope;
 
 /// Queues `envelope` on its ordering lane (key, or event name); one lane runs
 /// one delivery at a time, so a key's events arrive in publish order while
-/// other keys proceed. The future ends when this delivery is finished, and
-/// says [`Settled::Released`] when this subscription did not handle it (it
-/// ended, or the bus stopped, first), so a durable transport can redeliver.
+/// other keys proceed. With [`Settlement::Awaited`] the returned future ends
+/// when this delivery is finished, and says [`Settled::Released`] when this
+/// subscription did not handle it (it ended, or the bus stopped, first), so
+/// a durable transport can redeliver; with [`Settlement::Ignored`] no
+/// completion channel is made.
 /// A subscription holding `EVENT_BUS_MAX_QUEUED` deliveries (running or
 /// waiting) refuses more: memory is bounded, and the refusal reaches the
 /// publisher (in-process) or pauses the reader (NATS), never a silent loss.
 pub(crate) fn enqueue(
     inner: &Weak<Inner>,
     entry: &Arc<SubEntry>,
-    envelope: Arc<RawEnvelope>,
-) -> Result<BoxFuture<'static, Settled>, Full> {
-    let released = || Ok(async { Settled::Released }.boxed());
+    envelope: Arc<WireEnvelope>,
+    settlement: Settlement,
+) -> Result<Taken, Full> {
+    let released = || Ok(settlement.already(Settled::Released));
     let Some(inner) = inner.upgrade() else {
         return released();
     };
@@ -54,7 +57,13 @@ pub(crate) fn enqueue(
         );
         return Err(Full { envelope, reason });
     }
-    let (done, finished) = oneshot::channel();
+    let (done, finished) = match settlement {
+        Settlement::Awaited => {
+            let (done, finished) = oneshot::channel();
+            (Some(done), Some(finished))
+        }
+        Settlement::Ignored => (None, None),
+    };
     inner.in_flight.fetch_add(1, Ordering::AcqRel);
     let first = {
         let mut lanes = entry.lanes.lock();
@@ -76,7 +85,7 @@ pub(crate) fn enqueue(
     }
     // A lane dropped before it ran this job (the runtime shutting down)
     // drops the sender: that delivery did not happen here.
-    Ok(async move { finished.await.unwrap_or(Settled::Released) }.boxed())
+    Ok(finished.map(|finished| async move { finished.await.unwrap_or(Settled::Released) }.boxed()))
 }
 
 tokio::task_local! {
@@ -104,34 +113,61 @@ pub(crate) fn release_waiting(inner: &Inner) {
         for (_, done) in waiting {
             inner.in_flight.fetch_sub(1, Ordering::AcqRel);
             entry.queued.fetch_sub(1, Ordering::AcqRel);
-            let _ = done.send(Settled::Released);
-        }
-    }
-}
-
-async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, mut job: Job) {
-    loop {
-        let (envelope, done) = job;
-        let settled = deliver(&inner, &entry, envelope).await;
-        inner.in_flight.fetch_sub(1, Ordering::AcqRel);
-        entry.queued.fetch_sub(1, Ordering::AcqRel);
-        let _ = done.send(settled);
-        let next = {
-            let mut lanes = entry.lanes.lock();
-            let next = lanes.get_mut(&unit).and_then(VecDeque::pop_front);
-            if next.is_none() {
-                lanes.remove(&unit);
+            if let Some(done) = done {
+                let _ = done.send(Settled::Released);
             }
-            next
-        };
-        match next {
-            Some(n) => job = n,
-            None => return,
         }
     }
 }
 
-async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: Arc<RawEnvelope>) -> Settled {
+/// Runs a lane from its first delivery until nothing waits on it. What
+/// waits is taken in one batch per lock (swapped with the drained buffer, so
+/// neither is reallocated), and a lane found empty yields once before it
+/// ends: a publisher on another worker usually has the next delivery on its
+/// way, and keeping the lane saves a task spawn per delivery.
+async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, first: Job) {
+    run_job(&inner, &entry, first).await;
+    let mut batch: VecDeque<Job> = VecDeque::new();
+    let mut yielded = false;
+    loop {
+        {
+            let mut lanes = entry.lanes.lock();
+            let Some(waiting) = lanes.get_mut(&unit) else {
+                return;
+            };
+            if !waiting.is_empty() {
+                std::mem::swap(waiting, &mut batch);
+            } else if yielded {
+                lanes.remove(&unit);
+                return;
+            }
+        }
+        if batch.is_empty() {
+            yielded = true;
+            tokio::task::yield_now().await;
+            continue;
+        }
+        yielded = false;
+        while let Some(job) = batch.pop_front() {
+            run_job(&inner, &entry, job).await;
+        }
+    }
+}
+
+async fn run_job(inner: &Arc<Inner>, entry: &Arc<SubEntry>, (envelope, done): Job) {
+    let settled = deliver(inner, entry, envelope).await;
+    inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+    entry.queued.fetch_sub(1, Ordering::AcqRel);
+    if let Some(done) = done {
+        let _ = done.send(settled);
+    }
+}
+
+async fn deliver(
+    inner: &Arc<Inner>,
+    entry: &Arc<SubEntry>,
+    envelope: Arc<WireEnvelope>,
+) -> Settled {
     hold_while_paused(inner, entry).await;
     if !entry.active.load(Ordering::Acquire) {
         record(
@@ -163,7 +199,7 @@ async fn deliver(inner: &Arc<Inner>, entry: &Arc<SubEntry>, envelope: Arc<RawEnv
 
 /// The `event.deliver` span: a child of the publish's span through the
 /// envelope's trace context, whichever process published it.
-fn delivery_span(envelope: &RawEnvelope, subscriber: &str) -> Span {
+fn delivery_span(envelope: &WireEnvelope, subscriber: &str) -> Span {
     let span = tracing::debug_span!(
         target: SPAN_TARGET,
         parent: None,
@@ -186,7 +222,7 @@ fn delivery_span(envelope: &RawEnvelope, subscriber: &str) -> Span {
 }
 
 /// Counts a finished delivery (after all its attempts) and records it on its span.
-fn delivered(envelope: &RawEnvelope, entry: &SubEntry, ok: bool, attempts: u32) {
+fn delivered(envelope: &WireEnvelope, entry: &SubEntry, ok: bool, attempts: u32) {
     let span = Span::current();
     if !span.is_disabled() {
         span.record("attempts", attempts);
@@ -232,7 +268,7 @@ async fn hold_while_paused(inner: &Inner, entry: &SubEntry) {
 async fn attempt_all(
     inner: &Arc<Inner>,
     entry: &Arc<SubEntry>,
-    envelope: Arc<RawEnvelope>,
+    envelope: Arc<WireEnvelope>,
 ) -> Settled {
     let request = envelope.reply_to.is_some();
     let attempts_allowed = if request {
@@ -280,7 +316,7 @@ async fn attempt_all(
             let reply_to = envelope.reply_to.clone();
             let correlation_id = envelope.correlation_id.clone();
             record(inner, entry, envelope, None, attempt);
-            if let Some(reply_to) = reply_to.filter(|_| !reply.is_null()) {
+            if let (Some(reply_to), Some(reply)) = (reply_to, reply) {
                 let options = PublishOptions {
                     correlation_id,
                     ..PublishOptions::default()
@@ -302,7 +338,8 @@ async fn attempt_all(
                 Some(failure.text()),
                 attempt,
             );
-            let envelope = Arc::unwrap_or_clone(envelope);
+            // The public form from here on: dead letters and error replies are rare.
+            let envelope = envelope.to_raw();
             match envelope.reply_to.clone() {
                 Some(reply_to) => {
                     Box::pin(answer_with_error(inner, entry, envelope, reply_to, failure)).await;
@@ -326,7 +363,7 @@ async fn attempt_all(
 fn record(
     inner: &Inner,
     entry: &SubEntry,
-    envelope: Arc<RawEnvelope>,
+    envelope: Arc<WireEnvelope>,
     error: Option<String>,
     attempts: u32,
 ) {

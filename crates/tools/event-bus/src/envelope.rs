@@ -9,7 +9,6 @@ use microcore_kernel::TraceContext;
 use serde::{Deserialize, Serialize};
 
 use crate::EventBus;
-use crate::event::Event;
 
 /// An envelope with its payload still as JSON: what drivers carry, what the
 /// trace records and what listeners see.
@@ -89,49 +88,6 @@ impl RawEnvelope {
         self.trace = trace;
         self
     }
-
-    /// Reads an envelope that came over NATS. The wire is a trust boundary
-    /// only as strong as the NATS credentials: whoever may publish on the
-    /// bus's subjects can send any envelope, so what would let one steer
-    /// this process is checked here. A `reply_to` other than this request's
-    /// own reply event (`_reply.<event>.<8 hex>`) is dropped, so a responder
-    /// cannot be made to publish its answer as an arbitrary event; a TTL or
-    /// delay that is not a positive number is ignored.
-    #[cfg(feature = "nats")]
-    pub(crate) fn from_wire(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        let mut envelope: Self = serde_json::from_slice(bytes)?;
-        if let Some(reply_to) = &envelope.reply_to
-            && !envelope.is_reply_address(reply_to)
-        {
-            tracing::warn!(event = %envelope.event, id = %envelope.id, emitter = %envelope.emitter, %reply_to, "event bus: ignored a reply address that is not a reply subject of this event");
-            envelope.reply_to = None;
-        }
-        let positive = |v: f64| v.is_finite() && v > 0.0;
-        envelope.ttl = envelope.ttl.filter(|t| positive(*t));
-        envelope.delay = envelope.delay.filter(|d| positive(*d));
-        Ok(envelope)
-    }
-
-    /// True for `_reply.<this event>.<8 hex digits>`, what `request` makes.
-    #[cfg(feature = "nats")]
-    fn is_reply_address(&self, reply_to: &str) -> bool {
-        reply_to
-            .strip_prefix(crate::REPLY_PREFIX)
-            .and_then(|rest| rest.strip_prefix(self.event.as_str()))
-            .and_then(|rest| rest.strip_prefix('.'))
-            .is_some_and(|id| id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit()))
-    }
-
-    /// The unit ordering is kept within: the key, or the event name when unkeyed.
-    pub(crate) fn unit(&self) -> &str {
-        self.key.as_deref().unwrap_or(&self.event)
-    }
-
-    /// True when the envelope outlived its TTL. The clock is read only for
-    /// an envelope that has one.
-    pub(crate) fn expired(&self) -> bool {
-        self.ttl.is_some_and(|ttl| now() - self.timestamp > ttl)
-    }
 }
 
 /// One delivery of event `E` to a subscriber. Derefs to the payload, so
@@ -171,38 +127,6 @@ impl<E> Envelope<E> {
     }
 }
 
-impl<E: Event> Envelope<E> {
-    /// Decodes `raw` for a subscriber expecting `E`, or says precisely why not.
-    pub(crate) fn decode(
-        raw: &RawEnvelope,
-        attempt: u32,
-        subscriber: &str,
-    ) -> Result<Self, String> {
-        let payload = E::deserialize(&raw.payload).map_err(|e| {
-            format!(
-                "payload of `{}` (id {}) does not match `{}` expected by subscriber `{subscriber}`: {e}; \
-                 make the subscriber's struct agree with what `{}` publishes",
-                raw.event,
-                raw.id,
-                short_type_name::<E>(),
-                raw.emitter
-            )
-        })?;
-        Ok(Self {
-            id: raw.id.clone(),
-            event: raw.event.clone(),
-            payload,
-            emitter: raw.emitter.clone(),
-            parent_id: raw.parent_id.clone(),
-            correlation_id: raw.correlation_id.clone(),
-            key: raw.key.clone(),
-            timestamp: raw.timestamp,
-            headers: raw.headers.clone(),
-            attempt,
-        })
-    }
-}
-
 impl<E> Deref for Envelope<E> {
     type Target = E;
     fn deref(&self) -> &E {
@@ -223,86 +147,4 @@ pub(crate) fn short_type_name<T: ?Sized>() -> &'static str {
     let full = std::any::type_name::<T>();
     let base = full.split('<').next().unwrap_or(full);
     base.rsplit("::").next().unwrap_or(base)
-}
-
-/// Properties of reading envelopes off the wire, where any publisher with
-/// NATS credentials chooses the bytes.
-#[cfg(all(test, feature = "nats"))]
-mod properties {
-    use super::*;
-
-    use proptest::prelude::*;
-    use serde_json::json;
-
-    fn number() -> impl Strategy<Value = serde_json::Value> {
-        prop_oneof![
-            Just(serde_json::Value::Null),
-            any::<f64>().prop_map(|f| json!(f)),
-            any::<i64>().prop_map(|n| json!(n)),
-            Just(json!("1")),
-        ]
-    }
-
-    /// Envelopes with hostile reply addresses, TTLs and delays.
-    fn wire() -> impl Strategy<Value = Vec<u8>> {
-        (
-            "[a-z]{1,6}\\.[a-z_]{1,8}",
-            prop_oneof![
-                Just(None),
-                any::<String>().prop_map(Some),
-                // `EVENT` becomes the envelope's own event below
-                "_reply\\.(EVENT|[a-z.]{0,12})\\.[0-9a-fA-Fg]{6,10}".prop_map(Some),
-            ],
-            number(),
-            number(),
-            any::<f64>(),
-        )
-            .prop_map(|(event, reply_to, ttl, delay, timestamp)| {
-                let reply_to = reply_to.map(|r| r.replace("EVENT", &event));
-                serde_json::to_vec(&json!({
-                    "id": "1", "event": event, "payload": {}, "emitter": "x",
-                    "timestamp": if timestamp.is_finite() { json!(timestamp) } else { json!(0) },
-                    "reply_to": reply_to, "ttl": ttl, "delay": delay,
-                }))
-                .unwrap()
-            })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
-
-        #[test]
-        fn any_bytes_are_an_envelope_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-            let _ = RawEnvelope::from_wire(&bytes);
-        }
-
-        /// What survives reading is only what this process would have made:
-        /// its own reply subject, and positive finite TTLs and delays.
-        #[test]
-        fn only_safe_reply_addresses_ttls_and_delays_survive(bytes in wire()) {
-            if let Ok(e) = RawEnvelope::from_wire(&bytes) {
-                if let Some(r) = &e.reply_to {
-                    let id = r.strip_prefix(&format!("_reply.{}.", e.event));
-                    prop_assert!(
-                        id.is_some_and(|id| id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit())),
-                        "{}", r
-                    );
-                }
-                for v in [e.ttl, e.delay].into_iter().flatten() {
-                    prop_assert!(v.is_finite() && v > 0.0, "{}", v);
-                }
-            }
-        }
-
-        #[test]
-        fn this_events_own_reply_subject_is_kept(event in "[a-z]{1,6}\\.[a-z_]{1,8}", id in "[0-9a-f]{8}") {
-            let reply = format!("_reply.{event}.{id}");
-            let bytes = serde_json::to_vec(&json!({
-                "id": "1", "event": event, "payload": {}, "emitter": "x", "timestamp": 0,
-                "reply_to": reply,
-            }))
-            .unwrap();
-            prop_assert_eq!(RawEnvelope::from_wire(&bytes).unwrap().reply_to, Some(reply));
-        }
-    }
 }

@@ -16,12 +16,13 @@ use microcore_kernel::{
 use opentelemetry::KeyValue;
 
 use crate::driver::{Capabilities, Delivery, Driver, DriverError, Support};
-use crate::envelope::{RawEnvelope, now};
+use crate::envelope::now;
 use crate::error::BusError;
 use crate::event::Event;
 use crate::options::PublishOptions;
 use crate::subscribe::SubEntry;
 use crate::trace::Trace;
+use crate::wire_envelope::{Payload, WireEnvelope, payload_of};
 
 /// The event bus: publish facts, subscribe to them, ask and answer (RPC).
 ///
@@ -216,12 +217,12 @@ impl Inner {
     /// A new envelope; the parent is whatever the running code is handling.
     pub(crate) fn envelope(
         event: &str,
-        payload: serde_json::Value,
+        payload: Payload,
         emitter: String,
         options: PublishOptions,
         reply_to: Option<String>,
-    ) -> RawEnvelope {
-        RawEnvelope {
+    ) -> WireEnvelope {
+        WireEnvelope {
             id: uuid::Uuid::new_v4().to_string(),
             event: event.to_owned(),
             payload,
@@ -242,7 +243,7 @@ impl Inner {
 
     /// Records and hands over an envelope. A delay the driver cannot do is
     /// served here, off the caller's path and off every ordering lane.
-    pub(crate) async fn send(self: &Arc<Self>, envelope: RawEnvelope) -> Result<String, BusError> {
+    pub(crate) async fn send(self: &Arc<Self>, envelope: WireEnvelope) -> Result<String, BusError> {
         // Shared from here on: the trace and every subscription hold the same one.
         let envelope = Arc::new(envelope);
         self.trace.published(&envelope);
@@ -297,7 +298,7 @@ impl Inner {
     pub(crate) async fn publish_internal(
         self: &Arc<Self>,
         event: &str,
-        payload: serde_json::Value,
+        payload: Payload,
         options: PublishOptions,
     ) -> Result<(), BusError> {
         let envelope = Self::envelope(
@@ -318,11 +319,9 @@ impl Inner {
     }
 }
 
-pub(crate) fn to_payload<T: Serialize>(
-    event: &str,
-    value: &T,
-) -> Result<serde_json::Value, BusError> {
-    serde_json::to_value(value).map_err(|source| BusError::Serialize {
+/// `value` serialised once to JSON text, the payload every delivery decodes.
+pub(crate) fn to_payload<T: Serialize>(event: &str, value: &T) -> Result<Payload, BusError> {
+    payload_of(value).map_err(|source| BusError::Serialize {
         event: event.to_owned(),
         source,
     })

@@ -50,6 +50,7 @@ mod stored;
 mod subscribe;
 mod tool;
 mod trace;
+mod wire_envelope;
 
 pub use dead_letters::{DEAD_LETTER_CAPACITY, RecordedDeadLetter};
 pub use driver::{Capabilities, Delivery, Support};

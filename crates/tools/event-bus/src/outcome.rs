@@ -13,6 +13,7 @@ use crate::handle::Inner;
 use crate::options::PublishOptions;
 use crate::reply::{REPLY_ERROR_HEADER, ReplyError};
 use crate::subscribe::{Failure, SubEntry};
+use crate::wire_envelope::payload_or_null;
 use crate::{DLQ_PREFIX, DROP_THRESHOLD, REPLY_PREFIX};
 
 /// Answers a request whose handler failed: a [`ReplyError`] as it is, a
@@ -55,7 +56,7 @@ pub(crate) async fn answer_with_error(
     options
         .headers
         .insert(REPLY_ERROR_HEADER.to_owned(), refusal.code.clone());
-    let payload = serde_json::to_value(&refusal).unwrap_or_default();
+    let payload = payload_or_null(&refusal);
     if let Err(e) = inner.publish_internal(&reply_to, payload, options).await {
         tracing::error!(%event, %subscriber, "event bus: could not send the error reply: {e}");
     }
@@ -76,7 +77,7 @@ async fn count_failure(inner: &Arc<Inner>, entry: &Arc<SubEntry>, error: &str) {
                 error: error.to_owned(),
                 consecutive_failures: streak,
             };
-            let payload = serde_json::to_value(dropped).unwrap_or_default();
+            let payload = payload_or_null(&dropped);
             if let Err(e) = inner
                 .publish_internal(SubscriberDropped::NAME, payload, PublishOptions::default())
                 .await
@@ -121,7 +122,7 @@ pub(crate) async fn final_failure(
         attempts,
         failed_at: now(),
     };
-    let payload = serde_json::to_value(&letter).unwrap_or_default();
+    let payload = payload_or_null(&letter);
     match inner.publish_internal(&dlq_event, payload, options).await {
         Ok(()) => {
             if let Some(m) = microcore_kernel::metrics() {

@@ -5,21 +5,20 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use futures::FutureExt;
 use parking_lot::Mutex;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
 use crate::EventBus;
 use crate::REPLY_PREFIX;
-use crate::driver::{Deliver, Settled};
-use crate::envelope::{RawEnvelope, short_type_name};
+use crate::driver::{Deliver, Settled, Settlement};
+use crate::envelope::short_type_name;
 use crate::error::BusError;
 use crate::event::Event;
 use crate::handle::{Inner, to_payload};
 use crate::options::PublishOptions;
 use crate::reply::{REPLY_ERROR_HEADER, ReplyError};
+use crate::wire_envelope::{Payload, WireEnvelope};
 
 #[microcore_kernel::contract]
 impl EventBus {
@@ -44,7 +43,8 @@ impl EventBus {
                 self.inner.ensure_open(E::NAME)?;
                 let reply = self.ask(E::NAME, payload, emitter, timeout).await?;
                 if let Some(code) = reply.headers.get(REPLY_ERROR_HEADER) {
-                    let refusal = ReplyError::deserialize(&reply.payload)
+                    let refusal = reply
+                        .decode_payload::<ReplyError>()
                         .unwrap_or_else(|_| ReplyError::new(code.clone(), "no message"));
                     return Err(BusError::Replied {
                         event: E::NAME.to_owned(),
@@ -53,12 +53,14 @@ impl EventBus {
                         message: refusal.message,
                     });
                 }
-                R::deserialize(&reply.payload).map_err(|source| BusError::BadReply {
-                    event: E::NAME.to_owned(),
-                    from: reply.emitter.clone(),
-                    expected: short_type_name::<R>(),
-                    source,
-                })
+                reply
+                    .decode_payload::<R>()
+                    .map_err(|source| BusError::BadReply {
+                        event: E::NAME.to_owned(),
+                        from: reply.emitter.clone(),
+                        expected: short_type_name::<R>(),
+                        source,
+                    })
             })
             .await
     }
@@ -66,22 +68,22 @@ impl EventBus {
     async fn ask(
         &self,
         event: &str,
-        payload: serde_json::Value,
+        payload: Payload,
         emitter: String,
         timeout: Duration,
-    ) -> Result<Arc<RawEnvelope>, BusError> {
+    ) -> Result<Arc<WireEnvelope>, BusError> {
         let correlation = uuid::Uuid::new_v4().simple().to_string();
         let reply_event = format!("{REPLY_PREFIX}{event}.{}", &correlation[..8]);
-        let (tx, rx) = oneshot::channel::<Arc<RawEnvelope>>();
+        let (tx, rx) = oneshot::channel::<Arc<WireEnvelope>>();
         let first = Arc::new(Mutex::new(Some(tx)));
         let expected = correlation.clone();
-        let collect: Deliver = Arc::new(move |reply: Arc<RawEnvelope>| {
+        let collect: Deliver = Arc::new(move |reply: Arc<WireEnvelope>, settlement: Settlement| {
             if reply.correlation_id.as_deref() == Some(expected.as_str())
                 && let Some(tx) = first.lock().take()
             {
                 let _ = tx.send(reply);
             }
-            Ok(async { Settled::Done }.boxed())
+            Ok(settlement.already(Settled::Done))
         });
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         // Armed before subscribing: a call cancelled at any await below
@@ -167,7 +169,7 @@ mod tests {
         fn capabilities(&self) -> Capabilities {
             self.memory.capabilities()
         }
-        fn publish(&self, envelope: Arc<RawEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
+        fn publish(&self, envelope: Arc<WireEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
             self.memory.publish(envelope)
         }
         fn subscribe<'a>(

@@ -11,6 +11,7 @@
 use crate::envelope::RawEnvelope;
 use crate::error::BusError;
 use crate::handle::EventBus;
+use crate::wire_envelope::WireEnvelope;
 
 /// Framework-facing: used by the outbox relay. Not part of the plugin
 /// contract, so AI_CONTEXT.md leaves it out.
@@ -33,7 +34,7 @@ impl EventBus {
                     });
                 }
                 self.inner.ensure_open(&envelope.event)?;
-                self.inner.send(envelope).await
+                self.inner.send(WireEnvelope::from_raw(envelope)).await
             })
             .await
     }

@@ -16,11 +16,12 @@ use microcore_kernel::{current_identity, spawn_blocking_in_context};
 
 use crate::EventBus;
 use crate::driver::Deliver;
-use crate::envelope::{Envelope, RawEnvelope, short_type_name};
+use crate::envelope::{Envelope, short_type_name};
 use crate::error::BusError;
 use crate::event::Event;
 use crate::options::SubOptions;
 use crate::reply::ReplyError;
+use crate::wire_envelope::{Payload, WireEnvelope, payload_of};
 
 /// Why one attempt failed.
 pub(crate) enum Failure {
@@ -43,13 +44,20 @@ impl Failure {
     }
 }
 
+/// A handler's answer: the reply's payload, or `None` when it answers
+/// nothing (`()` or `null`).
+pub(crate) type Reply = Option<Payload>;
+
 pub(crate) type Handler = Arc<
-    dyn Fn(&RawEnvelope, u32, &str) -> BoxFuture<'static, Result<serde_json::Value, Failure>>
-        + Send
-        + Sync,
+    dyn Fn(&WireEnvelope, u32, &str) -> BoxFuture<'static, Result<Reply, Failure>> + Send + Sync,
 >;
 
-pub(crate) type Job = (Arc<RawEnvelope>, oneshot::Sender<crate::driver::Settled>);
+/// A delivery waiting on its lane, with the channel its driver waits on
+/// when it asked to ([`Settlement::Awaited`](crate::driver::Settlement)).
+pub(crate) type Job = (
+    Arc<WireEnvelope>,
+    Option<oneshot::Sender<crate::driver::Settled>>,
+);
 
 /// One subscription as the bus keeps it.
 pub(crate) struct SubEntry {
@@ -346,8 +354,9 @@ impl EventBus {
         });
         self.inner.subs.lock().insert(id, entry.clone());
         let weak = Arc::downgrade(&self.inner);
-        let deliver: Deliver =
-            Arc::new(move |envelope| crate::delivery::enqueue(&weak, &entry, envelope));
+        let deliver: Deliver = Arc::new(move |envelope, settlement| {
+            crate::delivery::enqueue(&weak, &entry, envelope, settlement)
+        });
         if let Err(reason) = self
             .inner
             .driver
@@ -410,13 +419,17 @@ impl EventBus {
 
 const CLOSURE_PREFIX: &str = "closure_in_";
 
-fn reply_value<R: Serialize>(result: anyhow::Result<R>) -> Result<serde_json::Value, Failure> {
+fn reply_value<R: Serialize + 'static>(result: anyhow::Result<R>) -> Result<Reply, Failure> {
     match result {
-        Ok(reply) => serde_json::to_value(reply).map_err(|e| {
-            Failure::Failed(format!(
+        // Most handlers answer nothing: no serialising, no allocation.
+        Ok(_) if TypeId::of::<R>() == TypeId::of::<()>() => Ok(None),
+        Ok(reply) => match payload_of(&reply) {
+            Ok(payload) if payload.get() == "null" => Ok(None),
+            Ok(payload) => Ok(Some(payload)),
+            Err(e) => Err(Failure::Failed(format!(
                 "the handler's return value cannot be serialized to JSON: {e}"
-            ))
-        }),
+            ))),
+        },
         Err(e) => match e.chain().find_map(|c| c.downcast_ref::<ReplyError>()) {
             Some(refusal) => Err(Failure::Refused(refusal.clone())),
             None => Err(Failure::Failed(format!("{e:#}"))),

@@ -2,7 +2,7 @@
 //! counts and emitters per event, and live listeners (the `/system/*`
 //! endpoints and SSE streams read these).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::envelope::RawEnvelope;
+use crate::wire_envelope::WireEnvelope;
 
 /// How many trace records are kept.
 pub const TRACE_CAPACITY: usize = 500;
@@ -67,7 +68,7 @@ type Listener = Arc<dyn Fn(&TraceNode) + Send + Sync>;
 /// reads the history or listens.
 pub(crate) struct Record {
     pub(crate) kind: TraceKind,
-    pub(crate) envelope: Arc<RawEnvelope>,
+    pub(crate) envelope: Arc<WireEnvelope>,
     pub(crate) subscriber: Option<Arc<str>>,
     pub(crate) error: Option<String>,
     pub(crate) attempts: u32,
@@ -78,7 +79,7 @@ impl Record {
     fn node(&self) -> TraceNode {
         TraceNode {
             kind: self.kind,
-            envelope: (*self.envelope).clone(),
+            envelope: self.envelope.to_raw(),
             subscriber: self.subscriber.as_deref().map(str::to_owned),
             success: self.error.is_none(),
             error: self.error.clone(),
@@ -88,8 +89,60 @@ impl Record {
     }
 }
 
+/// One slot of the ring: a record with its sequence number.
+type Slot = Mutex<Option<(u64, Record)>>;
+
+/// The last [`TRACE_CAPACITY`] records: a slot per record, each behind its
+/// own lock, handed out in turn by an atomic counter, so a publish and the
+/// deliveries running on other workers do not all queue on one lock.
+struct Ring {
+    /// Each slot keeps its record's sequence number, so a reader skips a
+    /// slot whose new record is not written yet instead of showing an old one.
+    slots: Box<[Slot]>,
+    next: AtomicU64,
+}
+
+impl Ring {
+    fn new() -> Self {
+        Self {
+            slots: (0..TRACE_CAPACITY).map(|_| Mutex::new(None)).collect(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    fn slot(&self, n: u64) -> &Slot {
+        &self.slots[(n % TRACE_CAPACITY as u64) as usize]
+    }
+
+    fn push(&self, record: Record) {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut slot = self.slot(n).lock();
+        // A writer that took its turn a whole ring earlier and arrives late
+        // does not overwrite the newer record.
+        if slot.as_ref().is_some_and(|(seq, _)| *seq > n) {
+            return;
+        }
+        let oldest = slot.replace((n, record));
+        drop(slot);
+        // The record that falls out is dropped after the lock is released.
+        drop(oldest);
+    }
+
+    /// The records still kept, oldest first.
+    fn nodes(&self) -> Vec<TraceNode> {
+        let end = self.next.load(Ordering::Acquire);
+        let start = end.saturating_sub(TRACE_CAPACITY as u64);
+        (start..end)
+            .filter_map(|n| match &*self.slot(n).lock() {
+                Some((seq, record)) if *seq == n => Some(record.node()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 pub(crate) struct Trace {
-    ring: Mutex<VecDeque<Record>>,
+    ring: Ring,
     stats: Mutex<HashMap<String, EventStats>>,
     listeners: Mutex<Vec<(ListenerId, Listener)>>,
     /// Mirrors `!listeners.is_empty()`, so a record skips that lock when nobody listens.
@@ -101,7 +154,7 @@ pub(crate) struct Trace {
 impl Trace {
     pub(crate) fn new() -> Self {
         Self {
-            ring: Mutex::new(VecDeque::with_capacity(TRACE_CAPACITY)),
+            ring: Ring::new(),
             stats: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
             listening: AtomicBool::new(false),
@@ -113,7 +166,7 @@ impl Trace {
     /// Records a publication. A reply's event name is unique to its request,
     /// so replies stay out of the per-event statistics (which would grow
     /// with every request) and only enter the bounded history.
-    pub(crate) fn published(&self, envelope: &Arc<RawEnvelope>) {
+    pub(crate) fn published(&self, envelope: &Arc<WireEnvelope>) {
         if !envelope.event.starts_with(crate::REPLY_PREFIX) {
             let mut stats = self.stats.lock();
             // Looked up before inserting: the key is allocated once per event name.
@@ -156,22 +209,11 @@ impl Trace {
                 let _ = self.firehose.send(node);
             }
         }
-        // The record that falls out is dropped after the lock is released.
-        let oldest = {
-            let mut ring = self.ring.lock();
-            let oldest = if ring.len() == TRACE_CAPACITY {
-                ring.pop_front()
-            } else {
-                None
-            };
-            ring.push_back(record);
-            oldest
-        };
-        drop(oldest);
+        self.ring.push(record);
     }
 
     pub(crate) fn history(&self) -> Vec<TraceNode> {
-        self.ring.lock().iter().map(Record::node).collect()
+        self.ring.nodes()
     }
 
     pub(crate) fn stats(&self) -> BTreeMap<String, EventStats> {

@@ -39,7 +39,7 @@ use tokio::task::JoinHandle;
 use super::nats::{NatsDriver, connect_client};
 use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Support};
 use crate::REPLY_PREFIX;
-use crate::envelope::RawEnvelope;
+use crate::wire_envelope::WireEnvelope;
 
 mod delayed;
 mod names;
@@ -296,7 +296,7 @@ impl Driver for JetStreamDriver {
     /// Returns once the server has stored the event (its PubAck). The
     /// envelope id is the message id, so a repeated publish is stored once.
     /// A delayed event is stored in the delay stream instead, until due.
-    fn publish(&self, envelope: Arc<RawEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
+    fn publish(&self, envelope: Arc<WireEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
         async move {
             if is_reply(&envelope.event) {
                 return self.replies.publish(envelope).await;

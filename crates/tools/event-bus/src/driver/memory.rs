@@ -14,8 +14,8 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use parking_lot::{Mutex, RwLock};
 
-use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Support};
-use crate::envelope::RawEnvelope;
+use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Settlement, Support};
+use crate::wire_envelope::WireEnvelope;
 
 struct Member {
     id: u64,
@@ -67,7 +67,7 @@ impl Driver for MemoryDriver {
 
     /// Enqueues for every target. A full subscription does not get it and
     /// the publisher is told which (the others have it).
-    fn publish(&self, envelope: Arc<RawEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
+    fn publish(&self, envelope: Arc<WireEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
         let targets = self.routes.read().get(&envelope.event).cloned();
         let mut full = Vec::new();
         if let Some(targets) = targets {
@@ -76,10 +76,9 @@ impl Driver for MemoryDriver {
                 &g.members[turn % g.members.len()]
             });
             for deliver in targets.broadcast.iter().chain(next) {
-                // Enqueuing happens in the call; the completion future is not needed here.
-                match deliver(envelope.clone()) {
-                    Ok(done) => drop(done),
-                    Err(refused) => full.push(refused.reason),
+                // Enqueuing happens in the call; nothing here waits for completion.
+                if let Err(refused) = deliver(envelope.clone(), Settlement::Ignored) {
+                    full.push(refused.reason);
                 }
             }
         }

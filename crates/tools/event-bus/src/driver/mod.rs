@@ -11,7 +11,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde::Serialize;
 
-use crate::envelope::RawEnvelope;
+use crate::wire_envelope::WireEnvelope;
 
 #[cfg(feature = "nats")]
 pub(crate) mod jetstream;
@@ -117,20 +117,46 @@ impl From<String> for DriverError {
 /// A delivery the bus did not take: the subscription holds as many as
 /// `EVENT_BUS_MAX_QUEUED`. The envelope comes back, to be offered again.
 pub(crate) struct Full {
-    pub(crate) envelope: Arc<RawEnvelope>,
+    pub(crate) envelope: Arc<WireEnvelope>,
     pub(crate) reason: String,
 }
+
+/// Whether the driver waits for a delivery to settle. Only a transport
+/// that acknowledges (JetStream) does; for the others the bus makes no
+/// completion channel at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Settlement {
+    /// Return a future that ends when the delivery is finished.
+    Awaited,
+    /// Nobody waits: queue it and return nothing.
+    Ignored,
+}
+
+impl Settlement {
+    /// What to return for a delivery already settled when it is offered.
+    pub(crate) fn already(self, settled: Settled) -> Taken {
+        match self {
+            Self::Awaited => Some(async move { settled }.boxed()),
+            Self::Ignored => None,
+        }
+    }
+}
+
+/// A delivery the bus took; `Some` future, ending when it is finished,
+/// only when [`Settlement::Awaited`] was asked for.
+pub(crate) type Taken = Option<BoxFuture<'static, Settled>>;
 
 /// Offers `envelope` until the bus takes it, waiting while the subscription
 /// is full: a reader that cannot refuse its sender pushes back instead of
 /// dropping (core NATS then buffers, and reports a slow consumer).
 pub(crate) async fn hand_over(
     deliver: &Deliver,
-    mut envelope: Arc<RawEnvelope>,
-) -> BoxFuture<'static, Settled> {
+    mut envelope: Arc<WireEnvelope>,
+    settlement: Settlement,
+) -> Taken {
     let mut warned = false;
     loop {
-        match deliver(envelope) {
+        match deliver(envelope, settlement) {
             Ok(done) => return done,
             Err(full) => {
                 if !warned {
@@ -148,20 +174,22 @@ pub(crate) async fn hand_over(
 }
 
 /// Hands one envelope to the bus, shared (`Arc`): the in-process driver
-/// gives the same one to every subscription and to the trace. The bus fixes the delivery order when it is
-/// called, so a driver calls it in arrival order; the returned future ends
-/// when the delivery (with its retries and dead letter) is finished and says
-/// whether it was handled, for drivers that acknowledge; drivers that do not
-/// may drop it. It refuses ([`Full`]) when the subscription is at its bound.
+/// gives the same one to every subscription and to the trace. The bus fixes
+/// the delivery order when it is called, so a driver calls it in arrival
+/// order. With [`Settlement::Awaited`] the returned future ends when the
+/// delivery (with its retries and dead letter) is finished and says whether
+/// it was handled, for drivers that acknowledge; with
+/// [`Settlement::Ignored`] nothing is returned and no completion channel is
+/// made. It refuses ([`Full`]) when the subscription is at its bound.
 pub(crate) type Deliver =
-    Arc<dyn Fn(Arc<RawEnvelope>) -> Result<BoxFuture<'static, Settled>, Full> + Send + Sync>;
+    Arc<dyn Fn(Arc<WireEnvelope>, Settlement) -> Result<Taken, Full> + Send + Sync>;
 
 /// A transport. `group: None` is a broadcast subscription.
 pub(crate) trait Driver: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn capabilities(&self) -> Capabilities;
     /// Hands the envelope over; returns once the transport has it.
-    fn publish(&self, envelope: Arc<RawEnvelope>) -> BoxFuture<'_, Result<(), DriverError>>;
+    fn publish(&self, envelope: Arc<WireEnvelope>) -> BoxFuture<'_, Result<(), DriverError>>;
     fn subscribe<'a>(
         &'a self,
         id: u64,

@@ -13,8 +13,8 @@ use futures::{FutureExt, StreamExt};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
-use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Support, hand_over};
-use crate::envelope::RawEnvelope;
+use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Settlement, Support, hand_over};
+use crate::wire_envelope::WireEnvelope;
 
 pub(crate) struct NatsDriver {
     client: async_nats::Client,
@@ -72,7 +72,7 @@ impl Driver for NatsDriver {
         }
     }
 
-    fn publish(&self, envelope: Arc<RawEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
+    fn publish(&self, envelope: Arc<WireEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
         async move {
             let body = serde_json::to_vec(&*envelope).map_err(|e| e.to_string())?;
             self.client
@@ -106,8 +106,11 @@ impl Driver for NatsDriver {
                 .map_err(|e| format!("NATS flush failed: {e}"))?;
             let reader = tokio::spawn(async move {
                 while let Some(msg) = sub.next().await {
-                    match RawEnvelope::from_wire(&msg.payload) {
-                        Ok(envelope) => drop(hand_over(&deliver, Arc::new(envelope)).await),
+                    match WireEnvelope::from_wire(&msg.payload) {
+                        Ok(envelope) => {
+                            // At most once: nothing is acknowledged, so nothing waits.
+                            hand_over(&deliver, Arc::new(envelope), Settlement::Ignored).await;
+                        }
                         Err(e) => tracing::error!(
                             subject = %msg.subject,
                             "event bus: a NATS message is not a MicroCore envelope and was not delivered: {e}"

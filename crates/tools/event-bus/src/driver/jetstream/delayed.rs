@@ -39,7 +39,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::driver::DriverError;
-use crate::envelope::RawEnvelope;
+use crate::wire_envelope::WireEnvelope;
 
 /// The header holding an entry's due time, in Unix milliseconds.
 const DUE_HEADER: &str = "Microcore-Due-Ms";
@@ -142,7 +142,7 @@ impl DelayStore {
     /// store is kept once.
     pub(crate) async fn store(
         &self,
-        envelope: &RawEnvelope,
+        envelope: &WireEnvelope,
         delay: f64,
     ) -> Result<(), DriverError> {
         let due = due_ms(now_ms(), delay);
@@ -335,7 +335,7 @@ impl Poller {
     /// envelope can never be delivered: it is logged and deleted.
     async fn release(&self, stream: &Stream, message: StreamMessage) -> bool {
         let sequence = message.sequence;
-        match RawEnvelope::from_wire(&message.payload) {
+        match WireEnvelope::from_wire(&message.payload) {
             Ok(envelope) => {
                 let subject = format!("{}{}", self.store.prefix, envelope.event);
                 let publish = PublishMessage::build()

@@ -20,8 +20,8 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::driver::{Deliver, Settled, hand_over};
-use crate::envelope::RawEnvelope;
+use crate::driver::{Deliver, Settled, Settlement, hand_over};
+use crate::wire_envelope::WireEnvelope;
 
 /// How long a reader waits before reopening a consumer it lost.
 const REOPEN_AFTER: Duration = Duration::from_secs(1);
@@ -151,7 +151,7 @@ async fn take(
     deliver: &Deliver,
     progress_every: Duration,
 ) -> BoxFuture<'static, ()> {
-    match RawEnvelope::from_wire(&message.payload) {
+    match WireEnvelope::from_wire(&message.payload) {
         Ok(envelope) => {
             if let Ok(info) = message.info()
                 && info.delivered > 1
@@ -160,7 +160,10 @@ async fn take(
             }
             // Past its bound the bus takes it once it has room;
             // max_ack_pending (1000) keeps a default-sized bus from it.
-            let done = hand_over(deliver, std::sync::Arc::new(envelope)).await;
+            let taken =
+                hand_over(deliver, std::sync::Arc::new(envelope), Settlement::Awaited).await;
+            // Asked for, so always there; a missing one settles as handled.
+            let done = taken.unwrap_or_else(|| async { Settled::Done }.boxed());
             settle(message, done, progress_every).boxed()
         }
         Err(e) => {
