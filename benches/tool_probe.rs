@@ -3,6 +3,10 @@
 //! in-memory SQLite against sqlx directly on an equally configured pool.
 //!
 //! `cargo bench --bench tool_probe -- --warm-up-time 1 --measurement-time 3`
+//!
+//! What the probe's overhead is made of, and how it moved, is in
+//! docs/benchmarks.md ("What the figures say", **Probe**): mostly its two
+//! clock reads.
 
 mod support;
 

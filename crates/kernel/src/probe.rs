@@ -19,8 +19,9 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use opentelemetry::KeyValue;
 use parking_lot::Mutex;
@@ -167,7 +168,13 @@ impl Probe {
                 return Err(e);
             }
         }
-        let result = call.instrument(span.clone()).await;
+        // A disabled span (OpenTelemetry off) is not entered and left at
+        // every poll: the call runs as it is.
+        let result = if span.is_disabled() {
+            call.await
+        } else {
+            call.instrument(span.clone()).await
+        };
         self.finish(method, started, &result, &span);
         result
     }
@@ -225,7 +232,8 @@ impl Probe {
         let fault = fault?;
         let e = E::injected(&fault)?;
         self.failed(fault.is_unavailable(), method);
-        self.record(method, started, false);
+        let ended = Instant::now();
+        self.record(method, ended - started, ended, false);
         Some(e)
     }
 
@@ -273,33 +281,31 @@ impl Probe {
                 span.record("otel.status_code", "ERROR");
             }
         }
+        // One clock read ends the call: its duration, its metrics point and
+        // its timestamp in the ring all come from it.
+        let ended = Instant::now();
+        let elapsed = ended - started;
         if let Some(m) = metrics() {
-            let elapsed = started.elapsed().as_secs_f64();
             let attributes = [
                 KeyValue::new("tool", self.state.tool),
                 KeyValue::new("method", method),
                 KeyValue::new("outcome", outcome),
             ];
             m.tool_calls.add(1, &attributes);
-            m.tool_duration.record(elapsed, &attributes);
+            m.tool_duration.record(elapsed.as_secs_f64(), &attributes);
         }
-        self.record(method, started, success);
+        self.record(method, elapsed, ended, success);
     }
 
-    /// Appends the call to the metrics ring.
-    fn record(&self, method: &'static str, started: Instant, success: bool) {
-        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    /// Appends the call, which took `elapsed` and ended at `ended`, to the metrics ring.
+    fn record(&self, method: &'static str, elapsed: Duration, ended: Instant, success: bool) {
         if let Some(registry) = &self.state.registry {
-            let timestamp = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(0.0);
             registry.record_call(ToolCall {
                 tool: self.state.tool,
                 method,
-                duration_ms,
+                duration_ms: elapsed.as_secs_f64() * 1000.0,
                 success,
-                timestamp,
+                timestamp: unix_seconds(ended),
             });
         }
     }
@@ -345,6 +351,23 @@ impl Probe {
             registry.set_tool(self.state.tool, status, Some(message));
         }
     }
+}
+
+/// Seconds since the Unix epoch at `at`: the wall clock read once per
+/// process, plus the monotonic time since. A clock read is the dearest part
+/// of a probed call (tens of ns on a VM); the ring's timestamps are for
+/// reading recent calls, so a wall-clock step after start (NTP) is not
+/// followed, and a restart resets it.
+fn unix_seconds(at: Instant) -> f64 {
+    static ANCHOR: OnceLock<(Instant, f64)> = OnceLock::new();
+    let (anchor, unix) = ANCHOR.get_or_init(|| {
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        (Instant::now(), unix)
+    });
+    unix + at.saturating_duration_since(*anchor).as_secs_f64()
 }
 
 #[cfg(test)]
@@ -439,6 +462,26 @@ mod tests {
         assert_eq!(calls.len(), 2);
         assert!(!calls[0].success && calls[1].success);
         assert_eq!((calls[0].tool, calls[0].method), ("dummy", "poke"));
+    }
+
+    #[tokio::test]
+    async fn a_call_is_stamped_with_the_wall_clock_time_it_ended() {
+        let (p, reg) = probe();
+        let now = || {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64()
+        };
+        let before = now();
+        let _ = call(&p, Ok(())).await;
+        let after = now();
+        let stamped = reg.recent_calls()[0].timestamp;
+        // A millisecond of slack: the anchor and the wall clock are two reads.
+        assert!(
+            stamped >= before - 0.001 && stamped <= after + 0.001,
+            "{before} <= {stamped} <= {after}"
+        );
     }
 
     #[tokio::test]

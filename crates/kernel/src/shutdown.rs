@@ -3,9 +3,13 @@
 //!
 //! The grace is the deadline of the whole shutdown, not of each step (with a
 //! per-step grace, twenty plugins and eight tools could take 29 × the grace).
-//! When the grace is used up, each stop phase still gets [`RELEASE_WINDOW`] so
-//! pools and connections are closed rather than dropped. Every step runs as
-//! its own task, so one that blocks its thread is abandoned, not waited for.
+//! A tool's drain cuts off its own work when the grace runs out; it then gets
+//! [`RELEASE_WINDOW`] more to have that work gone (the http tool drops its
+//! connections and waits for their tasks), so no request still runs when the
+//! tools shut down. When the grace is used up, each stop phase still gets
+//! [`RELEASE_WINDOW`] so pools and connections are closed rather than
+//! dropped. Every step runs as its own task, so one that blocks its thread is
+//! abandoned, not waited for.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -18,9 +22,10 @@ use crate::kernel::Running;
 use crate::step;
 use crate::tool::ToolSet;
 
-/// Time each stop phase (plugins, then tools) still gets once the grace is used
-/// up, so a forced shutdown still releases pools and connections: a shutdown
-/// takes at most the grace plus twice this.
+/// Time each phase (drains, plugins' stops, tools' stops) still gets once the
+/// grace is used up, so a forced shutdown still ends in-flight work and then
+/// releases pools and connections: a shutdown takes at most the grace plus
+/// three times this.
 pub const RELEASE_WINDOW: Duration = Duration::from_millis(500);
 
 /// What shutdown did: what drained, what was cut off, which steps failed.
@@ -93,7 +98,9 @@ impl<T: ToolSet> Running<T> {
                 Ok::<(), Infallible>(())
             };
             async move {
-                let outcome = step::run(drain, remaining(deadline)).await;
+                // The drain ends its own work at the deadline; the window is
+                // for that cut-off to complete before anything stops.
+                let outcome = step::run(drain, remaining(deadline) + RELEASE_WINDOW).await;
                 // A tool cuts its own in-flight work off when its grace runs
                 // out and then returns: using the whole grace means it did.
                 outcome.is_ok() && Instant::now() < deadline

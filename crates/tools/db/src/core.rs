@@ -34,6 +34,10 @@ pub(crate) struct Core {
     pub(crate) outbox_committed: tokio::sync::Notify,
     /// How this process relays the outbox (`DB_OUTBOX_*`).
     pub(crate) outbox_settings: parking_lot::Mutex<crate::outbox::OutboxSettings>,
+    /// Set once this process made sure the `_outbox` table exists: boot runs
+    /// the migrations (which ensure it) and then the relay's `on_boot` (which
+    /// ensures it for a replica that skips migrations); the second is free.
+    pub(crate) outbox_table: tokio::sync::OnceCell<()>,
 }
 
 impl Core {
@@ -48,6 +52,7 @@ impl Core {
             migrations: parking_lot::Mutex::new("not run".to_owned()),
             outbox_committed: tokio::sync::Notify::new(),
             outbox_settings: parking_lot::Mutex::default(),
+            outbox_table: tokio::sync::OnceCell::new(),
         }
     }
 

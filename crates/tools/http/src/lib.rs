@@ -37,6 +37,7 @@
 //! compiled into the binary, so it works offline).
 
 mod assemble;
+mod connections;
 mod cookie;
 mod ctx;
 mod docs;

@@ -1,22 +1,36 @@
-//! The listening socket: bind, serve in the background, drain on shutdown.
+//! The listening socket: bind, accept and serve in the background, drain on
+//! shutdown.
+//!
+//! The accept loop is ours rather than `axum::serve`'s so that the drain can
+//! end every connection: `axum::serve` runs each connection as a detached
+//! task, which aborting the server does not stop (see [`crate::connections`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::conn::auto::Builder;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
+
+use crate::connections::{Connections, CutOffExecutor};
 
 /// A server that is accepting connections.
 pub(crate) struct Serving {
     pub(crate) addr: SocketAddr,
     stop: oneshot::Sender<()>,
-    task: JoinHandle<()>,
+    accepting: JoinHandle<()>,
+    connections: Connections,
 }
 
 /// Binds `host:port` and serves `router` in a background task.
 pub(crate) async fn start(router: Router, host: &str, port: u16) -> Result<Serving, String> {
-    let listener = tokio::net::TcpListener::bind((host, port)).await.map_err(|e| {
+    let listener = TcpListener::bind((host, port)).await.map_err(|e| {
         let why = match e.kind() {
             std::io::ErrorKind::AddrInUse => "the address is already in use by another process".to_owned(),
             std::io::ErrorKind::PermissionDenied => "permission denied (ports below 1024 need privileges)".to_owned(),
@@ -31,31 +45,132 @@ pub(crate) async fn start(router: Router, host: &str, port: u16) -> Result<Servi
         .local_addr()
         .map_err(|e| format!("http bound {host}:{port} but cannot read its address: {e}"))?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stopped.await;
+    let connections = Connections::new();
+    let accepting = tokio::spawn(accept(listener, router, connections.clone(), stopped));
+    Ok(Serving {
+        addr,
+        stop,
+        accepting,
+        connections,
+    })
+}
+
+/// Accepts until `stopped`, then drops the listener: new connects are refused from then on.
+async fn accept(
+    listener: TcpListener,
+    router: Router,
+    connections: Connections,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let builder = Builder::new(CutOffExecutor(connections.clone()));
+    loop {
+        let stream = tokio::select! {
+            biased;
+            _ = &mut stopped => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
         };
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!("http server on {addr} stopped: {e}");
+        let served = serve(stream, router.clone(), builder.clone(), connections.clone());
+        connections.spawn(served);
+    }
+}
+
+/// One connection, until it closes; asked to close (keep-alive off, idle
+/// closed at once) when the server starts draining.
+async fn serve(
+    stream: TcpStream,
+    router: Router,
+    builder: Builder<CutOffExecutor>,
+    connections: Connections,
+) {
+    let requests = connections.clone();
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let in_flight = requests.request();
+        let answer = router.clone().oneshot(request.map(Body::new));
+        async move {
+            let response = answer.await;
+            drop(in_flight);
+            response
         }
     });
-    Ok(Serving { addr, stop, task })
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let closing = connections.closing();
+    tokio::pin!(closing);
+    let mut asked = false;
+    loop {
+        tokio::select! {
+            done = conn.as_mut() => {
+                if let Err(e) = done {
+                    tracing::trace!("http: connection ended: {e}");
+                }
+                break;
+            }
+            () = &mut closing, if !asked => {
+                asked = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
+/// An accept error: a connection reset before it was accepted is the
+/// client's business; anything else (out of file descriptors) is logged and
+/// retried after a pause rather than spinning.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(
+        "http: accepting a connection failed: {e}; retrying in 1s (out of file descriptors? raise `ulimit -n`)"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 impl Serving {
-    /// Stops accepting, lets in-flight requests finish within `grace`, then
-    /// drops whatever is left.
+    /// Stops accepting at once, lets in-flight requests finish within
+    /// `grace` (keep-alive connections are told to close), then cuts off
+    /// whatever is still running. When it returns, no request of this server
+    /// runs any more, even when the drain itself is dropped mid-way.
     pub(crate) async fn drain(self, grace: Duration) {
-        let _ = self.stop.send(());
-        let mut task = self.task;
-        if tokio::time::timeout(grace, &mut task).await.is_err() {
-            tracing::warn!(
-                "http: requests still running after the {grace:?} grace period were cut off"
-            );
-            task.abort();
+        let Serving {
+            stop,
+            mut accepting,
+            connections,
+            ..
+        } = self;
+        let _ = stop.send(());
+        // Cuts off on every way out, a drop of this future included (the
+        // kernel abandons a drain that outlives its step).
+        let _cut_off_on_drop = connections.cut_off_on_drop();
+        let drained = tokio::time::timeout(grace, async {
+            let _ = (&mut accepting).await;
+            connections.close();
+            connections.closed().await;
+        })
+        .await;
+        if drained.is_ok() {
+            return;
         }
+        accepting.abort();
+        let cut = connections.cut_off().await;
+        tracing::warn!(
+            requests_cut_off = cut.requests,
+            connections_closed = cut.connections,
+            "http: the shutdown grace ({grace:?}) ran out: {} request(s) still being handled were cut off \
+             and {} connection(s) closed; their clients see the connection close without an answer \
+             (raise SHUTDOWN_GRACE_SECS if requests need longer)",
+            cut.requests,
+            cut.connections,
+        );
     }
 }

@@ -57,11 +57,16 @@ impl Tool for Http {
         Ok(())
     }
 
+    /// Stops accepting, lets requests finish and sockets close within
+    /// `grace`, then cuts off whatever still runs: once this returns (or is
+    /// dropped), no handler of this tool runs against the tools the kernel
+    /// shuts down next.
     async fn drain(&self, grace: Duration) {
         let deadline = tokio::time::Instant::now() + grace;
+        let _cut_off_on_drop = self.shared.sockets.cut_off_on_drop();
         // WebSockets are not requests the server waits for: close them (1001) alongside.
-        let sockets = self.shared.sockets.clone();
-        let sockets = async move { sockets.drain(grace).await };
+        let hub = self.shared.sockets.clone();
+        let sockets = async move { hub.drain(grace).await };
         let serving = self.shared.serving.lock().take();
         let server = async move {
             if let Some(serving) = serving {
@@ -71,6 +76,7 @@ impl Tool for Http {
             }
         };
         tokio::join!(sockets, server);
+        self.shared.sockets.cut_off().await;
     }
 
     fn report(&self) -> Vec<String> {

@@ -87,10 +87,22 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Creates the table once per database handle: the DDL takes the write lock
+/// and, on PostgreSQL, the advisory lock every replica's migrations wait on,
+/// so running it again at each caller of one boot (migrations, then the
+/// relay) costs a round of locks for nothing. Callers racing the first run
+/// wait for it; a failed run is tried again by the next caller.
+pub(crate) async fn ensure(core: &crate::core::Core) -> Result<(), crate::error::DbError> {
+    core.outbox_table
+        .get_or_try_init(|| create(core))
+        .await
+        .map(|_| ())
+}
+
 /// Creates the table under the write lock (the advisory lock on PostgreSQL):
 /// replicas booting together would otherwise race on `CREATE TABLE IF NOT
 /// EXISTS`, which is not atomic in PostgreSQL.
-pub(crate) async fn ensure(core: &crate::core::Core) -> Result<(), crate::error::DbError> {
+async fn create(core: &crate::core::Core) -> Result<(), crate::error::DbError> {
     let _turn = core.gate().lock_owned().await;
     let mut conn = core.backend().begin_exclusive().await?;
     let made = match conn.script(ddl(core.engine())).await {

@@ -18,6 +18,7 @@ contract!(
     a_commit_that_stored_events_wakes_the_relay,
     events_are_claimed_in_the_order_they_were_stored,
     a_table_made_before_the_trace_column_gets_it,
+    the_outbox_table_is_made_once_per_handle,
 );
 
 #[derive(serde::Serialize)]
@@ -271,4 +272,22 @@ async fn a_table_made_before_the_trace_column_gets_it(db: Db) {
         claimed.iter().all(|e| e.trace.is_none()),
         "no trace context without OpenTelemetry"
     );
+}
+
+/// Boot ensures the table twice (migrations, then the relay's `on_boot` for
+/// replicas that skip migrations): only the first runs the DDL. Seen from
+/// outside: a table dropped after the first run stays dropped.
+async fn the_outbox_table_is_made_once_per_handle(db: Db) {
+    // A replica that skips migrations: the relay's ensure makes the table.
+    db.outbox().ensure().await.unwrap();
+    assert!(db.outbox().claim(10, LEASE).await.unwrap().is_empty());
+    db.execute("DROP TABLE _outbox", params![]).await.unwrap();
+    db.migrate().await.unwrap();
+    db.outbox().ensure().await.unwrap();
+    let err = db
+        .outbox()
+        .claim(10, LEASE)
+        .await
+        .expect_err("neither the migrations nor a second ensure ran the DDL again");
+    assert!(err.to_string().contains("_outbox"), "{err}");
 }

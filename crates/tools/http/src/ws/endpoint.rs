@@ -171,7 +171,10 @@ pub(crate) async fn handle(socket: Arc<SocketRoute>, ep: Arc<Endpoint>, req: Req
         .on_failed_upgrade(move |e| {
             tracing::debug!("websocket {failed_label}: the upgrade failed: {e}")
         })
-        .on_upgrade(move |ws| run(ws, socket, info, meta))
+        .on_upgrade(move |ws| {
+            let hub = socket.hub.clone();
+            hub.run(run(ws, socket, info, meta))
+        })
 }
 
 /// Auth for an upgrade: the claims and token, or the refusal to send.

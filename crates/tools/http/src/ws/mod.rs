@@ -17,14 +17,18 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::connections::Connections;
+
 pub use connection::{WsConnection, WsError, WsSender};
 pub(crate) use endpoint::{SocketRoute, handle};
 
 /// Tracks open sockets: each pump holds a receiver, drain flips the flag and
-/// waits for every receiver to go.
+/// waits for every receiver to go. Handlers run under the hub's cut-off, so
+/// one that ignores its closed socket does not outlive the drain.
 #[derive(Clone)]
 pub(crate) struct WsHub {
     shutdown: Arc<watch::Sender<bool>>,
+    handlers: Connections,
 }
 
 impl WsHub {
@@ -32,6 +36,33 @@ impl WsHub {
         let (tx, _) = watch::channel(false);
         Self {
             shutdown: Arc::new(tx),
+            handlers: Connections::new(),
+        }
+    }
+
+    /// Runs one socket's handler (and its pump) until it returns or the cut-off.
+    pub(crate) fn run<F>(&self, socket: F) -> impl std::future::Future<Output = ()> + Send + use<F>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.handlers.track(socket)
+    }
+
+    /// Cuts the handlers off (without waiting) when the guard is dropped.
+    pub(crate) fn cut_off_on_drop(&self) -> tokio_util::sync::DropGuard {
+        self.handlers.cut_off_on_drop()
+    }
+
+    /// Drops every socket handler still running, and waits (briefly) until
+    /// they are gone: called at the end of the http drain, before the
+    /// kernel shuts down the tools the handlers use.
+    pub(crate) async fn cut_off(&self) {
+        let cut = self.handlers.cut_off().await;
+        if cut.connections > 0 {
+            tracing::warn!(
+                "http: {} WebSocket handler(s) still running at the end of the drain were cut off",
+                cut.connections
+            );
         }
     }
 

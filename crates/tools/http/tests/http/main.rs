@@ -6,6 +6,7 @@
 mod common;
 
 mod auth;
+mod drain;
 mod input_security;
 mod openapi_docs;
 mod operator;
