@@ -79,15 +79,16 @@ async fn in_development_without_a_token_the_route_is_open() {
 #[tokio::test]
 async fn a_short_token_is_refused_at_setup_naming_the_setting_and_the_fix() {
     let env = microcore_kernel::Env::from_pairs([("HTTP_OPERATOR_TOKEN", "short")]);
-    let err = Http::setup_for_tests(microcore_kernel::ToolSetup {
+    let Err(err) = Http::setup_for_tests(microcore_kernel::ToolSetup {
         env,
         probe: microcore_kernel::Probe::detached("http"),
         registry: microcore_kernel::Registry::new(),
     })
     .await
-    .err()
-    .expect("a 5-byte operator token is refused")
-    .to_string();
+    else {
+        panic!("a 5-byte operator token is refused");
+    };
+    let err = err.to_string();
     assert!(
         err.contains("HTTP_OPERATOR_TOKEN") && err.contains("openssl rand"),
         "{err}"
