@@ -23,6 +23,7 @@ mod probe;
 mod redact;
 mod registry;
 mod report;
+mod retry;
 mod settings;
 mod shutdown;
 mod step;
@@ -55,6 +56,7 @@ pub use registry::{
     METRICS_CAPACITY, PluginState, PluginStatus, Registry, SystemStatus, ToolState, ToolStatus,
 };
 pub use report::BootReport;
+pub use retry::retry_transient;
 pub use settings::KernelSettings;
 pub use shutdown::{RELEASE_WINDOW, ShutdownReport};
 pub use telemetry::{

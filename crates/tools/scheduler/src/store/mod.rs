@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::SchedulerError;
 
+mod former_file;
 mod memory;
 mod sql;
 
