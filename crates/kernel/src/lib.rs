@@ -15,6 +15,7 @@ mod context;
 mod env;
 mod event_name;
 mod faults;
+mod isolate;
 mod kernel;
 mod meta;
 mod pause;
@@ -40,6 +41,7 @@ pub use event_name::EventName;
 pub use faults::{
     CallerFault, FaultTable, Faults, InjectedFault, Latency, ToolFault, ToolFaultMode,
 };
+pub use isolate::{Panicked, run_isolated};
 pub use kernel::{BootOptions, Kernel, Running};
 pub use meta::{
     ContractMethod, EVENTS, EventDescriptor, MODELS, ModelDescriptor, TOOL_CONTRACTS, ToolContract,
