@@ -14,7 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use microcore_kernel::retry_transient;
 
-use super::{Claim, JobRow, OneShotRow, Outcome, Res, Store};
+use super::{Claim, JobRow, OneShotRow, Outcome, Res, Store, claim_of};
 use crate::error::SchedulerError;
 
 const JOBS_DDL: &str = "CREATE TABLE IF NOT EXISTS microcore_scheduler_jobs (\
@@ -326,10 +326,9 @@ macro_rules! sql_store {
                         .map(|r| r.try_get::<i64, _>("last_fire"))
                         .transpose()
                         .map_err(|e| error(&self.name, e))?;
-                    Ok(match last {
-                        Some(last) if last < fire => Claim::Busy,
-                        _ => Claim::Taken,
-                    })
+                    // The conditional update lost: with the fire still
+                    // ahead of the row, only a live lease can have stopped it.
+                    Ok(claim_of(last, fire, true))
                 }
                 .boxed()
             }
