@@ -62,7 +62,7 @@ async fn the_request_span_is_exported_over_otlp_http_at_shutdown() {
     let (subscriber, _) = subscriber(&env, &telemetry);
     let _default = tracing::subscriber::set_default(subscriber);
 
-    let db = TempDb::new();
+    let db = TempDb::new("otel");
     let url = db.url();
     let (running, base) = support::serve(
         vec![identity::<PlaceOrder>(), identity::<ShipOrder>()],

@@ -31,7 +31,7 @@ async fn one_trace_from_the_request_to_the_subscribers_db_call_over_nats() {
 
 async fn one_trace(settings: &[(&str, &str)]) {
     let recorded = recorded();
-    let db = TempDb::new();
+    let db = TempDb::new("otel");
     let url = db.url();
     let mut all = vec![("DATABASE_URL", url.as_str())];
     all.extend_from_slice(settings);
@@ -119,7 +119,7 @@ async fn one_trace(settings: &[(&str, &str)]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_stored_in_the_outbox_is_delivered_in_the_storing_requests_trace() {
     let recorded = recorded();
-    let db = TempDb::new();
+    let db = TempDb::new("otel");
     let url = db.url();
     let plugins = vec![
         identity::<StoreOrder>(),
@@ -172,7 +172,7 @@ async fn an_event_stored_in_the_outbox_is_delivered_in_the_storing_requests_trac
 #[tokio::test]
 async fn an_invalid_traceparent_starts_a_new_trace_and_the_request_succeeds() {
     let _ = recorded();
-    let db = TempDb::new();
+    let db = TempDb::new("otel");
     let url = db.url();
     let (running, base) = support::serve(
         vec![identity::<PlaceOrder>()],
@@ -242,7 +242,7 @@ fn counted(name: &str, with: &[(&str, &str)]) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_tool_calls_and_the_bus_are_counted() {
     let _ = recorded();
-    let db = TempDb::new();
+    let db = TempDb::new("otel");
     let url = db.url();
     let (running, base) = support::serve(
         vec![identity::<PlaceOrder>(), identity::<RefuseOrder>()],
@@ -296,7 +296,7 @@ async fn requests_tool_calls_and_the_bus_are_counted() {
 #[tokio::test]
 async fn a_scheduled_run_is_a_trace_of_its_own_holding_the_jobs_tool_calls() {
     let recorded = recorded();
-    let db = TempDb::new();
+    let db = TempDb::new("otel");
     let url = db.url();
     let settings = [
         ("DATABASE_URL", url.as_str()),

@@ -1,15 +1,19 @@
 //! The recording telemetry every test of this binary shares, and booting
 //! the test features on real tools (SQLite file, HTTP on loopback).
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use microcore::tools::logger::{Telemetry, subscriber};
-use microcore::{BootOptions, Env, Kernel, KernelSettings, Running};
+use microcore::{Env, Running};
 use microcore_app::Tools;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+
+#[path = "../common/app.rs"]
+mod app;
+
+pub(crate) use app::{TempDb, stop};
 
 /// What the process-wide subscriber records into.
 pub struct Recorded {
@@ -58,26 +62,6 @@ impl Recorded {
     }
 }
 
-/// A fresh SQLite file in the temp dir, removed with its WAL files on drop.
-pub struct TempDb(PathBuf);
-
-impl TempDb {
-    pub fn new() -> Self {
-        Self(std::env::temp_dir().join(format!("microcore-otel-{}.db", random_hex(8))))
-    }
-    pub fn url(&self) -> String {
-        format!("sqlite:{}", self.0.display())
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-        }
-    }
-}
-
 /// `n` random bytes as hex.
 pub fn random_hex(n: usize) -> String {
     let bytes = uuid::Uuid::new_v4().as_u128().to_be_bytes();
@@ -96,37 +80,10 @@ pub fn identity<P>() -> String {
 
 /// Boots `plugins` for real with `settings`; returns the app and its base URL.
 pub async fn serve(plugins: Vec<String>, settings: &[(&str, &str)]) -> (Running<Tools>, String) {
-    let mut env = Env::from_pairs([
-        ("HTTP_HOST", "127.0.0.1"),
-        ("HTTP_PORT", "0"),
-        (
-            "AUTH_SECRET_KEY",
-            "an-integration-test-secret-of-32-bytes-or-more",
-        ),
-        // No users.Sessions here to install the shared one.
-        ("AUTH_REVOCATION_LIST", "memory"),
-    ]);
-    for (k, v) in settings {
-        env = env.with(*k, *v);
-    }
-    let kernel = KernelSettings::from_env(&env).expect("valid kernel settings");
-    let running = Kernel::<Tools>::boot(BootOptions {
-        only: Some(plugins),
-        ..BootOptions::serve(env, &kernel)
-    })
-    .await;
-    assert!(
-        !running.report().cannot_serve(),
-        "{}",
-        running.report().failure_block()
-    );
-    let addr = running
-        .tools()
-        .http
-        .get()
-        .and_then(|h| h.local_addr())
-        .expect("the http tool is listening");
-    (running, format!("http://{addr}"))
+    // No users.Sessions here to install the shared one.
+    let mut all = vec![("AUTH_REVOCATION_LIST", "memory")];
+    all.extend_from_slice(settings);
+    app::serve_app(Some(plugins), &all).await
 }
 
 /// Polls `check` every 20 ms for up to 10 s.
@@ -150,9 +107,4 @@ pub fn nats_up() -> bool {
     }
     eprintln!("skipping: NATS is not running on 127.0.0.1:4222 (bash .ci/services.sh starts it)");
     false
-}
-
-/// Shuts the app down (a clean one: the spans of its work are all ended).
-pub async fn stop(running: Running<Tools>) {
-    running.shutdown(Duration::from_secs(5)).await;
 }

@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use crate::context::{CallContext, in_context};
 use crate::env::Env;
+use crate::isolate::panic_message;
 use crate::plugin::{DynPlugin, PluginDescriptor, PluginId, registered_plugins};
 use crate::registry::{PluginStatus, Registry, ToolStatus};
 use crate::report::BootReport;
 use crate::settings::KernelSettings;
 use crate::step::{self, StepError};
-use crate::tool::{ToolSet, panic_message};
+use crate::tool::ToolSet;
 
 /// How to boot.
 #[derive(Clone, Debug)]

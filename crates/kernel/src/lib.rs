@@ -15,6 +15,7 @@ mod context;
 mod env;
 mod event_name;
 mod faults;
+mod isolate;
 mod kernel;
 mod meta;
 mod pause;
@@ -23,6 +24,7 @@ mod probe;
 mod redact;
 mod registry;
 mod report;
+mod retry;
 mod settings;
 mod shutdown;
 mod step;
@@ -39,6 +41,7 @@ pub use event_name::EventName;
 pub use faults::{
     CallerFault, FaultTable, Faults, InjectedFault, Latency, ToolFault, ToolFaultMode,
 };
+pub use isolate::{Panicked, run_isolated};
 pub use kernel::{BootOptions, Kernel, Running};
 pub use meta::{
     ContractMethod, EVENTS, EventDescriptor, MODELS, ModelDescriptor, TOOL_CONTRACTS, ToolContract,
@@ -55,6 +58,7 @@ pub use registry::{
     METRICS_CAPACITY, PluginState, PluginStatus, Registry, SystemStatus, ToolState, ToolStatus,
 };
 pub use report::BootReport;
+pub use retry::retry_transient;
 pub use settings::KernelSettings;
 pub use shutdown::{RELEASE_WINDOW, ShutdownReport};
 pub use telemetry::{

@@ -9,7 +9,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::tool::panic_message;
+use crate::isolate::panic_message;
 
 /// Why a step did not finish well.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,14 +8,13 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use crate::env::Env;
+use crate::isolate::run_isolated;
 use crate::plugin::PluginId;
 use crate::probe::Probe;
 use crate::registry::{Registry, ToolStatus};
@@ -133,11 +132,10 @@ impl<T: Tool> Slot<T> {
                 T::setup(setup).await
             }
         };
-        let outcome = AssertUnwindSafe(fut).catch_unwind().await;
-        let slot = match outcome {
+        let slot = match run_isolated(fut).await {
             Ok(Ok(tool)) => Self::ready(tool),
             Ok(Err(e)) => Self::failed(e.0),
-            Err(panic) => Self::failed(format!("setup panicked: {}", panic_message(&*panic))),
+            Err(panic) => Self::failed(format!("setup {panic}")),
         };
         match &slot.inner {
             Ok(_) => registry.set_tool(T::NAME, ToolStatus::Ok, None),
@@ -302,15 +300,4 @@ pub trait ToolSet: Send + Sync + Sized + 'static {
     fn slots(&self) -> Vec<&dyn DynTool>;
     /// Every tool name, in declaration order.
     fn names() -> &'static [&'static str];
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-text panic".to_owned()
-    }
 }

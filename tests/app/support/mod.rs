@@ -4,44 +4,16 @@
 
 pub(crate) mod wire;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use microcore::{BootOptions, Env, Kernel, KernelSettings, Running};
+use microcore::Running;
 use microcore_app::Tools;
 
-/// A fresh SQLite file in the temp dir, removed with its WAL files on drop.
-pub(crate) struct TempDb(pub PathBuf);
+#[path = "../../common/app.rs"]
+mod app;
 
-impl TempDb {
-    pub(crate) fn new(tag: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "microcore-{tag}-{}-{}.db",
-            std::process::id(),
-            uuid()
-        ));
-        Self(path)
-    }
-    pub(crate) fn url(&self) -> String {
-        format!("sqlite:{}", self.0.display())
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-        }
-    }
-}
-
-fn uuid() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-}
+pub(crate) use app::{TempDb, stop};
 
 /// Boots the whole example app for real: SQLite file, HTTP on a free loopback port.
 pub(crate) async fn serve(db: &TempDb) -> (Running<Tools>, String) {
@@ -50,35 +22,7 @@ pub(crate) async fn serve(db: &TempDb) -> (Running<Tools>, String) {
 
 /// Boots the whole example app on a free loopback port with these settings.
 pub(crate) async fn serve_with(settings: &[(&str, &str)]) -> (Running<Tools>, String) {
-    let mut env = Env::from_pairs([
-        ("HTTP_HOST", "127.0.0.1"),
-        ("HTTP_PORT", "0"),
-        (
-            "AUTH_SECRET_KEY",
-            "an-integration-test-secret-of-32-bytes-or-more",
-        ),
-    ]);
-    for (k, v) in settings {
-        env = env.with(*k, *v);
-    }
-    let kernel = KernelSettings::from_env(&env).expect("the test's kernel settings are valid");
-    let running = Kernel::<Tools>::boot(BootOptions::serve(env, &kernel)).await;
-    assert!(
-        !running.report().cannot_serve(),
-        "{}",
-        running.report().failure_block()
-    );
-    let addr = running
-        .tools()
-        .http
-        .get()
-        .and_then(|h| h.local_addr())
-        .expect("the http tool is listening");
-    (running, format!("http://{addr}"))
-}
-
-pub(crate) async fn stop(running: Running<Tools>) {
-    running.shutdown(Duration::from_secs(5)).await;
+    app::serve_app(None, settings).await
 }
 
 /// True when a TCP service answers on 127.0.0.1:`port`. Under `CI=true` an

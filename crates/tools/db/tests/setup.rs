@@ -498,3 +498,78 @@ async fn tx_max_attempts_bounds_the_runs_of_a_conflicting_transaction() {
     db.shutdown().await.unwrap();
     pg.drop().await;
 }
+
+/// A connection that creates `file` and holds its write lock (a
+/// transaction begun, nothing written) until it commits or is dropped.
+async fn lock_the_fresh_file(file: &TempDb) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    let url = format!("{}?mode=rwc", file.url());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn
+}
+
+/// Tools are set up together (the facade's `toolset!` joins them), so
+/// several pools open one fresh file at the same moment, and the first
+/// connection of each switches it to WAL: a write that needs the file to
+/// itself. One that finds another connection mid-switch (holding the write
+/// lock, as `holder` does here for a moment) is refused at once, without
+/// SQLite's busy handler; every pool must still open it, not fail its
+/// tool's setup with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_pools_opening_one_fresh_file_at_once_all_set_up() {
+    for round in 1..=3 {
+        let file = TempDb::new();
+        let mut holder = lock_the_fresh_file(&file).await;
+        let switched = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+        };
+        let setups = (0..8).map(|_| {
+            let (s, _) = setup(Env::from_pairs([("DATABASE_URL", file.url())]));
+            Db::setup(s)
+        });
+        let (pools, ()) = tokio::join!(futures::future::join_all(setups), switched);
+        for (i, pool) in pools.into_iter().enumerate() {
+            let db = pool.unwrap_or_else(|e| panic!("round {round}, pool {i}: {e}"));
+            let mode: Option<Value> = db
+                .query_one("PRAGMA journal_mode", params![])
+                .await
+                .unwrap();
+            assert_eq!(
+                mode.unwrap()["journal_mode"],
+                "wal",
+                "round {round}, pool {i}"
+            );
+            assert!(has_notes(&db).await, "round {round}, pool {i}: migrated");
+            db.close().await;
+        }
+    }
+}
+
+/// Opening a file another connection keeps locked for longer than
+/// `DB_BUSY_TIMEOUT_MS` fails the setup with a message that names the file,
+/// the setting and the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_file_locked_past_the_busy_timeout_fails_naming_the_file_and_the_fix() {
+    let file = TempDb::new();
+    let _holder = lock_the_fresh_file(&file).await;
+    let (s, _) = setup(Env::from_pairs([
+        ("DATABASE_URL", file.url()),
+        ("DB_BUSY_TIMEOUT_MS", "200".to_owned()),
+    ]));
+    let e = gives_up(Db::setup(s))
+        .await
+        .expect_err("the file stays locked");
+    let message = e.to_string();
+    for part in [
+        file.0.display().to_string().as_str(),
+        "DB_BUSY_TIMEOUT_MS",
+        "locked",
+    ] {
+        assert!(message.contains(part), "{part:?} in {message}");
+    }
+}

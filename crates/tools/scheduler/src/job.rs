@@ -4,17 +4,15 @@
 //! panic is recorded as `failed` and nothing else stops), and holding the
 //! job's lease in the store while it runs.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use futures::FutureExt;
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use tracing::Instrument;
 
-use microcore_kernel::{CallContext, in_context};
+use microcore_kernel::{CallContext, in_context, run_isolated};
 
 use crate::clock::{from_ms, rfc3339};
 use crate::options::JobOptions;
@@ -87,7 +85,7 @@ impl Inner {
             job.runner.as_str(),
             Some(Arc::from(format!("scheduler:{}@{}", job.key, rfc3339(at)))),
         );
-        let work = AssertUnwindSafe(in_context(ctx, (job.handler)(fire))).catch_unwind();
+        let work = run_isolated(in_context(ctx, (job.handler)(fire)));
         tokio::pin!(work);
         let renew_every = Duration::from_millis(
             u64::try_from(self.settings.lease_ms / 3)
@@ -124,18 +122,8 @@ impl Inner {
                 }
             }
             Ok(Err(e)) => failed(format!("{e:#}")),
-            Err(panic) => failed(format!("panicked: {}", panic_text(&*panic))),
+            Err(panic) => failed(panic.to_string()),
         }
-    }
-}
-
-pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-text panic".to_owned()
     }
 }
 

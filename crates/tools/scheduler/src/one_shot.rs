@@ -4,18 +4,15 @@
 //! publishes events itself: a tool never uses another tool, so the
 //! `system.ScheduledEvents` plugin publishes them on the event bus.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use microcore_kernel::{CallContext, in_context};
+use microcore_kernel::{CallContext, in_context, run_isolated};
 
 use crate::clock::{from_ms, rfc3339};
 use crate::error::SchedulerError;
-use crate::job::panic_text;
 use crate::scheduler::Inner;
 use crate::store::OneShotRow;
 
@@ -101,11 +98,10 @@ impl Inner {
             attempts: u32::try_from(shot.attempts).unwrap_or(u32::MAX),
         };
         let ctx = CallContext::new(handler.runner.as_str(), None);
-        let work = AssertUnwindSafe(in_context(ctx, (handler.handler)(due))).catch_unwind();
-        let failure = match work.await {
+        let failure = match run_isolated(in_context(ctx, (handler.handler)(due))).await {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(format!("{e:#}")),
-            Err(panic) => Some(format!("panicked: {}", panic_text(&*panic))),
+            Err(panic) => Some(panic.to_string()),
         };
         match failure {
             None => self.store.done(&shot.key, &shot.id).await,

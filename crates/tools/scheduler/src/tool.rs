@@ -1,9 +1,9 @@
 //! The scheduler as a kernel tool: settings, lifecycle and the boot report.
 //!
 //! Settings: `SCHEDULER_DATABASE_URL` (where jobs and one-shots live:
-//! `memory`, `sqlite:…` or `postgres://…`; default `DATABASE_URL` (a SQLite
-//! file gets a sibling, `<file>.scheduler`, since tools set up together), else
-//! `sqlite:microcore.db`), `SCHEDULER_TICK_MS` (how often due work is looked
+//! `memory`, `sqlite:…` or `postgres://…`; default `DATABASE_URL`, the app's
+//! own database (a SQLite file too: its switch to WAL at setup is retried
+//! while another tool's pool holds it), else `sqlite:microcore.db`), `SCHEDULER_TICK_MS` (how often due work is looked
 //! for, default 500), `SCHEDULER_LEASE_SECS` (how long a run holds its job
 //! and a claimed one-shot waits before another replica may take it, default
 //! 60, renewed while running) and `SCHEDULER_MISFIRE_GRACE_SECS` (how late a
@@ -27,17 +27,10 @@ impl Scheduler {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ToolError> {
         let settings = settings(env)?;
-        let own = env
-            .get("SCHEDULER_DATABASE_URL")
-            .map(str::trim)
-            .filter(|u| !u.is_empty());
-        let shared = env
-            .get("DATABASE_URL")
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
+        let setting = |key: &str| env.get(key).map(str::trim).filter(|u| !u.is_empty());
+        let url = setting("SCHEDULER_DATABASE_URL")
+            .or_else(|| setting("DATABASE_URL"))
             .unwrap_or("sqlite:microcore.db");
-        let beside = own.is_none().then(|| sibling_file(shared)).flatten();
-        let url = own.or(beside.as_deref()).unwrap_or(shared);
         let store: Box<dyn Store> = if url == "memory" {
             Box::new(MemoryStore::default())
         } else if url == "sqlite::memory:" || url.starts_with("sqlite::memory") {
@@ -58,26 +51,6 @@ impl Scheduler {
             Settings::default(),
         )
     }
-}
-
-/// The scheduler's own file beside the app's SQLite file
-/// (`sqlite:app.db?mode=rwc` → `sqlite:app.db.scheduler?mode=rwc`), or
-/// `None` when `url` is not a SQLite file. Tools are set up at the same
-/// time, and two pools switching one fresh file to WAL at once can fail
-/// each other with "database is locked"; a file each avoids that, and a
-/// single process is the whole fleet on SQLite anyway.
-fn sibling_file(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite:")?;
-    if rest.starts_with(":memory") {
-        return None;
-    }
-    let (path, query) = rest
-        .split_once('?')
-        .map_or((rest, None), |(p, q)| (p, Some(q)));
-    Some(match query {
-        Some(q) => format!("sqlite:{path}.scheduler?{q}"),
-        None => format!("sqlite:{path}.scheduler"),
-    })
 }
 
 fn settings(env: &Env) -> Result<Settings, ToolError> {
@@ -184,24 +157,5 @@ impl Tool for Scheduler {
             lines.push(format!("one-shots -> {}", due.runner));
         }
         lines
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sibling_file;
-
-    #[test]
-    fn a_sqlite_file_gets_its_own_scheduler_file_and_memory_or_postgres_none() {
-        assert_eq!(
-            sibling_file("sqlite:microcore.db").as_deref(),
-            Some("sqlite:microcore.db.scheduler")
-        );
-        assert_eq!(
-            sibling_file("sqlite:/tmp/a.db?mode=rwc").as_deref(),
-            Some("sqlite:/tmp/a.db.scheduler?mode=rwc")
-        );
-        assert_eq!(sibling_file("sqlite::memory:"), None);
-        assert_eq!(sibling_file("postgres://u@h/db"), None);
     }
 }

@@ -25,9 +25,21 @@ pub(crate) fn classify(e: sqlx::Error) -> DbError {
     DbError::constraint(kind, table, columns, message)
 }
 
+/// Whether `e` is SQLite saying another connection holds the lock (any
+/// extended code of `SQLITE_BUSY` or `SQLITE_LOCKED`): trying again later
+/// can succeed.
+pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|db| matches!(result_code(db) & 0xff, BUSY | LOCKED))
+}
+
+/// The (extended) result code of a SQLite error; 0 when it has none.
+fn result_code(db: &dyn DatabaseError) -> i32 {
+    db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0)
+}
+
 fn unknown(db: &dyn DatabaseError, message: String) -> DbError {
-    let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
-    match code & 0xff {
+    match result_code(db) & 0xff {
         // SQLite's busy handler already waited DB_BUSY_TIMEOUT_MS for the lock.
         BUSY | LOCKED => DbError::busy(format!(
             "{message}: another connection held the SQLite write lock for longer than \

@@ -23,7 +23,7 @@ use futures::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{SqlStr, Sqlite, Transaction};
 
-use microcore_kernel::Env;
+use microcore_kernel::{Env, retry_transient};
 
 use crate::backend::{Backend, Conn, Engine, Output, Row as JsonRow};
 use crate::error::DbError;
@@ -83,21 +83,38 @@ pub(crate) async fn open(
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
         .busy_timeout(busy_timeout);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await
-        .map_err(|e| {
-            DbError::unavailable(format!(
-                "cannot open SQLite database {location:?}: {e}; check that the directory exists \
-                 and is writable, or set DATABASE_URL"
-            ))
-        })?;
+    // The first connection switches a fresh file to WAL, which needs the
+    // file to itself: another tool's pool opening it at the same moment
+    // (tools are set up together) fails one of them as busy at once,
+    // without SQLite's busy handler, so the opening is tried again.
+    let pool = retry_transient(busy_timeout, error::is_busy, || {
+        SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.clone())
+    })
+    .await
+    .map_err(|e| cannot_open(&location, &e, busy_timeout))?;
     Ok(SqliteBackend {
         pool,
         location,
         memory: false,
     })
+}
+
+/// Why the file at `location` could not be opened, and what to do about it.
+fn cannot_open(location: &str, e: &sqlx::Error, busy_timeout: Duration) -> DbError {
+    let fix = if error::is_busy(e) {
+        format!(
+            "another connection kept the file locked for the whole {busy_timeout:?} \
+             (DB_BUSY_TIMEOUT_MS) this one tried to open it; stop the other process writing \
+             to it, or raise DB_BUSY_TIMEOUT_MS"
+        )
+    } else {
+        "check that the directory exists and is writable, or set DATABASE_URL".to_owned()
+    };
+    DbError::unavailable(format!(
+        "cannot open SQLite database {location:?}: {e}; {fix}"
+    ))
 }
 
 /// A private in-memory database. One connection that is never recycled, so

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use microcore_kernel::{Env, SPAN_TARGET};
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::{ExporterBuildError, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::metrics::periodic_reader_with_async_runtime::PeriodicReader;
@@ -56,56 +56,25 @@ impl Telemetry {
             .with_service_name(settings.service_name.clone())
             .with_attributes(settings.resource.clone())
             .build();
-        let tracer = settings.traces_endpoint.as_deref().and_then(|endpoint| {
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_endpoint(endpoint)
-                .with_timeout(settings.timeout)
-                .with_headers(settings.headers.clone())
-                .build();
-            match exporter {
-                Ok(exporter) => Some(
-                    SdkTracerProvider::builder()
-                        .with_span_processor(BatchSpanProcessor::builder(exporter, Tokio).build())
-                        .with_sampler(settings.sampler.clone())
-                        .with_resource(resource.clone())
-                        .build(),
-                ),
-                Err(e) => {
-                    warnings.push(format!(
-                        "OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT={endpoint:?}: cannot export spans \
-                         there ({e}); give a URL such as http://collector:4318"
-                    ));
-                    None
-                }
-            }
+        let spans = opentelemetry_otlp::SpanExporter::builder().with_http();
+        let tracer = exporter(&TRACES, &settings, spans, |b| b.build(), &mut warnings);
+        let tracer = tracer.map(|exporter| {
+            SdkTracerProvider::builder()
+                .with_span_processor(BatchSpanProcessor::builder(exporter, Tokio).build())
+                .with_sampler(settings.sampler.clone())
+                .with_resource(resource.clone())
+                .build()
         });
-        let meter = settings.metrics_endpoint.as_deref().and_then(|endpoint| {
-            let exporter = opentelemetry_otlp::MetricExporter::builder()
-                .with_http()
-                .with_endpoint(endpoint)
-                .with_timeout(settings.timeout)
-                .with_headers(settings.headers.clone())
+        let metrics = opentelemetry_otlp::MetricExporter::builder().with_http();
+        let meter = exporter(&METRICS, &settings, metrics, |b| b.build(), &mut warnings);
+        let meter = meter.map(|exporter| {
+            let reader = PeriodicReader::builder(exporter, Tokio)
+                .with_interval(settings.metric_interval)
                 .build();
-            match exporter {
-                Ok(exporter) => Some(
-                    SdkMeterProvider::builder()
-                        .with_reader(
-                            PeriodicReader::builder(exporter, Tokio)
-                                .with_interval(settings.metric_interval)
-                                .build(),
-                        )
-                        .with_resource(resource.clone())
-                        .build(),
-                ),
-                Err(e) => {
-                    warnings.push(format!(
-                        "OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT={endpoint:?}: cannot export \
-                         metrics there ({e}); give a URL such as http://collector:4318"
-                    ));
-                    None
-                }
-            }
+            SdkMeterProvider::builder()
+                .with_reader(reader)
+                .with_resource(resource.clone())
+                .build()
         });
         (Self::from_providers(tracer, meter), warnings)
     }
@@ -178,6 +147,89 @@ impl Telemetry {
             Err(_) => vec![format!(
                 "flushing telemetry took longer than {within:?}; abandoned"
             )],
+        }
+    }
+}
+
+/// One exported signal, as its settings and warnings name it.
+struct Signal {
+    /// The infix of its own endpoint variable: `OTEL_EXPORTER_OTLP_<infix>_ENDPOINT`.
+    infix: &'static str,
+    /// What it exports, in a sentence.
+    items: &'static str,
+    /// Where the settings say to export it.
+    endpoint: fn(&OtelSettings) -> Option<&str>,
+}
+
+const TRACES: Signal = Signal {
+    infix: "TRACES",
+    items: "spans",
+    endpoint: |settings| settings.traces_endpoint.as_deref(),
+};
+
+const METRICS: Signal = Signal {
+    infix: "METRICS",
+    items: "metrics",
+    endpoint: |settings| settings.metrics_endpoint.as_deref(),
+};
+
+/// The OTLP exporter of one signal when the settings give it an endpoint,
+/// configured as every signal's is (the endpoint, the export timeout and
+/// headers of `settings`) and built by `build`. One that cannot be built
+/// there leaves the signal off, with a warning that names the variables
+/// and the expected form.
+fn exporter<B, X>(
+    signal: &Signal,
+    settings: &OtelSettings,
+    builder: B,
+    build: impl FnOnce(B) -> Result<X, ExporterBuildError>,
+    warnings: &mut Vec<String>,
+) -> Option<X>
+where
+    B: WithExportConfig + WithHttpConfig,
+{
+    let endpoint = (signal.endpoint)(settings)?;
+    let builder = builder
+        .with_endpoint(endpoint)
+        .with_timeout(settings.timeout)
+        .with_headers(settings.headers.clone());
+    match build(builder) {
+        Ok(exporter) => Some(exporter),
+        Err(e) => {
+            let Signal { infix, items, .. } = signal;
+            warnings.push(format!(
+                "OTEL_EXPORTER_OTLP_({infix}_)ENDPOINT={endpoint:?}: cannot export {items} there \
+                 ({e}); give a URL such as http://collector:4318"
+            ));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_no_exporter_accepts_leaves_its_signal_off_naming_its_variable() {
+        let env = Env::from_pairs([
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "not a url"),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://[::1"),
+        ]);
+        let (telemetry, warnings) = Telemetry::from_env(&env);
+        assert!(!telemetry.is_on());
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        let expected = [
+            ("TRACES", "not a url", "spans"),
+            ("METRICS", "http://[::1", "metrics"),
+        ];
+        for (warning, (infix, endpoint, items)) in warnings.iter().zip(expected) {
+            let variable = format!("OTEL_EXPORTER_OTLP_({infix}_)ENDPOINT={endpoint:?}");
+            let said = format!("cannot export {items} there");
+            assert!(
+                warning.starts_with(&variable) && warning.contains(&said),
+                "{warning}"
+            );
         }
     }
 }

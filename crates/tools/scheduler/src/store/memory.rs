@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use futures::FutureExt;
 use parking_lot::Mutex;
 
-use super::{Claim, JobRow, OneShotRow, Outcome, Res, Store};
+use super::{Claim, JobRow, OneShotRow, Outcome, Res, Store, claim_of};
 
 #[derive(Default)]
 struct Job {
@@ -44,16 +44,13 @@ impl Store for MemoryStore {
     ) -> Res<'a, Claim> {
         let mut jobs = self.jobs.lock();
         let job = jobs.entry(key.to_owned()).or_default();
-        let claim = if job.last_fire >= fire {
-            Claim::Taken
-        } else if !overlap && job.lease_until > now {
-            Claim::Busy
-        } else {
+        let leased = !overlap && job.lease_until > now;
+        let claim = claim_of(Some(job.last_fire), fire, leased);
+        if claim == Claim::Won {
             job.last_fire = fire;
             job.lease_owner = Some(owner.to_owned());
             job.lease_until = lease_until;
-            Claim::Won
-        };
+        }
         ready(claim)
     }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::SchedulerError;
 
+mod former_file;
 mod memory;
 mod sql;
 
@@ -25,6 +26,17 @@ pub(crate) enum Claim {
     Taken,
     /// The previous run still holds the job's lease: the fire is to be skipped.
     Busy,
+}
+
+/// What a claim on fire `fire` of a job comes to, on every store: taken when
+/// the job's last claimed fire is already at or past it (or the job is
+/// unknown), busy while a lease of the previous run binds the job, else won.
+pub(crate) fn claim_of(last_fire: Option<i64>, fire: i64, leased: bool) -> Claim {
+    match last_fire {
+        Some(last) if last < fire && leased => Claim::Busy,
+        Some(last) if last < fire => Claim::Won,
+        _ => Claim::Taken,
+    }
 }
 
 /// How a run (or a fire) ended.
@@ -103,4 +115,18 @@ pub(crate) trait Store: Send + Sync + 'static {
     fn one_shots(&self) -> Res<'_, Vec<OneShotRow>>;
     /// For the boot report: which store, where.
     fn describe(&self) -> String;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Claim, claim_of};
+
+    #[test]
+    fn a_fire_is_won_once_ahead_of_the_last_busy_under_a_lease_and_taken_otherwise() {
+        assert_eq!(claim_of(Some(10), 20, false), Claim::Won);
+        assert_eq!(claim_of(Some(10), 20, true), Claim::Busy);
+        assert_eq!(claim_of(Some(20), 20, false), Claim::Taken);
+        assert_eq!(claim_of(Some(30), 20, true), Claim::Taken);
+        assert_eq!(claim_of(None, 20, false), Claim::Taken);
+    }
 }

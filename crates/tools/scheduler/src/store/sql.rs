@@ -12,7 +12,9 @@ use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-use super::{Claim, JobRow, OneShotRow, Outcome, Res, Store};
+use microcore_kernel::retry_transient;
+
+use super::{Claim, JobRow, OneShotRow, Outcome, Res, Store, claim_of};
 use crate::error::SchedulerError;
 
 const JOBS_DDL: &str = "CREATE TABLE IF NOT EXISTS microcore_scheduler_jobs (\
@@ -116,30 +118,65 @@ pub(crate) async fn connect(url: &str) -> Result<Box<dyn Store>, String> {
     }
 }
 
-/// The SQLite store at `url`, its tables created.
+/// How long the SQLite store waits for another connection's lock: each
+/// statement in SQLite's busy handler, and opening the file in all.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite store at `url`, its tables created, and what a former file of
+/// its own beside it held moved in (see [`super::former_file`]).
 async fn connect_sqlite(url: &str) -> Result<SqliteStore, String> {
     let shown = microcore_kernel::redact_url(url);
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| format!("scheduler store {shown}: {e}"))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(2)
-        .connect_with(options)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT);
+    // The store usually shares the app's file with the db tool, set up at
+    // the same moment: a fresh file's switch to WAL needs it to itself, and
+    // the pool that loses fails as busy at once, outside SQLite's busy
+    // handler, so opening it is tried again.
+    let pool = retry_transient(SQLITE_BUSY_TIMEOUT, busy, || open_sqlite(options.clone()))
         .await
-        .map_err(|e| format!("cannot open the scheduler store {shown}: {e}"))?;
-    for ddl in [JOBS_DDL, SHOTS_DDL] {
-        sqlx::query(ddl)
-            .execute(&pool)
-            .await
-            .map_err(|e| format!("cannot create the scheduler tables in {shown}: {e}"))?;
-    }
+        .map_err(|e| cannot_open_sqlite(&shown, &e))?;
+    super::former_file::adopt(&pool, options.get_filename()).await?;
     Ok(SqliteStore {
         pool,
         name: format!("sqlite {shown}"),
         claim_due: CLAIM_DUE_SQLITE,
     })
+}
+
+/// A pool on the file, with the store's tables in it.
+async fn open_sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await?;
+    for ddl in [JOBS_DDL, SHOTS_DDL] {
+        sqlx::query(ddl).execute(&pool).await?;
+    }
+    Ok(pool)
+}
+
+/// Whether `e` is SQLite saying another connection holds the lock
+/// (`SQLITE_BUSY`, `SQLITE_LOCKED` and their extended codes).
+fn busy(e: &sqlx::Error) -> bool {
+    let code = e.as_database_error().and_then(|db| db.code());
+    code.and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+fn cannot_open_sqlite(shown: &str, e: &sqlx::Error) -> String {
+    let fix = if busy(e) {
+        format!(
+            "another connection kept the file locked for the whole {SQLITE_BUSY_TIMEOUT:?} the \
+             scheduler tried to open it; stop the other process writing to it, or give the \
+             scheduler a file of its own with SCHEDULER_DATABASE_URL=sqlite:path/to/jobs.db"
+        )
+    } else {
+        "check that the directory exists and is writable, or set SCHEDULER_DATABASE_URL".to_owned()
+    };
+    format!("cannot open the scheduler store {shown} and create its tables: {e}; {fix}")
 }
 
 /// The PostgreSQL store at `url`, its tables created under an advisory
@@ -289,10 +326,9 @@ macro_rules! sql_store {
                         .map(|r| r.try_get::<i64, _>("last_fire"))
                         .transpose()
                         .map_err(|e| error(&self.name, e))?;
-                    Ok(match last {
-                        Some(last) if last < fire => Claim::Busy,
-                        _ => Claim::Taken,
-                    })
+                    // The conditional update lost: with the fire still
+                    // ahead of the row, only a live lease can have stopped it.
+                    Ok(claim_of(last, fire, true))
                 }
                 .boxed()
             }

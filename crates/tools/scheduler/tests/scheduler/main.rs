@@ -5,4 +5,5 @@
 mod fleet;
 mod one_shots;
 mod policies;
+mod sqlite_file;
 mod support;
