@@ -42,7 +42,7 @@ pub async fn run_isolated<F: Future>(work: F) -> Result<F::Output, Panicked> {
 
 /// The text of a panic's payload: `panic!` with a literal gives a `&str`,
 /// with arguments a `String`; anything else (`panic_any`) has no text.
-pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
+pub fn panic_message(panic: &(dyn Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = panic.downcast_ref::<String>() {

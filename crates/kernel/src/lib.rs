@@ -41,7 +41,7 @@ pub use event_name::EventName;
 pub use faults::{
     CallerFault, FaultTable, Faults, InjectedFault, Latency, ToolFault, ToolFaultMode,
 };
-pub use isolate::{Panicked, run_isolated};
+pub use isolate::{Panicked, panic_message, run_isolated};
 pub use kernel::{BootOptions, Kernel, Running};
 pub use meta::{
     ContractMethod, EVENTS, EventDescriptor, MODELS, ModelDescriptor, TOOL_CONTRACTS, ToolContract,

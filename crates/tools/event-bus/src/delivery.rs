@@ -3,14 +3,13 @@
 //! bus's job, done once for every driver.
 
 use std::collections::VecDeque;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use futures::FutureExt;
 use tokio::sync::oneshot;
 
-use microcore_kernel::{CallContext, SPAN_TARGET, in_context, metrics};
+use microcore_kernel::{CallContext, SPAN_TARGET, in_context, metrics, run_isolated};
 use opentelemetry::KeyValue;
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
@@ -279,15 +278,12 @@ async fn attempt_all(
     let mut attempt = 0;
     let outcome = loop {
         attempt += 1;
-        let call = AssertUnwindSafe(DELIVERING.scope((), async {
+        let call = DELIVERING.scope((), async {
             (entry.handler)(&envelope, attempt, &entry.subscriber).await
-        }));
-        let result = match call.catch_unwind().await {
+        });
+        let result = match run_isolated(call).await {
             Ok(result) => result,
-            Err(panic) => Err(Failure::Failed(format!(
-                "handler panicked: {}",
-                panic_text(&*panic)
-            ))),
+            Err(panic) => Err(Failure::Failed(format!("handler {panic}"))),
         };
         match result {
             Ok(reply) => break Ok(reply),
@@ -375,14 +371,4 @@ fn record(
         attempts,
         timestamp: now(),
     });
-}
-
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-text panic".to_owned()
-    }
 }

@@ -14,6 +14,9 @@ use http::{HeaderMap, Method, StatusCode, header};
 use microcore_kernel::{CallContext, TokenValidator, in_context};
 use serde_json::{Map, Value};
 
+/// The text of a panic payload; the kernel's, so every tool words it alike.
+pub(crate) use microcore_kernel::panic_message as panic_text;
+
 use crate::assemble;
 use crate::ctx::Ctx;
 use crate::envelope;
@@ -417,17 +420,6 @@ fn log_failure(info: &RouteInfo, request_id: &str, e: &HttpError) {
         None => {
             tracing::debug!(request_id, handler = %info.handler, status = e.status, "{}", e.message)
         }
-    }
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-text panic".to_owned()
     }
 }
 
