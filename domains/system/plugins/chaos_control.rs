@@ -5,8 +5,9 @@
 //!
 //! Opt-in only: the routes exist when `CHAOS_ENABLED=true`, and the app
 //! refuses to boot with it under `MICROCORE_ENV=production`. Like every
-//! `/system/*` route they carry no auth of their own: keep them behind the
-//! edge, and never enable them where strangers reach the port.
+//! `/system/*` route they are operator routes: only `HTTP_OPERATOR_TOKEN`'s
+//! bearer once it is set, open in development without it; never enable them
+//! where strangers reach the port without the token.
 //!
 //! Faults are armed in the kernel's probe, so an injected failure is the
 //! tool's own error and the DEAD/recovery policy treats it as a real outage.
