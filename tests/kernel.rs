@@ -433,24 +433,28 @@ async fn a_shutdown_step_that_blocks_its_thread_is_abandoned_and_the_rest_still_
     );
 }
 
-#[tokio::test(start_paused = true)]
+// Real time, not a paused clock: the tools close real pools whose work runs
+// on other threads (sqlx's SQLite threads), and a paused clock jumps over the
+// release window while it waits for them, so a loaded machine saw `db`'s
+// close "not finish within 500ms" in no time at all. With a 1 s grace the
+// bound still tells one grace (about 1 s) from one per hung step (2 s or more).
+#[tokio::test]
 async fn the_grace_bounds_the_whole_shutdown_not_each_step() {
     let running = boot_only(
         &["stuck.HangsStopA", "stuck.HangsStopB"],
         Duration::from_secs(5),
     )
     .await;
-    let grace = Duration::from_secs(10);
+    let grace = Duration::from_secs(1);
     let report = running.shutdown(grace).await;
     assert_eq!(
         report.failed.len(),
         3,
         "the two plugins and the good tool: {report}"
     );
-    // Time is virtual here: exact, and the bound is what is asserted.
     assert!(
-        report.elapsed <= grace + 2 * microcore_kernel::RELEASE_WINDOW,
-        "two hung steps took {:?}, more than one grace",
+        report.elapsed < 2 * grace,
+        "two hung steps took {:?}, one grace each instead of one in all",
         report.elapsed
     );
 }
