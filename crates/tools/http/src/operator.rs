@@ -15,55 +15,44 @@ use subtle::ConstantTimeEq;
 /// token would open every `/system/*` route.
 pub(crate) const MIN_OPERATOR_TOKEN_BYTES: usize = 32;
 
-/// Who may call an operator route, read once at setup.
+/// Who may call an operator route, read once at setup: anyone (`None`:
+/// development without `HTTP_OPERATOR_TOKEN`), or whoever the validator
+/// admits ([`OperatorToken`], or [`ClosedToOperators`] in production
+/// without a token).
 #[derive(Clone)]
-pub(crate) enum OperatorAccess {
-    /// Development without `HTTP_OPERATOR_TOKEN`: anyone.
-    Open,
-    /// Only requests bearing this token.
-    Token(Arc<OperatorToken>),
-    /// Production without `HTTP_OPERATOR_TOKEN`: nobody.
-    Closed(Arc<ClosedToOperators>),
-}
+pub(crate) struct OperatorAccess(Option<Arc<dyn TokenValidator>>);
 
 impl std::fmt::Debug for OperatorAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Open => "Open",
-            Self::Token(_) => "Token(<redacted>)",
-            Self::Closed(_) => "Closed",
-        })
+        // Never the token itself.
+        f.write_str(if self.0.is_some() { "guarded" } else { "open" })
     }
 }
 
 impl OperatorAccess {
     pub(crate) fn from_env(env: &Env) -> Result<Self, String> {
-        match env.get("HTTP_OPERATOR_TOKEN").map(str::trim) {
-            Some(token) if !token.is_empty() => {
-                if token.len() < MIN_OPERATOR_TOKEN_BYTES {
-                    return Err(format!(
-                        "HTTP_OPERATOR_TOKEN is {} bytes long; it must be at least \
-                         {MIN_OPERATOR_TOKEN_BYTES} bytes (it opens every /system/* route): \
-                         generate one with `openssl rand -hex 32`",
-                        token.len()
-                    ));
+        let validator: Option<Arc<dyn TokenValidator>> =
+            match env.get("HTTP_OPERATOR_TOKEN").map(str::trim) {
+                Some(token) if !token.is_empty() => {
+                    if token.len() < MIN_OPERATOR_TOKEN_BYTES {
+                        return Err(format!(
+                            "HTTP_OPERATOR_TOKEN is {} bytes long; it must be at least \
+                             {MIN_OPERATOR_TOKEN_BYTES} bytes (it opens every /system/* route): \
+                             generate one with `openssl rand -hex 32`",
+                            token.len()
+                        ));
+                    }
+                    Some(Arc::new(OperatorToken(token.as_bytes().into())))
                 }
-                Ok(Self::Token(Arc::new(OperatorToken(
-                    token.as_bytes().into(),
-                ))))
-            }
-            _ if env.is_production() => Ok(Self::Closed(Arc::new(ClosedToOperators))),
-            _ => Ok(Self::Open),
-        }
+                _ if env.is_production() => Some(Arc::new(ClosedToOperators)),
+                _ => None,
+            };
+        Ok(Self(validator))
     }
 
     /// The validator an operator route gets: none when open.
     pub(crate) fn validator(&self) -> Option<Arc<dyn TokenValidator>> {
-        match self {
-            Self::Open => None,
-            Self::Token(t) => Some(t.clone()),
-            Self::Closed(c) => Some(c.clone()),
-        }
+        self.0.clone()
     }
 }
 
