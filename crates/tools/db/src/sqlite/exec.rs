@@ -20,11 +20,7 @@ pub(crate) async fn fetch(
     sql: &str,
     params: &[Value],
 ) -> Result<(Vec<SqliteRow>, u64), sqlx::Error> {
-    let query = params
-        .iter()
-        .fold(sqlx::query(AssertSqlSafe(sql)), |q: Query<'_>, p| {
-            bind(q, p)
-        });
+    let query = bound(sql, params);
     let mut stream = conn.fetch_many(query);
     let mut rows = Vec::new();
     let mut affected = 0;
@@ -49,12 +45,17 @@ pub(crate) async fn fetch_first(
     if sql.trim_end().trim_end_matches(';').contains(';') {
         return None;
     }
-    let query = params
+    let query = bound(sql, params);
+    Some(conn.fetch_optional(query).await)
+}
+
+/// `sql` with `params` bound in order.
+fn bound<'q>(sql: &'q str, params: &'q [Value]) -> Query<'q> {
+    params
         .iter()
         .fold(sqlx::query(AssertSqlSafe(sql)), |q: Query<'_>, p| {
             bind(q, p)
-        });
-    Some(conn.fetch_optional(query).await)
+        })
 }
 
 /// Decodes collected rows.
