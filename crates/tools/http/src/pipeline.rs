@@ -4,13 +4,14 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes, HttpBody as _};
-use axum::extract::{FromRequest, FromRequestParts, Query, RawPathParams, Request};
+use axum::body::{Body, HttpBody as _};
+use axum::extract::{FromRequestParts, Query, RawPathParams, Request};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use http::request::Parts;
 use http::{HeaderMap, Method, StatusCode, header};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use microcore_kernel::{CallContext, TokenValidator, in_context};
 use serde_json::{Map, Value};
 
@@ -140,7 +141,6 @@ pub(crate) async fn authenticate(
     }
 }
 
-/// Handles one request for `ep`.
 /// Path parameters and query pairs of a request, or the 400 answer saying
 /// which one is malformed. Shared by JSON, SSE and WebSocket endpoints.
 pub(crate) async fn path_and_query(
@@ -170,7 +170,9 @@ pub(crate) async fn path_and_query(
     Ok((path, query))
 }
 
-pub(crate) async fn handle(ep: Arc<Endpoint>, mut req: Request) -> Response {
+/// Handles one request for `ep`; a body longer than `max_body` bytes
+/// (`HTTP_MAX_BODY_BYTES`) is a 413.
+pub(crate) async fn handle(ep: Arc<Endpoint>, mut req: Request, max_body: usize) -> Response {
     let invoke = match &ep.handler {
         Handler::Request(invoke) => invoke.clone(),
         Handler::Socket(socket) => return crate::ws::handle(socket.clone(), ep.clone(), req).await,
@@ -203,7 +205,7 @@ pub(crate) async fn handle(ep: Arc<Endpoint>, mut req: Request) -> Response {
     let body = if body.is_end_stream() {
         None
     } else {
-        match read_body(parts, content_type, body).await {
+        match read_body(content_type, body, max_body).await {
             Ok(b) => b,
             Err(res) => return res,
         }
@@ -265,23 +267,25 @@ pub(crate) fn query_for(
 /// without a content type is refused like a form, since a cross-site page can
 /// send one.
 async fn read_body(
-    parts: Parts,
     content_type: Option<http::HeaderValue>,
     body: Body,
+    max_body: usize,
 ) -> Result<Option<Map<String, Value>>, Response> {
     let content_type = content_type.map(|v| v.to_str().unwrap_or("?").to_owned());
-    let bytes = match Bytes::from_request(Request::from_parts(parts, body), &()).await {
-        Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+    let bytes = match Limited::new(body, max_body).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<LengthLimitError>() => {
             return Err(envelope::failure_with(
                 413,
-                "request body is larger than the limit (HTTP_MAX_BODY_BYTES)",
+                format!(
+                    "request body is larger than the limit of {max_body} bytes (HTTP_MAX_BODY_BYTES)"
+                ),
             ));
         }
         Err(e) => {
             return Err(envelope::failure_with(
                 400,
-                format!("could not read the request body: {}", e.body_text()),
+                format!("could not read the request body: {e}"),
             ));
         }
     };

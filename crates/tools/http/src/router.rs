@@ -25,18 +25,21 @@ pub(crate) fn try_build(http: &Http) -> Result<Router, String> {
     let settings = http.shared.settings.clone();
     let doc = http.openapi();
     let registry = http.shared.registry.clone();
+    let limits = settings.clone();
     let built = std::panic::catch_unwind(AssertUnwindSafe(move || {
+        let settings = limits;
         let mut by_path: BTreeMap<String, MethodRouter> = BTreeMap::new();
         for ep in endpoints {
             let filter = MethodFilter::try_from(ep.method.clone()).unwrap_or(MethodFilter::GET);
             let path = ep.info.path.clone();
             let registry = registry.clone();
+            let max_body = settings.max_body;
             let handler = move |req: Request| {
                 let (ep, registry) = (ep.clone(), registry.clone());
                 async move {
                     match paused::answer(&registry, &ep.info.owner) {
                         Some(res) => res,
-                        None => pipeline::handle(ep, req).await,
+                        None => pipeline::handle(ep, req, max_body).await,
                     }
                 }
             };
@@ -57,7 +60,9 @@ pub(crate) fn try_build(http: &Http) -> Result<Router, String> {
             .fallback(move |req: Request| static_files::fallback(mounts.clone(), req))
     }));
     match built {
-        Ok(router) => Ok(crate::layers::wrap(router, &settings)),
+        // `with_state` turns every handler into its service once, here;
+        // served without it, axum re-boxes the handler on every request.
+        Ok(router) => Ok(crate::layers::wrap(router, &settings).with_state(())),
         Err(panic) => Err(format!(
             "the routes cannot be combined: {}",
             pipeline::panic_text(&*panic)
