@@ -18,7 +18,9 @@
 
 mod auth;
 mod error;
+mod fast_check;
 mod hashing;
+mod hmac_key;
 mod password;
 mod revocation;
 mod settings;

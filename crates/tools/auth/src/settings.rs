@@ -15,7 +15,7 @@ const HOW_TO_GENERATE: &str = "generate one with `openssl rand -base64 48` \
 
 /// The secret used by `setup_for_tests`: fixed, so tokens made in one test
 /// tool set verify in another.
-const TEST_SECRET: &[u8] = b"microcore-test-secret-never-use-it-in-production";
+pub(crate) const TEST_SECRET: &[u8] = b"microcore-test-secret-never-use-it-in-production";
 
 /// Where the signing secret came from (for the boot report).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

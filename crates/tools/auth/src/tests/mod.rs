@@ -1,5 +1,6 @@
 //! Unit tests of the auth tool, grouped by concern.
 
+mod fast_check;
 mod passwords;
 mod properties;
 mod revocation;
