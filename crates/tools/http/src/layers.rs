@@ -1,10 +1,13 @@
 //! The layers every response goes through: request id, security headers,
 //! CORS, envelopes for errors produced outside handlers, panics and timeouts.
 
+use std::any::Any;
 use std::convert::Infallible;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
@@ -122,38 +125,94 @@ where
         let uri = req.uri().clone();
         // `poll_ready` said the route is ready, so it is called, not cloned.
         let answer = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req)));
+        let span = telemetry.span.clone();
+        let framing = Framing {
+            settings,
+            telemetry,
+            method,
+            uri,
+            echoed,
+            logged: started.zip(logged_id),
+        };
         Box::pin(async move {
-            let run = async move {
-                match answer {
-                    Ok(answer) => match AssertUnwindSafe(answer).catch_unwind().await {
-                        Ok(Ok(res)) => res,
-                        Ok(Err(never)) => match never {},
-                        Err(panic) => panic_response(panic),
-                    },
-                    Err(panic) => panic_response(panic),
+            let res = match answer {
+                Ok(answer) => {
+                    let timeout = framing.settings.timeout;
+                    within(
+                        timeout,
+                        AssertUnwindSafe(answer).catch_unwind().instrument(span),
+                    )
+                    .await
                 }
+                Err(panic) => panic_response(panic),
             };
-            let run = tokio::time::timeout(settings.timeout, run);
-            let mut res = match run.instrument(telemetry.span.clone()).await {
-                Ok(res) => res,
-                Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-            };
-            telemetry.finish(&method, &mut res);
-            let mut res = envelope_errors(&settings, &method, &uri, res);
-            let headers = res.headers_mut();
-            headers.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-            if let Some(id) = echoed {
-                headers.insert(REQUEST_ID, id);
-            }
-            if let (Some(started), Some(request_id)) = (started, logged_id) {
-                access_line(&method, &uri, res.status(), started.elapsed(), &request_id);
-            }
-            Ok(res)
+            Ok(framing.finish(res))
         })
+    }
+}
+
+/// The answer of `route` (a panic in it answered as a 500), or a 503 after
+/// `timeout`. Most requests are answered at their first poll: the timer is
+/// made (and boxed, keeping the request's future small) only for the others.
+async fn within<F>(timeout: Duration, route: F) -> Response
+where
+    F: Future<Output = Result<Result<Response, Infallible>, Box<dyn Any + Send>>>,
+{
+    let mut route = std::pin::pin!(route);
+    let answered = match futures::poll!(route.as_mut()) {
+        Poll::Ready(answered) => answered,
+        Poll::Pending => {
+            let expired = Box::pin(tokio::time::sleep(timeout));
+            tokio::select! {
+                biased;
+                answered = route => answered,
+                () = expired => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            }
+        }
+    };
+    match answered {
+        Ok(Ok(res)) => res,
+        Ok(Err(never)) => match never {},
+        Err(panic) => panic_response(panic),
+    }
+}
+
+/// What the frame does to a route's response.
+struct Framing {
+    settings: Arc<Settings>,
+    telemetry: RequestTelemetry,
+    method: Method,
+    uri: Uri,
+    echoed: Option<HeaderValue>,
+    /// When the request started and its id, with `HTTP_ACCESS_LOG=true`.
+    logged: Option<(std::time::Instant, Arc<str>)>,
+}
+
+impl Framing {
+    fn finish(self, mut res: Response) -> Response {
+        let Self {
+            settings,
+            telemetry,
+            method,
+            uri,
+            echoed,
+            logged,
+        } = self;
+        telemetry.finish(&method, &mut res);
+        let mut res = envelope_errors(&settings, &method, &uri, res);
+        let headers = res.headers_mut();
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        if let Some(id) = echoed {
+            headers.insert(REQUEST_ID, id);
+        }
+        if let Some((started, request_id)) = logged {
+            access_line(&method, &uri, res.status(), started.elapsed(), &request_id);
+        }
+        res
     }
 }
 

@@ -175,7 +175,12 @@ pub(crate) async fn path_and_query(
 pub(crate) async fn handle(ep: Arc<Endpoint>, mut req: Request, max_body: usize) -> Response {
     let invoke = match &ep.handler {
         Handler::Request(invoke) => invoke.clone(),
-        Handler::Socket(socket) => return crate::ws::handle(socket.clone(), ep.clone(), req).await,
+        // Boxed, as the body reading below: kept inline, these rarer
+        // paths would make every request's future (moved a few times on
+        // its way to the runtime) a kilobyte or more larger.
+        Handler::Socket(socket) => {
+            return Box::pin(crate::ws::handle(socket.clone(), ep.clone(), req)).await;
+        }
     };
     // Taken, not cloned: nothing after this reads the extension.
     let request_id = req
@@ -205,7 +210,7 @@ pub(crate) async fn handle(ep: Arc<Endpoint>, mut req: Request, max_body: usize)
     let body = if body.is_end_stream() {
         None
     } else {
-        match read_body(content_type, body, max_body).await {
+        match Box::pin(read_body(content_type, body, max_body)).await {
             Ok(b) => b,
             Err(res) => return res,
         }

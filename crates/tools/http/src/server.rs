@@ -16,7 +16,7 @@ use hyper_util::server::conn::auto::Builder;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tower::ServiceExt;
+use tower::Service;
 
 use crate::connections::{Connections, CutOffExecutor};
 
@@ -91,7 +91,8 @@ async fn serve(
     let requests = connections.clone();
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let in_flight = requests.request();
-        let answer = router.clone().oneshot(request.map(Body::new));
+        // A router is always ready: called, not driven through `oneshot`.
+        let answer = router.clone().call(request.map(Body::new));
         async move {
             let response = answer.await;
             drop(in_flight);
