@@ -5,6 +5,7 @@ use std::any::Any;
 use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -13,10 +14,13 @@ use axum::Router;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
-use futures::future::BoxFuture;
+use futures::future::CatchUnwind;
 use http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
 use tower::{Layer, Service};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::instrument::Instrumented;
 
 use crate::envelope;
 use crate::settings::Settings;
@@ -101,7 +105,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    type Future = FrameFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -124,61 +128,95 @@ where
         // A `Uri` clone shares its buffer; the path is only formatted on errors.
         let uri = req.uri().clone();
         // `poll_ready` said the route is ready, so it is called, not cloned.
-        let answer = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req)));
-        let span = telemetry.span.clone();
-        let framing = Framing {
-            settings,
-            telemetry,
-            method,
-            uri,
-            echoed,
-            logged: started.zip(logged_id),
-        };
-        Box::pin(async move {
-            let res = match answer {
-                Ok(answer) => {
-                    let timeout = framing.settings.timeout;
-                    within(
-                        timeout,
-                        AssertUnwindSafe(answer).catch_unwind().instrument(span),
-                    )
-                    .await
-                }
-                Err(panic) => panic_response(panic),
+        let (route, panicked) =
+            match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
+                Ok(route) => (
+                    Some(
+                        AssertUnwindSafe(route)
+                            .catch_unwind()
+                            .instrument(telemetry.span.clone()),
+                    ),
+                    None,
+                ),
+                Err(panic) => (None, Some(panic)),
             };
-            Ok(framing.finish(res))
-        })
+        FrameFuture {
+            route,
+            panicked,
+            expiry: None,
+            framing: Some(Framing {
+                timeout: settings.timeout,
+                settings,
+                telemetry,
+                method,
+                uri,
+                echoed,
+                logged: started.zip(logged_id),
+            }),
+        }
     }
 }
 
-/// The answer of `route` (a panic in it answered as a 500), or a 503 after
-/// `timeout`. Most requests are answered at their first poll: the timer is
-/// made (and boxed, keeping the request's future small) only for the others.
-async fn within<F>(timeout: Duration, route: F) -> Response
+pin_project! {
+    /// A route's answer in its frame: a written-out future rather than an
+    /// `async` block, so that it needs no box of its own (the router boxes
+    /// it once) and is not copied from one state machine into the next.
+    pub(crate) struct FrameFuture<F> {
+        // The route's future; `None` when calling the route panicked.
+        #[pin]
+        route: Option<Instrumented<CatchUnwind<AssertUnwindSafe<F>>>>,
+        panicked: Option<Box<dyn Any + Send>>,
+        // Made (and boxed) only when the route does not answer at its
+        // first poll: most requests never need a timer.
+        expiry: Option<Pin<Box<Sleep>>>,
+        framing: Option<Framing>,
+    }
+}
+
+impl<F> Future for FrameFuture<F>
 where
-    F: Future<Output = Result<Result<Response, Infallible>, Box<dyn Any + Send>>>,
+    F: Future<Output = Result<Response, Infallible>>,
 {
-    let mut route = std::pin::pin!(route);
-    let answered = match futures::poll!(route.as_mut()) {
-        Poll::Ready(answered) => answered,
-        Poll::Pending => {
-            let expired = Box::pin(tokio::time::sleep(timeout));
-            tokio::select! {
-                biased;
-                answered = route => answered,
-                () = expired => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
-            }
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(framing) = this.framing.as_ref() else {
+            // Polled again after it answered: a caller's bug, answered, not hung.
+            return Poll::Ready(Ok(envelope::failure_with(
+                500,
+                crate::error::INTERNAL_MESSAGE,
+            )));
+        };
+        let res = match this.route.as_pin_mut() {
+            None => panic_response(this.panicked.take().unwrap_or_else(|| Box::new("unknown"))),
+            Some(route) => match route.poll(cx) {
+                Poll::Ready(Ok(Ok(res))) => res,
+                Poll::Ready(Ok(Err(never))) => match never {},
+                Poll::Ready(Err(panic)) => panic_response(panic),
+                Poll::Pending => {
+                    let timeout = framing.timeout;
+                    let expiry = this
+                        .expiry
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                    match expiry.as_mut().poll(cx) {
+                        Poll::Ready(()) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+            },
+        };
+        match this.framing.take() {
+            Some(framing) => Poll::Ready(Ok(framing.finish(res))),
+            None => Poll::Ready(Ok(res)),
         }
-    };
-    match answered {
-        Ok(Ok(res)) => res,
-        Ok(Err(never)) => match never {},
-        Err(panic) => panic_response(panic),
     }
 }
 
 /// What the frame does to a route's response.
 struct Framing {
+    /// `HTTP_REQUEST_TIMEOUT_SECS`.
+    timeout: Duration,
     settings: Arc<Settings>,
     telemetry: RequestTelemetry,
     method: Method,
@@ -191,6 +229,7 @@ struct Framing {
 impl Framing {
     fn finish(self, mut res: Response) -> Response {
         let Self {
+            timeout: _,
             settings,
             telemetry,
             method,
