@@ -32,6 +32,11 @@ pub(crate) struct CutOff {
 }
 
 /// The connection tasks of one server.
+///
+/// The two tokens are shared by every connection, but no connection polls
+/// them: each gets child tokens of its own ([`Connection`]). Polling a token
+/// locks its node, and every connection polling the shared ones on every
+/// wake-up made the workers fight over two locks on each request.
 #[derive(Clone)]
 pub(crate) struct Connections {
     tasks: TaskTracker,
@@ -40,8 +45,30 @@ pub(crate) struct Connections {
     closing: CancellationToken,
     /// Drops every task still running.
     cut_off: CancellationToken,
-    /// Requests whose handler is running, for the cut-off's report.
-    in_flight: Arc<AtomicUsize>,
+    /// Requests dropped by the cut-off before they were answered.
+    cut: Arc<AtomicUsize>,
+}
+
+/// One connection's children of the server's tokens.
+pub(crate) struct Connection(Arc<ConnectionTokens>);
+
+struct ConnectionTokens {
+    closing: CancellationToken,
+    cut_off: CancellationToken,
+    cut: Arc<AtomicUsize>,
+}
+
+impl Connection {
+    /// Resolves when the server asks its connections to close.
+    pub(crate) fn closing(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.0.closing.clone().cancelled_owned()
+    }
+
+    /// A request of this connection, counted in [`CutOff::requests`] if the
+    /// cut-off drops it before it is answered.
+    pub(crate) fn request(&self) -> InFlight {
+        InFlight(self.0.clone())
+    }
 }
 
 impl Connections {
@@ -50,7 +77,7 @@ impl Connections {
             tasks: TaskTracker::new(),
             closing: CancellationToken::new(),
             cut_off: CancellationToken::new(),
-            in_flight: Arc::new(AtomicUsize::new(0)),
+            cut: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -60,7 +87,25 @@ impl Connections {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let cut_off = self.cut_off.clone();
+        let cut_off = self.cut_off.child_token();
+        self.tasks.spawn(async move {
+            let _ = cut_off.run_until_cancelled_owned(task).await;
+        });
+    }
+
+    /// Runs the connection `serve` makes until it ends or the cut-off.
+    pub(crate) fn serve<F, Fut>(&self, serve: F)
+    where
+        F: FnOnce(Connection) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let tokens = Arc::new(ConnectionTokens {
+            closing: self.closing.child_token(),
+            cut_off: self.cut_off.child_token(),
+            cut: self.cut.clone(),
+        });
+        let cut_off = tokens.cut_off.clone();
+        let task = serve(Connection(tokens));
         self.tasks.spawn(async move {
             let _ = cut_off.run_until_cancelled_owned(task).await;
         });
@@ -72,21 +117,10 @@ impl Connections {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let cut_off = self.cut_off.clone();
+        let cut_off = self.cut_off.child_token();
         self.tasks.track_future(async move {
             let _ = cut_off.run_until_cancelled_owned(task).await;
         })
-    }
-
-    /// Resolves when the server is asked to close its connections.
-    pub(crate) fn closing(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
-        self.closing.clone().cancelled_owned()
-    }
-
-    /// Counts a request as in flight until the returned guard is dropped.
-    pub(crate) fn request(&self) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(self.in_flight.clone())
     }
 
     /// Asks every connection to close once its request is answered. Call it
@@ -111,10 +145,7 @@ impl Connections {
     /// tasks are gone; returns what was cut off.
     pub(crate) async fn cut_off(&self) -> CutOff {
         self.tasks.close();
-        let cut = CutOff {
-            requests: self.in_flight.load(Ordering::Relaxed),
-            connections: self.tasks.len(),
-        };
+        let connections = self.tasks.len();
         self.cut_off.cancel();
         if tokio::time::timeout(CUT_OFF_WINDOW, self.tasks.wait())
             .await
@@ -127,16 +158,22 @@ impl Connections {
                 self.tasks.len()
             );
         }
-        cut
+        CutOff {
+            requests: self.cut.load(Ordering::Relaxed),
+            connections,
+        }
     }
 }
 
-/// A request being handled; counted in [`CutOff::requests`] until dropped.
-pub(crate) struct InFlight(Arc<AtomicUsize>);
+/// A request being handled. Dropped unanswered by the cut-off, it counts in
+/// [`CutOff::requests`]; answered, it touches nothing shared.
+pub(crate) struct InFlight(Arc<ConnectionTokens>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        if self.0.cut_off.is_cancelled() {
+            self.0.cut.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -171,12 +208,17 @@ mod tests {
         }
         for _ in 0..2 {
             let flag = Flag(dropped.clone());
-            let request = connections.request();
-            connections.spawn(async move {
-                let _held = (flag, request);
+            connections.serve(|connection| async move {
+                let request = connection.request();
+                let _held = (flag, request, connection);
                 std::future::pending::<()>().await;
             });
         }
+        // A request answered before the cut-off is not counted.
+        connections.serve(|connection| async move {
+            drop(connection.request());
+            std::future::pending::<()>().await;
+        });
         tokio::task::yield_now().await;
         connections.close();
         let cut = connections.cut_off().await;
@@ -184,18 +226,13 @@ mod tests {
             cut,
             CutOff {
                 requests: 2,
-                connections: 2
+                connections: 3
             }
         );
         assert_eq!(
             dropped.load(Ordering::SeqCst),
             2,
             "both tasks are gone when cut_off returns"
-        );
-        assert_eq!(
-            connections.in_flight.load(Ordering::SeqCst),
-            0,
-            "their requests are no longer counted"
         );
     }
 }

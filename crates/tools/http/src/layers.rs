@@ -78,7 +78,30 @@ pub(crate) fn new_request_id() -> Arc<str> {
 ///
 /// The body limit (`HTTP_MAX_BODY_BYTES`) is applied where the body is read.
 #[derive(Clone)]
-pub(crate) struct FrameLayer(Arc<Settings>);
+pub(crate) struct FrameLayer(Limits);
+
+/// The settings the frame reads, copied into each route's service: a route
+/// is cloned for every request, and an `Arc` here would be one more
+/// reference count every worker writes.
+#[derive(Clone, Copy)]
+struct Limits {
+    /// `HTTP_REQUEST_TIMEOUT_SECS`.
+    timeout: Duration,
+    /// `HTTP_MAX_BODY_BYTES`, for the 413's message.
+    max_body: usize,
+    /// `HTTP_ACCESS_LOG`.
+    access_log: bool,
+}
+
+impl Limits {
+    fn of(settings: &Settings) -> Self {
+        Self {
+            timeout: settings.timeout,
+            max_body: settings.max_body,
+            access_log: settings.access_log,
+        }
+    }
+}
 
 impl<S> Layer<S> for FrameLayer {
     type Service = Frame<S>;
@@ -86,7 +109,7 @@ impl<S> Layer<S> for FrameLayer {
     fn layer(&self, inner: S) -> Frame<S> {
         Frame {
             inner,
-            settings: self.0.clone(),
+            limits: self.0,
         }
     }
 }
@@ -95,7 +118,7 @@ impl<S> Layer<S> for FrameLayer {
 #[derive(Clone)]
 pub(crate) struct Frame<S> {
     inner: S,
-    settings: Arc<Settings>,
+    limits: Limits,
 }
 
 impl<S> Service<Request> for Frame<S>
@@ -112,9 +135,9 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
-        let settings = self.settings.clone();
+        let limits = self.limits;
         let telemetry = RequestTelemetry::start(&req);
-        let started = settings.access_log.then(std::time::Instant::now);
+        let started = limits.access_log.then(std::time::Instant::now);
         let id = req
             .headers()
             .get(&REQUEST_ID)
@@ -145,8 +168,7 @@ where
             panicked,
             expiry: None,
             framing: Some(Framing {
-                timeout: settings.timeout,
-                settings,
+                limits,
                 telemetry,
                 method,
                 uri,
@@ -195,7 +217,7 @@ where
                 Poll::Ready(Ok(Err(never))) => match never {},
                 Poll::Ready(Err(panic)) => panic_response(panic),
                 Poll::Pending => {
-                    let timeout = framing.timeout;
+                    let timeout = framing.limits.timeout;
                     let expiry = this
                         .expiry
                         .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
@@ -215,9 +237,7 @@ where
 
 /// What the frame does to a route's response.
 struct Framing {
-    /// `HTTP_REQUEST_TIMEOUT_SECS`.
-    timeout: Duration,
-    settings: Arc<Settings>,
+    limits: Limits,
     telemetry: RequestTelemetry,
     method: Method,
     uri: Uri,
@@ -229,8 +249,7 @@ struct Framing {
 impl Framing {
     fn finish(self, mut res: Response) -> Response {
         let Self {
-            timeout: _,
-            settings,
+            limits,
             telemetry,
             method,
             uri,
@@ -238,7 +257,7 @@ impl Framing {
             logged,
         } = self;
         telemetry.finish(&method, &mut res);
-        let mut res = envelope_errors(&settings, &method, &uri, res);
+        let mut res = envelope_errors(limits, &method, &uri, res);
         let headers = res.headers_mut();
         headers.insert(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -279,7 +298,7 @@ fn access_line(
 
 /// Error responses made by layers (404, 405, 413, 503...) have no body; give
 /// them the envelope so clients see one shape everywhere.
-fn envelope_errors(settings: &Settings, method: &Method, uri: &Uri, res: Response) -> Response {
+fn envelope_errors(limits: Limits, method: &Method, uri: &Uri, res: Response) -> Response {
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error())
         || res.headers().contains_key(header::CONTENT_TYPE)
@@ -294,12 +313,12 @@ fn envelope_errors(settings: &Settings, method: &Method, uri: &Uri, res: Respons
         StatusCode::PAYLOAD_TOO_LARGE => {
             format!(
                 "request body is larger than the limit of {} bytes (HTTP_MAX_BODY_BYTES)",
-                settings.max_body
+                limits.max_body
             )
         }
         StatusCode::SERVICE_UNAVAILABLE => format!(
             "the request took longer than {} s (HTTP_REQUEST_TIMEOUT_SECS)",
-            settings.timeout.as_secs()
+            limits.timeout.as_secs()
         ),
         StatusCode::INTERNAL_SERVER_ERROR => crate::error::INTERNAL_MESSAGE.to_owned(),
         s => s.canonical_reason().unwrap_or("request failed").to_owned(),
@@ -364,7 +383,7 @@ pub(crate) fn wrap(router: Router, settings: &Arc<Settings>) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     };
-    router.layer(FrameLayer(settings.clone()))
+    router.layer(FrameLayer(Limits::of(settings)))
 }
 
 #[cfg(test)]

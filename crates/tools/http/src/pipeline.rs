@@ -174,7 +174,7 @@ pub(crate) async fn path_and_query(
 /// (`HTTP_MAX_BODY_BYTES`) is a 413.
 pub(crate) async fn handle(ep: Arc<Endpoint>, mut req: Request, max_body: usize) -> Response {
     let invoke = match &ep.handler {
-        Handler::Request(invoke) => invoke.clone(),
+        Handler::Request(invoke) => invoke,
         // Boxed, as the body reading below: kept inline, these rarer
         // paths would make every request's future (moved a few times on
         // its way to the runtime) a kilobyte or more larger.

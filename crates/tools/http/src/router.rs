@@ -34,13 +34,13 @@ pub(crate) fn try_build(http: &Http) -> Result<Router, String> {
             let path = ep.info.path.clone();
             let registry = registry.clone();
             let max_body = settings.max_body;
-            let handler = move |req: Request| {
-                let (ep, registry) = (ep.clone(), registry.clone());
-                async move {
-                    match paused::answer(&registry, &ep.info.owner) {
-                        Some(res) => res,
-                        None => pipeline::handle(ep, req, max_body).await,
-                    }
+            // axum calls a handler by value (a clone of it per request): its
+            // captures move into the request's future rather than being
+            // cloned again.
+            let handler = move |req: Request| async move {
+                match paused::answer(&registry, &ep.info.owner) {
+                    Some(res) => res,
+                    None => pipeline::handle(ep, req, max_body).await,
                 }
             };
             let methods = by_path.remove(&path).unwrap_or_default();

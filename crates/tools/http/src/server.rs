@@ -5,6 +5,7 @@
 //! end every connection: `axum::serve` runs each connection as a detached
 //! task, which aborting the server does not stop (see [`crate::connections`]).
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::Service;
 
-use crate::connections::{Connections, CutOffExecutor};
+use crate::connections::{Connection, Connections, CutOffExecutor};
 
 /// A server that is accepting connections.
 pub(crate) struct Serving {
@@ -75,8 +76,8 @@ async fn accept(
                 }
             },
         };
-        let served = serve(stream, router.clone(), builder.clone(), connections.clone());
-        connections.spawn(served);
+        let (router, builder) = (router.clone(), builder.clone());
+        connections.serve(|connection| serve(stream, router, builder, connection));
     }
 }
 
@@ -86,13 +87,17 @@ async fn serve(
     stream: TcpStream,
     router: Router,
     builder: Builder<CutOffExecutor>,
-    connections: Connections,
+    connection: Connection,
 ) {
-    let requests = connections.clone();
+    let closing = connection.closing();
+    // The connection's own handle on the router: cloning the shared one for
+    // every request bumps a reference count that every worker writes. One
+    // request at a time (HTTP/1.1), and the router is always ready, so it is
+    // borrowed and called rather than cloned and driven through `oneshot`.
+    let router = RefCell::new(router);
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let in_flight = requests.request();
-        // A router is always ready: called, not driven through `oneshot`.
-        let answer = router.clone().call(request.map(Body::new));
+        let in_flight = connection.request();
+        let answer = router.borrow_mut().call(request.map(Body::new));
         async move {
             let response = answer.await;
             drop(in_flight);
@@ -101,7 +106,6 @@ async fn serve(
     });
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(conn);
-    let closing = connections.closing();
     tokio::pin!(closing);
     let mut asked = false;
     loop {
