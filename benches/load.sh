@@ -10,8 +10,15 @@
 #   bash benches/load.sh                      # ROUNDS=4 THREADS=2 CONNS=50 DURATION=8s
 #   ROUNDS=6 DURATION=5s ENDPOINTS=ping bash benches/load.sh
 #   APP_BIN=/tmp/old-app TWIN_BIN=... bash benches/load.sh   # no build: given binaries
+#   COUNT=instructions bash benches/load.sh   # instructions per request instead
 #
-# Needs: Linux /proc, wrk, curl, jq.
+# COUNT=instructions runs both servers under valgrind's callgrind and counts
+# the user-space instructions each executes per request during a wrk run
+# (`wrk -t1 -c8`, DURATION): slow, but the same figure whatever else the
+# machine is doing, which the CPU column on a shared machine is not. It does
+# not see the kernel (TCP, thread switches) nor cache misses.
+#
+# Needs: Linux /proc, wrk, curl, jq (and valgrind for COUNT=instructions).
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-4}
@@ -20,13 +27,16 @@ CONNS=${CONNS:-50}
 DURATION=${DURATION:-8s}
 WARMUP=${WARMUP:-2s}
 ENDPOINTS=${ENDPOINTS:-"ping user"}
+COUNT=${COUNT:-cpu}
 APP_PORT=${APP_PORT:-5081}
 TWIN_PORT=${TWIN_PORT:-5082}
 SECRET="a-load-benchmark-secret-of-at-least-32-bytes"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
-for tool in wrk curl jq; do
+needs="wrk curl jq"
+[[ $COUNT == instructions ]] && needs="$needs valgrind callgrind_control"
+for tool in $needs; do
     command -v "$tool" >/dev/null || { echo "benches/load.sh needs $tool (apt-get install -y $tool)" >&2; exit 1; }
 done
 for port in "$APP_PORT" "$TWIN_PORT"; do
@@ -55,8 +65,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Under callgrind nothing is counted until a measurement turns it on.
+under=()
+tries=100
+if [[ $COUNT == instructions ]]; then
+    under=(valgrind --tool=callgrind --instr-atstart=no)
+    tries=1200
+fi
 wait_up() { # port name log
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 "$tries"); do
         curl -fsS "http://127.0.0.1:$1/ping" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
@@ -69,7 +86,7 @@ NAME="Load Test"
 EMAIL="load@example.com"
 env -i PATH="$PATH" HTTP_HOST=127.0.0.1 HTTP_PORT="$APP_PORT" \
     DATABASE_URL="sqlite:$TMP/app.db" AUTH_SECRET_KEY="$SECRET" \
-    "$APP_BIN" >"$TMP/app.log" 2>&1 &
+    "${under[@]}" ${under:+--callgrind-out-file="$TMP/app.cg"} "$APP_BIN" >"$TMP/app.log" 2>&1 &
 APP=$!
 wait_up "$APP_PORT" "the app" "$TMP/app.log"
 rss() { awk '$1 == "VmRSS:" {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
@@ -88,7 +105,7 @@ RSS_LOGIN=$(rss "$APP")
 # login's claims (sub, email, exp, iat, jti), signed with the same secret.
 twin_env=(env -i PATH="$PATH" TWIN_PORT="$TWIN_PORT" DATABASE_URL="sqlite:$TMP/twin.db"
     AUTH_SECRET_KEY="$SECRET" SEED_NAME="$NAME" SEED_EMAIL="$EMAIL" SEED_ID="$ID")
-"${twin_env[@]}" "$TWIN_BIN" serve >"$TMP/twin.log" 2>&1 &
+"${twin_env[@]}" "${under[@]}" ${under:+--callgrind-out-file="$TMP/twin.cg"} "$TWIN_BIN" serve >"$TMP/twin.log" 2>&1 &
 TWIN=$!
 wait_up "$TWIN_PORT" "the twin" "$TMP/twin.log"
 TWIN_TOKEN=$("${twin_env[@]}" "$TWIN_BIN" token)
@@ -105,6 +122,7 @@ auth() { # side endpoint
     [[ $2 == user ]] || return 0
     if [[ $1 == app ]]; then echo "Authorization: Bearer $APP_TOKEN"; else echo "Authorization: Bearer $TWIN_TOKEN"; fi
 }
+label() { case $1 in ping) echo "GET /ping" ;; user) echo "GET /users/{id}, Bearer JWT, SQLite row" ;; esac; }
 pid_of() { if [[ $1 == app ]]; then echo "$APP"; else echo "$TWIN"; fi; }
 
 # Same bodies and statuses before anything is measured.
@@ -144,6 +162,36 @@ measure() { # side endpoint duration
     ' <<<"$out"
 }
 
+if [[ $COUNT == instructions ]]; then
+    # One dump per side and endpoint: instructions executed by every thread
+    # of the server while wrk ran, over the requests wrk saw answered.
+    echo "== instructions per request (callgrind, wrk -t1 -c8 -d$DURATION), $(nproc) cores"
+    echo "| | hand-written axum | MicroCore | ratio twin / app |"
+    echo "|---|---|---|---|"
+    dumps=0
+    for ep in $ENDPOINTS; do
+        dumps=$((dumps + 1))
+        for side in twin app; do
+            pid=$(pid_of "$side")
+            wrk -t1 -c8 -d2s -H "$(auth "$side" "$ep")" "$(url "$side" "$ep")" >/dev/null
+            callgrind_control -i on "$pid" >/dev/null 2>&1
+            callgrind_control -z "$pid" >/dev/null 2>&1
+            out=$(wrk -t1 -c8 -d"$DURATION" -H "$(auth "$side" "$ep")" "$(url "$side" "$ep")")
+            callgrind_control -d "$pid" >/dev/null 2>&1
+            callgrind_control -i off "$pid" >/dev/null 2>&1
+            requests=$(awk '/requests in/ { print $1 }' <<<"$out")
+            # The n-th dump of a server is file .n: one per endpoint, in order.
+            executed=$(awk '/^totals:/ { print $2; exit }' "$TMP/$side.cg.$dumps")
+            echo "$executed $requests" >"$TMP/$side.$ep.count"
+        done
+        read -r t_ir t_req <"$TMP/twin.$ep.count"
+        read -r a_ir a_req <"$TMP/app.$ep.count"
+        awk -v l="$(label "$ep")" -v ti="$t_ir" -v tr="$t_req" -v ai="$a_ir" -v ar="$a_req" 'BEGIN {
+            printf "| %s | %.0f | %.0f | %.2f |\n", l, ti / tr, ai / ar, (ti / tr) / (ai / ar) }'
+    done
+    exit 0
+fi
+
 echo "== warm-up ($WARMUP each)"
 for ep in $ENDPOINTS; do for side in app twin; do measure "$side" "$ep" "$WARMUP" >/dev/null; done; done
 
@@ -165,7 +213,6 @@ median() { # file column
     cut -d' ' -f"$2" "$1" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
 total() { cut -d' ' -f"$2" "$1" | awk '{s += $1} END {print s}'; }
-label() { case $1 in ping) echo "GET /ping" ;; user) echo "GET /users/{id}, Bearer JWT, SQLite row" ;; esac; }
 
 echo
 echo "== medians of $ROUNDS rounds (wrk -t$THREADS -c$CONNS -d$DURATION), load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
