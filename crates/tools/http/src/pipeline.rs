@@ -158,6 +158,9 @@ pub(crate) async fn path_and_query(
             ));
         }
     };
+    if parts.uri.query().is_none_or(str::is_empty) {
+        return Ok((path, Vec::new()));
+    }
     let query = match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
         Ok(Query(q)) => q,
         Err(e) => {
