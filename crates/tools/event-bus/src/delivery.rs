@@ -61,7 +61,7 @@ pub(crate) fn enqueue(
             let (done, finished) = oneshot::channel();
             (Some(done), Some(finished))
         }
-        Settlement::Ignored => (None, None),
+        Settlement::Ignored | Settlement::RunHere => (None, None),
     };
     inner.in_flight.fetch_add(1, Ordering::AcqRel);
     let first = {
@@ -80,7 +80,13 @@ pub(crate) fn enqueue(
         }
     };
     if let Some((unit, job)) = first {
-        tokio::spawn(run_lane(inner, entry.clone(), unit, job));
+        if settlement == Settlement::RunHere {
+            // The reader is the only one offering this subscription's
+            // envelopes, so a lane it runs has nothing to wait for once empty.
+            let lane = run_lane(inner, entry.clone(), unit, job, Linger::No);
+            return Ok(Some(lane.map(|()| Settled::Done).boxed()));
+        }
+        tokio::spawn(run_lane(inner, entry.clone(), unit, job, Linger::Once));
     }
     // A lane dropped before it ran this job (the runtime shutting down)
     // drops the sender: that delivery did not happen here.
@@ -119,15 +125,30 @@ pub(crate) fn release_waiting(inner: &Inner) {
     }
 }
 
+/// Whether a lane found empty waits a moment for more before it ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Linger {
+    /// It yields once: a publisher on another worker usually has the next
+    /// delivery on its way, and keeping the lane saves a task spawn per delivery.
+    Once,
+    /// It ends at once: its reader offers the next envelope only after this
+    /// lane gives control back (see [`Settlement::RunHere`]).
+    No,
+}
+
 /// Runs a lane from its first delivery until nothing waits on it. What
 /// waits is taken in one batch per lock (swapped with the drained buffer, so
-/// neither is reallocated), and a lane found empty yields once before it
-/// ends: a publisher on another worker usually has the next delivery on its
-/// way, and keeping the lane saves a task spawn per delivery.
-async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, first: Job) {
+/// neither is reallocated); a lane found empty ends as `linger` says.
+async fn run_lane(
+    inner: Arc<Inner>,
+    entry: Arc<SubEntry>,
+    unit: String,
+    first: Job,
+    linger: Linger,
+) {
     run_job(&inner, &entry, first).await;
     let mut batch: VecDeque<Job> = VecDeque::new();
-    let mut yielded = false;
+    let mut yielded = linger == Linger::No;
     loop {
         {
             let mut lanes = entry.lanes.lock();
@@ -146,7 +167,7 @@ async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, first: 
             tokio::task::yield_now().await;
             continue;
         }
-        yielded = false;
+        yielded = linger == Linger::No;
         while let Some(job) = batch.pop_front() {
             run_job(&inner, &entry, job).await;
         }
