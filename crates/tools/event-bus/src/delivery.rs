@@ -207,10 +207,7 @@ async fn deliver(
         record(inner, entry, envelope, Some("ttl_expired".into()), 0);
         return Settled::Done;
     }
-    let ctx = CallContext::new(
-        entry.subscriber.clone(),
-        Some(Arc::from(envelope.id.as_str())),
-    );
+    let ctx = CallContext::new(entry.subscriber.clone(), Some(envelope.shared_id()));
     let span = delivery_span(&envelope, &entry.subscriber);
     in_context(ctx, attempt_all(inner, entry, envelope))
         .instrument(span)

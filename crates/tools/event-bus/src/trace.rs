@@ -163,10 +163,11 @@ impl Trace {
         }
     }
 
-    /// Records a publication. A reply's event name is unique to its request,
-    /// so replies stay out of the per-event statistics (which would grow
-    /// with every request) and only enter the bounded history.
-    pub(crate) fn published(&self, envelope: &Arc<WireEnvelope>) {
+    /// Records a publication made at `timestamp` (seconds since the epoch).
+    /// A reply's event name is unique to its request, so replies stay out of
+    /// the per-event statistics (which would grow with every request) and
+    /// only enter the bounded history.
+    pub(crate) fn published(&self, envelope: &Arc<WireEnvelope>, timestamp: f64) {
         if !envelope.event.starts_with(crate::REPLY_PREFIX) {
             let mut stats = self.stats.lock();
             // Looked up before inserting: the key is allocated once per event name.
@@ -185,7 +186,7 @@ impl Trace {
             subscriber: None,
             error: None,
             attempts: 0,
-            timestamp: crate::envelope::now(),
+            timestamp,
         });
     }
 
