@@ -224,7 +224,7 @@ fn delivery_span(envelope: &WireEnvelope, subscriber: &str) -> Span {
         otel.name = Empty,
         otel.kind = "consumer",
         otel.status_code = Empty,
-        messaging.destination.name = envelope.event.as_str(),
+        messaging.destination.name = &*envelope.event,
         messaging.message.id = envelope.id.as_str(),
         subscriber,
         attempts = Empty,

@@ -1,6 +1,7 @@
 //! The `EventBus` handle: shared state, identity stamping and publishing.
 
 use std::any::TypeId;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
@@ -143,18 +144,19 @@ impl EventBus {
             .observe("publish", async {
                 let payload = to_payload(E::NAME, &event)?;
                 self.inner.ensure_open(E::NAME)?;
-                let envelope = Inner::envelope(E::NAME, payload, emitter, options, None);
+                let envelope = Inner::envelope(E::NAME.into(), payload, emitter, options, None);
                 self.inner.send(envelope).await
             })
             .await
     }
 
     /// The identity that publishes: the running code's, else this handle's plugin.
-    pub(crate) fn emitter(&self) -> String {
+    /// Shared, not copied: every envelope of one identity points at its name.
+    pub(crate) fn emitter(&self) -> Arc<str> {
         let current = current_identity();
         match &self.plugin {
-            Some(plugin) if &*current == "system" => plugin.to_string(),
-            _ => current.to_string(),
+            Some(plugin) if &*current == "system" => plugin.clone(),
+            _ => current,
         }
     }
 }
@@ -216,15 +218,15 @@ impl Inner {
 
     /// A new envelope; the parent is whatever the running code is handling.
     pub(crate) fn envelope(
-        event: &str,
+        event: Cow<'static, str>,
         payload: Payload,
-        emitter: String,
+        emitter: Arc<str>,
         options: PublishOptions,
         reply_to: Option<String>,
     ) -> WireEnvelope {
         WireEnvelope {
             id: uuid::Uuid::new_v4().to_string(),
-            event: event.to_owned(),
+            event,
             payload,
             emitter,
             timestamp: now(),
@@ -275,7 +277,7 @@ impl Inner {
                 if self.delayed.fetch_add(1, Ordering::AcqRel) >= limit {
                     self.delayed.fetch_sub(1, Ordering::AcqRel);
                     return Err(BusError::Full {
-                        event: envelope.event.clone(),
+                        event: envelope.event.to_string(),
                         reason: format!(
                             "{limit} delayed events already wait in this process \
                              (EVENT_BUS_MAX_DELAYED); publish it later, with a shorter \
@@ -287,7 +289,7 @@ impl Inner {
                 let inner = self.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    let event = envelope.event.clone();
+                    let event = envelope.event.to_string();
                     if let Err(e) = inner.driver.publish(envelope).await {
                         tracing::error!(%event, "event bus: a delayed event could not be handed over: {e:?}");
                     }
@@ -296,7 +298,7 @@ impl Inner {
                 });
             }
             _ => {
-                let event = envelope.event.clone();
+                let event = envelope.event.to_string();
                 self.driver.publish(envelope).await.map_err(|e| match e {
                     DriverError::Unavailable(reason) => self.unavailable(reason),
                     DriverError::Full(reason) => BusError::Full { event, reason },
@@ -315,9 +317,9 @@ impl Inner {
         options: PublishOptions,
     ) -> Result<(), BusError> {
         let envelope = Self::envelope(
-            event,
+            Cow::Owned(event.to_owned()),
             payload,
-            current_identity().to_string(),
+            current_identity(),
             options,
             None,
         );

@@ -171,13 +171,13 @@ impl Trace {
         if !envelope.event.starts_with(crate::REPLY_PREFIX) {
             let mut stats = self.stats.lock();
             // Looked up before inserting: the key is allocated once per event name.
-            let entry = match stats.get_mut(&envelope.event) {
+            let entry = match stats.get_mut(&*envelope.event) {
                 Some(entry) => entry,
-                None => stats.entry(envelope.event.clone()).or_default(),
+                None => stats.entry(envelope.event.to_string()).or_default(),
             };
             entry.published += 1;
-            if !entry.emitters.contains(&envelope.emitter) {
-                entry.emitters.insert(envelope.emitter.clone());
+            if !entry.emitters.contains(&*envelope.emitter) {
+                entry.emitters.insert(envelope.emitter.to_string());
             }
         }
         self.record(Record {

@@ -11,6 +11,7 @@
 //! On the wire both serialise to the same JSON object with the same fields,
 //! so replicas of either kind read each other's envelopes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
@@ -48,9 +49,14 @@ pub(crate) fn payload_or_null<T: Serialize + ?Sized>(value: &T) -> Payload {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct WireEnvelope {
     pub(crate) id: String,
-    pub(crate) event: String,
+    /// Borrowed from `E::NAME` when published here, so a publish does not
+    /// copy the name; owned when read off the wire or made at run time.
+    pub(crate) event: Cow<'static, str>,
     pub(crate) payload: Payload,
-    pub(crate) emitter: String,
+    /// Shared with the publishing handle's identity instead of copied per
+    /// publish; on the wire a plain string, as `RawEnvelope`'s.
+    #[serde(with = "shared_str")]
+    pub(crate) emitter: Arc<str>,
     pub(crate) timestamp: f64,
     #[serde(default)]
     pub(crate) parent_id: Option<String>,
@@ -75,14 +81,42 @@ pub(crate) struct WireEnvelope {
     pub(crate) shared_id: OnceLock<Arc<str>>,
 }
 
+/// An `Arc<str>` read and written as a JSON string (serde's own impls for
+/// `Arc` need its `rc` feature and read through an extra `String`).
+mod shared_str {
+    use std::fmt;
+    use std::sync::Arc;
+
+    use serde::de::{Error, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+        struct Text;
+        impl Visitor<'_> for Text {
+            type Value = Arc<str>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<Arc<str>, E> {
+                Ok(Arc::from(v))
+            }
+        }
+        d.deserialize_str(Text)
+    }
+}
+
 impl WireEnvelope {
     /// Carries a public envelope (an outbox event, a dead letter replayed).
     pub(crate) fn from_raw(raw: RawEnvelope) -> Self {
         Self {
             payload: payload_or_null(&raw.payload),
             id: raw.id,
-            event: raw.event,
-            emitter: raw.emitter,
+            event: Cow::Owned(raw.event),
+            emitter: Arc::from(raw.emitter),
             timestamp: raw.timestamp,
             parent_id: raw.parent_id,
             correlation_id: raw.correlation_id,
@@ -101,9 +135,9 @@ impl WireEnvelope {
     pub(crate) fn to_raw(&self) -> RawEnvelope {
         RawEnvelope {
             id: self.id.clone(),
-            event: self.event.clone(),
+            event: self.event.to_string(),
             payload: serde_json::from_str(self.payload.get()).unwrap_or_default(),
-            emitter: self.emitter.clone(),
+            emitter: self.emitter.to_string(),
             timestamp: self.timestamp,
             parent_id: self.parent_id.clone(),
             correlation_id: self.correlation_id.clone(),
@@ -148,7 +182,7 @@ impl WireEnvelope {
     fn is_reply_address(&self, reply_to: &str) -> bool {
         reply_to
             .strip_prefix(crate::REPLY_PREFIX)
-            .and_then(|rest| rest.strip_prefix(self.event.as_str()))
+            .and_then(|rest| rest.strip_prefix(&*self.event))
             .and_then(|rest| rest.strip_prefix('.'))
             .is_some_and(|id| id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit()))
     }
@@ -191,9 +225,9 @@ impl<E: Event> Envelope<E> {
         })?;
         Ok(Self {
             id: raw.id.clone(),
-            event: raw.event.clone(),
+            event: raw.event.to_string(),
             payload,
-            emitter: raw.emitter.clone(),
+            emitter: raw.emitter.to_string(),
             parent_id: raw.parent_id.clone(),
             correlation_id: raw.correlation_id.clone(),
             key: raw.key.clone(),
