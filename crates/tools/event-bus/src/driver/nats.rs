@@ -95,7 +95,7 @@ impl Driver for NatsDriver {
 
     fn publish(&self, envelope: Arc<WireEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
         async move {
-            let body = serde_json::to_vec(&*envelope).map_err(|e| e.to_string())?;
+            let body = envelope.to_wire().map_err(|e| e.to_string())?;
             self.client
                 .publish(self.subject(&envelope.event), Bytes::from(body))
                 .await
