@@ -21,7 +21,7 @@ use crate::options::PublishOptions;
 use crate::outcome::{answer_with_error, final_failure};
 use crate::subscribe::{Failure, Job, SubEntry};
 use crate::trace::{Record, TraceKind};
-use crate::wire_envelope::WireEnvelope;
+use crate::wire_envelope::{Payload, WireEnvelope};
 
 /// Queues `envelope` on its ordering lane (key, or event name); one lane runs
 /// one delivery at a time, so a key's events arrive in publish order while
@@ -271,9 +271,10 @@ async fn hold_while_paused(inner: &Inner, entry: &SubEntry) {
     let pauses = registry.pauses();
     if let Some(owner) = pauses.holder(&entry.subscriber) {
         tracing::info!(event = %entry.event, subscriber = %entry.subscriber, "delivery held: `{owner}` is paused");
-        pauses
-            .until_resumed(&entry.subscriber, || inner.stopping())
-            .await;
+        // Boxed: the wait (a notification and a timer) is rare, and inline
+        // it would enlarge every delivery's future past what the allocator
+        // serves from its fast per-thread cache.
+        Box::pin(pauses.until_resumed(&entry.subscriber, || inner.stopping())).await;
     }
 }
 
@@ -318,59 +319,80 @@ async fn attempt_all(
                     );
                 }
                 tracing::warn!(event = %envelope.event, subscriber = %entry.subscriber, attempt, "handler failed, retrying: {why}");
-                tokio::time::sleep(entry.options.backoff_after(attempt)).await;
+                // Boxed, like the pause above: a retry's timer is rare.
+                Box::pin(tokio::time::sleep(entry.options.backoff_after(attempt))).await;
             }
             Err(failure) => break Err(failure),
         }
     };
-    match outcome {
+    // The rare paths (a reply, a failure) run boxed and take what they need
+    // by value, so none of it is part of every delivery's future.
+    let rare = match outcome {
         Ok(reply) => {
             delivered(&envelope, entry, true, attempt);
             entry.consecutive_failures.store(0, Ordering::Release);
             let reply_to = envelope.reply_to.clone();
             let correlation_id = envelope.correlation_id.clone();
             record(inner, entry, envelope, None, attempt);
-            if let (Some(reply_to), Some(reply)) = (reply_to, reply) {
-                let options = PublishOptions {
-                    correlation_id,
-                    ..PublishOptions::default()
-                };
-                // Boxed, like the failure path below: rare, large futures
-                // would otherwise be part of every spawned delivery task.
-                if let Err(e) = Box::pin(inner.publish_internal(&reply_to, reply, options)).await {
-                    tracing::error!(event = %entry.event, subscriber = %entry.subscriber, "event bus: could not send the reply: {e}");
-                }
+            match (reply_to, reply) {
+                (Some(reply_to), Some(reply)) => Some(
+                    send_reply(inner, entry, reply_to, reply, correlation_id)
+                        .map(|()| Settled::Done)
+                        .boxed(),
+                ),
+                _ => None,
             }
+        }
+        Err(failure) => Some(failed(inner, entry, envelope, failure, attempt).boxed()),
+    };
+    match rare {
+        Some(rare) => rare.await,
+        None => Settled::Done,
+    }
+}
+
+/// Publishes a handler's answer to its requester.
+async fn send_reply(
+    inner: &Arc<Inner>,
+    entry: &SubEntry,
+    reply_to: String,
+    reply: Payload,
+    correlation_id: Option<String>,
+) {
+    let options = PublishOptions {
+        correlation_id,
+        ..PublishOptions::default()
+    };
+    if let Err(e) = inner.publish_internal(&reply_to, reply, options).await {
+        tracing::error!(event = %entry.event, subscriber = %entry.subscriber, "event bus: could not send the reply: {e}");
+    }
+}
+
+/// Ends a delivery whose last attempt failed: answers a request with the
+/// error, else dead-letters it (and counts towards the automatic drop).
+async fn failed(
+    inner: &Arc<Inner>,
+    entry: &Arc<SubEntry>,
+    envelope: Arc<WireEnvelope>,
+    failure: Failure,
+    attempt: u32,
+) -> Settled {
+    delivered(&envelope, entry, false, attempt);
+    record(
+        inner,
+        entry,
+        envelope.clone(),
+        Some(failure.text()),
+        attempt,
+    );
+    // The public form from here on: dead letters and error replies are rare.
+    let envelope = envelope.to_raw();
+    match envelope.reply_to.clone() {
+        Some(reply_to) => {
+            answer_with_error(inner, entry, envelope, reply_to, failure).await;
             Settled::Done
         }
-        Err(failure) => {
-            delivered(&envelope, entry, false, attempt);
-            record(
-                inner,
-                entry,
-                envelope.clone(),
-                Some(failure.text()),
-                attempt,
-            );
-            // The public form from here on: dead letters and error replies are rare.
-            let envelope = envelope.to_raw();
-            match envelope.reply_to.clone() {
-                Some(reply_to) => {
-                    Box::pin(answer_with_error(inner, entry, envelope, reply_to, failure)).await;
-                    Settled::Done
-                }
-                None => {
-                    Box::pin(final_failure(
-                        inner,
-                        entry,
-                        envelope,
-                        failure.text(),
-                        attempt,
-                    ))
-                    .await
-                }
-            }
-        }
+        None => final_failure(inner, entry, envelope, failure.text(), attempt).await,
     }
 }
 
