@@ -60,16 +60,23 @@ impl Tally {
         }
     }
 
-    /// Called by a publisher before each event: waits while [`WINDOW`]
-    /// events are still on their way, so memory stays bounded.
+    /// Called by a publisher before each event: waits while the slowest
+    /// subscriber has [`WINDOW`] events still on their way, so memory stays
+    /// bounded. Counted per subscriber, not in total: on a loaded machine one
+    /// subscriber's task can be left unscheduled while the others keep up,
+    /// and a total let it fall 10 × WINDOW behind, past
+    /// `EVENT_BUS_MAX_QUEUED`, so the bus refused the run's events.
     pub(crate) async fn admit(&self) {
-        let s = self.subscribers();
         let published = self.published.fetch_add(1, Ordering::AcqRel);
-        while published.saturating_mul(s)
-            > self.delivered.load(Ordering::Acquire) + WINDOW.saturating_mul(s)
-        {
+        while published > self.slowest() + WINDOW {
             tokio::task::yield_now().await;
         }
+    }
+
+    /// What the subscriber that received the fewest events has received.
+    fn slowest(&self) -> u64 {
+        let counts = self.counts.iter().map(|c| c.load(Ordering::Acquire));
+        counts.min().unwrap_or(0)
     }
 
     fn reset(&self, events: u64) {

@@ -60,8 +60,11 @@ pub fn identity_within(identity: &str, owner: &str) -> bool {
 }
 
 /// Runs `fut` with `ctx` as the current call context.
-pub async fn in_context<F: Future>(ctx: CallContext, fut: F) -> F::Output {
-    CURRENT.scope(ctx, fut).await
+///
+/// A plain function returning a future, not an `async fn`, which would keep
+/// `fut` twice in its state (as its argument and inside the scope it awaits).
+pub fn in_context<F: Future>(ctx: CallContext, fut: F) -> impl Future<Output = F::Output> {
+    CURRENT.scope(ctx, fut)
 }
 
 /// Runs blocking `f` with `ctx` as the current call context (on this thread).

@@ -31,13 +31,16 @@ impl Panicked {
 /// Runs `work` to its end and returns its output, or the [`Panicked`] it
 /// ended with. The future is polled in place (no task is spawned), so it
 /// keeps the caller's task-local context.
-pub async fn run_isolated<F: Future>(work: F) -> Result<F::Output, Panicked> {
-    AssertUnwindSafe(work)
-        .catch_unwind()
-        .await
-        .map_err(|panic| Panicked {
+///
+/// A plain function returning a future, not an `async fn`: an `async fn`
+/// keeps its argument `work` beside the future it awaits, so every caller's
+/// future would hold `work` twice (an event delivery's grew past 1 KiB).
+pub fn run_isolated<F: Future>(work: F) -> impl Future<Output = Result<F::Output, Panicked>> {
+    AssertUnwindSafe(work).catch_unwind().map(|outcome| {
+        outcome.map_err(|panic| Panicked {
             message: panic_message(&*panic),
         })
+    })
 }
 
 /// The text of a panic's payload: `panic!` with a literal gives a `&str`,

@@ -21,7 +21,7 @@ use crate::options::PublishOptions;
 use crate::outcome::{answer_with_error, final_failure};
 use crate::subscribe::{Failure, Job, SubEntry};
 use crate::trace::{Record, TraceKind};
-use crate::wire_envelope::WireEnvelope;
+use crate::wire_envelope::{Payload, WireEnvelope};
 
 /// Queues `envelope` on its ordering lane (key, or event name); one lane runs
 /// one delivery at a time, so a key's events arrive in publish order while
@@ -61,7 +61,7 @@ pub(crate) fn enqueue(
             let (done, finished) = oneshot::channel();
             (Some(done), Some(finished))
         }
-        Settlement::Ignored => (None, None),
+        Settlement::Ignored | Settlement::RunHere => (None, None),
     };
     inner.in_flight.fetch_add(1, Ordering::AcqRel);
     let first = {
@@ -80,7 +80,13 @@ pub(crate) fn enqueue(
         }
     };
     if let Some((unit, job)) = first {
-        tokio::spawn(run_lane(inner, entry.clone(), unit, job));
+        if settlement == Settlement::RunHere {
+            // The reader is the only one offering this subscription's
+            // envelopes, so a lane it runs has nothing to wait for once empty.
+            let lane = run_lane(inner, entry.clone(), unit, job, Linger::No);
+            return Ok(Some(lane.map(|()| Settled::Done).boxed()));
+        }
+        tokio::spawn(run_lane(inner, entry.clone(), unit, job, Linger::Once));
     }
     // A lane dropped before it ran this job (the runtime shutting down)
     // drops the sender: that delivery did not happen here.
@@ -119,15 +125,30 @@ pub(crate) fn release_waiting(inner: &Inner) {
     }
 }
 
+/// Whether a lane found empty waits a moment for more before it ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Linger {
+    /// It yields once: a publisher on another worker usually has the next
+    /// delivery on its way, and keeping the lane saves a task spawn per delivery.
+    Once,
+    /// It ends at once: its reader offers the next envelope only after this
+    /// lane gives control back (see [`Settlement::RunHere`]).
+    No,
+}
+
 /// Runs a lane from its first delivery until nothing waits on it. What
 /// waits is taken in one batch per lock (swapped with the drained buffer, so
-/// neither is reallocated), and a lane found empty yields once before it
-/// ends: a publisher on another worker usually has the next delivery on its
-/// way, and keeping the lane saves a task spawn per delivery.
-async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, first: Job) {
+/// neither is reallocated); a lane found empty ends as `linger` says.
+async fn run_lane(
+    inner: Arc<Inner>,
+    entry: Arc<SubEntry>,
+    unit: String,
+    first: Job,
+    linger: Linger,
+) {
     run_job(&inner, &entry, first).await;
     let mut batch: VecDeque<Job> = VecDeque::new();
-    let mut yielded = false;
+    let mut yielded = linger == Linger::No;
     loop {
         {
             let mut lanes = entry.lanes.lock();
@@ -146,7 +167,7 @@ async fn run_lane(inner: Arc<Inner>, entry: Arc<SubEntry>, unit: String, first: 
             tokio::task::yield_now().await;
             continue;
         }
-        yielded = false;
+        yielded = linger == Linger::No;
         while let Some(job) = batch.pop_front() {
             run_job(&inner, &entry, job).await;
         }
@@ -186,10 +207,7 @@ async fn deliver(
         record(inner, entry, envelope, Some("ttl_expired".into()), 0);
         return Settled::Done;
     }
-    let ctx = CallContext::new(
-        entry.subscriber.clone(),
-        Some(Arc::from(envelope.id.as_str())),
-    );
+    let ctx = CallContext::new(entry.subscriber.clone(), Some(envelope.shared_id()));
     let span = delivery_span(&envelope, &entry.subscriber);
     in_context(ctx, attempt_all(inner, entry, envelope))
         .instrument(span)
@@ -206,7 +224,7 @@ fn delivery_span(envelope: &WireEnvelope, subscriber: &str) -> Span {
         otel.name = Empty,
         otel.kind = "consumer",
         otel.status_code = Empty,
-        messaging.destination.name = envelope.event.as_str(),
+        messaging.destination.name = &*envelope.event,
         messaging.message.id = envelope.id.as_str(),
         subscriber,
         attempts = Empty,
@@ -253,9 +271,10 @@ async fn hold_while_paused(inner: &Inner, entry: &SubEntry) {
     let pauses = registry.pauses();
     if let Some(owner) = pauses.holder(&entry.subscriber) {
         tracing::info!(event = %entry.event, subscriber = %entry.subscriber, "delivery held: `{owner}` is paused");
-        pauses
-            .until_resumed(&entry.subscriber, || inner.stopping())
-            .await;
+        // Boxed: the wait (a notification and a timer) is rare, and inline
+        // it would enlarge every delivery's future past what the allocator
+        // serves from its fast per-thread cache.
+        Box::pin(pauses.until_resumed(&entry.subscriber, || inner.stopping())).await;
     }
 }
 
@@ -300,59 +319,80 @@ async fn attempt_all(
                     );
                 }
                 tracing::warn!(event = %envelope.event, subscriber = %entry.subscriber, attempt, "handler failed, retrying: {why}");
-                tokio::time::sleep(entry.options.backoff_after(attempt)).await;
+                // Boxed, like the pause above: a retry's timer is rare.
+                Box::pin(tokio::time::sleep(entry.options.backoff_after(attempt))).await;
             }
             Err(failure) => break Err(failure),
         }
     };
-    match outcome {
+    // The rare paths (a reply, a failure) run boxed and take what they need
+    // by value, so none of it is part of every delivery's future.
+    let rare = match outcome {
         Ok(reply) => {
             delivered(&envelope, entry, true, attempt);
             entry.consecutive_failures.store(0, Ordering::Release);
             let reply_to = envelope.reply_to.clone();
             let correlation_id = envelope.correlation_id.clone();
             record(inner, entry, envelope, None, attempt);
-            if let (Some(reply_to), Some(reply)) = (reply_to, reply) {
-                let options = PublishOptions {
-                    correlation_id,
-                    ..PublishOptions::default()
-                };
-                // Boxed, like the failure path below: rare, large futures
-                // would otherwise be part of every spawned delivery task.
-                if let Err(e) = Box::pin(inner.publish_internal(&reply_to, reply, options)).await {
-                    tracing::error!(event = %entry.event, subscriber = %entry.subscriber, "event bus: could not send the reply: {e}");
-                }
+            match (reply_to, reply) {
+                (Some(reply_to), Some(reply)) => Some(
+                    send_reply(inner, entry, reply_to, reply, correlation_id)
+                        .map(|()| Settled::Done)
+                        .boxed(),
+                ),
+                _ => None,
             }
+        }
+        Err(failure) => Some(failed(inner, entry, envelope, failure, attempt).boxed()),
+    };
+    match rare {
+        Some(rare) => rare.await,
+        None => Settled::Done,
+    }
+}
+
+/// Publishes a handler's answer to its requester.
+async fn send_reply(
+    inner: &Arc<Inner>,
+    entry: &SubEntry,
+    reply_to: String,
+    reply: Payload,
+    correlation_id: Option<String>,
+) {
+    let options = PublishOptions {
+        correlation_id,
+        ..PublishOptions::default()
+    };
+    if let Err(e) = inner.publish_internal(&reply_to, reply, options).await {
+        tracing::error!(event = %entry.event, subscriber = %entry.subscriber, "event bus: could not send the reply: {e}");
+    }
+}
+
+/// Ends a delivery whose last attempt failed: answers a request with the
+/// error, else dead-letters it (and counts towards the automatic drop).
+async fn failed(
+    inner: &Arc<Inner>,
+    entry: &Arc<SubEntry>,
+    envelope: Arc<WireEnvelope>,
+    failure: Failure,
+    attempt: u32,
+) -> Settled {
+    delivered(&envelope, entry, false, attempt);
+    record(
+        inner,
+        entry,
+        envelope.clone(),
+        Some(failure.text()),
+        attempt,
+    );
+    // The public form from here on: dead letters and error replies are rare.
+    let envelope = envelope.to_raw();
+    match envelope.reply_to.clone() {
+        Some(reply_to) => {
+            answer_with_error(inner, entry, envelope, reply_to, failure).await;
             Settled::Done
         }
-        Err(failure) => {
-            delivered(&envelope, entry, false, attempt);
-            record(
-                inner,
-                entry,
-                envelope.clone(),
-                Some(failure.text()),
-                attempt,
-            );
-            // The public form from here on: dead letters and error replies are rare.
-            let envelope = envelope.to_raw();
-            match envelope.reply_to.clone() {
-                Some(reply_to) => {
-                    Box::pin(answer_with_error(inner, entry, envelope, reply_to, failure)).await;
-                    Settled::Done
-                }
-                None => {
-                    Box::pin(final_failure(
-                        inner,
-                        entry,
-                        envelope,
-                        failure.text(),
-                        attempt,
-                    ))
-                    .await
-                }
-            }
-        }
+        None => final_failure(inner, entry, envelope, failure.text(), attempt).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `EventBus` handle: shared state, identity stamping and publishing.
 
 use std::any::TypeId;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
@@ -143,18 +144,19 @@ impl EventBus {
             .observe("publish", async {
                 let payload = to_payload(E::NAME, &event)?;
                 self.inner.ensure_open(E::NAME)?;
-                let envelope = Inner::envelope(E::NAME, payload, emitter, options, None);
+                let envelope = Inner::envelope(E::NAME.into(), payload, emitter, options, None);
                 self.inner.send(envelope).await
             })
             .await
     }
 
     /// The identity that publishes: the running code's, else this handle's plugin.
-    pub(crate) fn emitter(&self) -> String {
+    /// Shared, not copied: every envelope of one identity points at its name.
+    pub(crate) fn emitter(&self) -> Arc<str> {
         let current = current_identity();
         match &self.plugin {
-            Some(plugin) if &*current == "system" => plugin.to_string(),
-            _ => current.to_string(),
+            Some(plugin) if &*current == "system" => plugin.clone(),
+            _ => current,
         }
     }
 }
@@ -216,15 +218,15 @@ impl Inner {
 
     /// A new envelope; the parent is whatever the running code is handling.
     pub(crate) fn envelope(
-        event: &str,
+        event: Cow<'static, str>,
         payload: Payload,
-        emitter: String,
+        emitter: Arc<str>,
         options: PublishOptions,
         reply_to: Option<String>,
     ) -> WireEnvelope {
         WireEnvelope {
             id: uuid::Uuid::new_v4().to_string(),
-            event: event.to_owned(),
+            event,
             payload,
             emitter,
             timestamp: now(),
@@ -238,15 +240,28 @@ impl Inner {
             // The publish's span (the probe's `event_bus.publish`), parent
             // of every delivery of this event.
             trace: TraceContext::of(&tracing::Span::current()),
+            shared_id: Default::default(),
         }
     }
 
-    /// Records and hands over an envelope. A delay the driver cannot do is
-    /// served here, off the caller's path and off every ordering lane.
+    /// Records and hands over an envelope made just now, so its timestamp
+    /// is also the trace record's (one clock read fewer per publish).
     pub(crate) async fn send(self: &Arc<Self>, envelope: WireEnvelope) -> Result<String, BusError> {
+        let made = envelope.timestamp;
+        self.send_recorded_at(envelope, made).await
+    }
+
+    /// Records (as published at `recorded`) and hands over an envelope. A
+    /// delay the driver cannot do is served here, off the caller's path and
+    /// off every ordering lane.
+    pub(crate) async fn send_recorded_at(
+        self: &Arc<Self>,
+        envelope: WireEnvelope,
+        recorded: f64,
+    ) -> Result<String, BusError> {
         // Shared from here on: the trace and every subscription hold the same one.
         let envelope = Arc::new(envelope);
-        self.trace.published(&envelope);
+        self.trace.published(&envelope, recorded);
         if let Some(m) = metrics() {
             m.bus_published
                 .add(1, &[KeyValue::new("event", envelope.event.clone())]);
@@ -262,7 +277,7 @@ impl Inner {
                 if self.delayed.fetch_add(1, Ordering::AcqRel) >= limit {
                     self.delayed.fetch_sub(1, Ordering::AcqRel);
                     return Err(BusError::Full {
-                        event: envelope.event.clone(),
+                        event: envelope.event.to_string(),
                         reason: format!(
                             "{limit} delayed events already wait in this process \
                              (EVENT_BUS_MAX_DELAYED); publish it later, with a shorter \
@@ -274,7 +289,7 @@ impl Inner {
                 let inner = self.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    let event = envelope.event.clone();
+                    let event = envelope.event.to_string();
                     if let Err(e) = inner.driver.publish(envelope).await {
                         tracing::error!(%event, "event bus: a delayed event could not be handed over: {e:?}");
                     }
@@ -283,7 +298,7 @@ impl Inner {
                 });
             }
             _ => {
-                let event = envelope.event.clone();
+                let event = envelope.event.to_string();
                 self.driver.publish(envelope).await.map_err(|e| match e {
                     DriverError::Unavailable(reason) => self.unavailable(reason),
                     DriverError::Full(reason) => BusError::Full { event, reason },
@@ -302,9 +317,9 @@ impl Inner {
         options: PublishOptions,
     ) -> Result<(), BusError> {
         let envelope = Self::envelope(
-            event,
+            Cow::Owned(event.to_owned()),
             payload,
-            current_identity().to_string(),
+            current_identity(),
             options,
             None,
         );

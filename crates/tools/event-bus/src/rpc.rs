@@ -48,7 +48,7 @@ impl EventBus {
                         .unwrap_or_else(|_| ReplyError::new(code.clone(), "no message"));
                     return Err(BusError::Replied {
                         event: E::NAME.to_owned(),
-                        from: reply.emitter.clone(),
+                        from: reply.emitter.to_string(),
                         code: refusal.code,
                         message: refusal.message,
                     });
@@ -57,7 +57,7 @@ impl EventBus {
                     .decode_payload::<R>()
                     .map_err(|source| BusError::BadReply {
                         event: E::NAME.to_owned(),
-                        from: reply.emitter.clone(),
+                        from: reply.emitter.to_string(),
                         expected: short_type_name::<R>(),
                         source,
                     })
@@ -67,9 +67,9 @@ impl EventBus {
 
     async fn ask(
         &self,
-        event: &str,
+        event: &'static str,
         payload: Payload,
-        emitter: String,
+        emitter: Arc<str>,
         timeout: Duration,
     ) -> Result<Arc<WireEnvelope>, BusError> {
         let correlation = uuid::Uuid::new_v4().simple().to_string();
@@ -101,7 +101,7 @@ impl EventBus {
             correlation_id: Some(correlation),
             ..PublishOptions::default()
         };
-        let envelope = Inner::envelope(event, payload, emitter, options, Some(reply_event));
+        let envelope = Inner::envelope(event.into(), payload, emitter, options, Some(reply_event));
         self.inner.send(envelope).await?;
         let outcome = tokio::time::timeout(timeout, rx).await;
         guard.close().await;

@@ -8,7 +8,7 @@
 //! `event.id`. Emitter, parent and time are the ones recorded at store time:
 //! the relay is only the courier.
 
-use crate::envelope::RawEnvelope;
+use crate::envelope::{RawEnvelope, now};
 use crate::error::BusError;
 use crate::handle::EventBus;
 use crate::wire_envelope::WireEnvelope;
@@ -34,7 +34,10 @@ impl EventBus {
                     });
                 }
                 self.inner.ensure_open(&envelope.event)?;
-                self.inner.send(WireEnvelope::from_raw(envelope)).await
+                // Stored earlier: the trace records when it is published.
+                self.inner
+                    .send_recorded_at(WireEnvelope::from_raw(envelope), now())
+                    .await
             })
             .await
     }

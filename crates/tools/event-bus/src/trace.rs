@@ -163,20 +163,21 @@ impl Trace {
         }
     }
 
-    /// Records a publication. A reply's event name is unique to its request,
-    /// so replies stay out of the per-event statistics (which would grow
-    /// with every request) and only enter the bounded history.
-    pub(crate) fn published(&self, envelope: &Arc<WireEnvelope>) {
+    /// Records a publication made at `timestamp` (seconds since the epoch).
+    /// A reply's event name is unique to its request, so replies stay out of
+    /// the per-event statistics (which would grow with every request) and
+    /// only enter the bounded history.
+    pub(crate) fn published(&self, envelope: &Arc<WireEnvelope>, timestamp: f64) {
         if !envelope.event.starts_with(crate::REPLY_PREFIX) {
             let mut stats = self.stats.lock();
             // Looked up before inserting: the key is allocated once per event name.
-            let entry = match stats.get_mut(&envelope.event) {
+            let entry = match stats.get_mut(&*envelope.event) {
                 Some(entry) => entry,
-                None => stats.entry(envelope.event.clone()).or_default(),
+                None => stats.entry(envelope.event.to_string()).or_default(),
             };
             entry.published += 1;
-            if !entry.emitters.contains(&envelope.emitter) {
-                entry.emitters.insert(envelope.emitter.clone());
+            if !entry.emitters.contains(&*envelope.emitter) {
+                entry.emitters.insert(envelope.emitter.to_string());
             }
         }
         self.record(Record {
@@ -185,7 +186,7 @@ impl Trace {
             subscriber: None,
             error: None,
             attempts: 0,
-            timestamp: crate::envelope::now(),
+            timestamp,
         });
     }
 

@@ -11,7 +11,9 @@
 //! On the wire both serialise to the same JSON object with the same fields,
 //! so replicas of either kind read each other's envelopes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use microcore_kernel::TraceContext;
 use serde::de::DeserializeOwned;
@@ -47,9 +49,14 @@ pub(crate) fn payload_or_null<T: Serialize + ?Sized>(value: &T) -> Payload {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct WireEnvelope {
     pub(crate) id: String,
-    pub(crate) event: String,
+    /// Borrowed from `E::NAME` when published here, so a publish does not
+    /// copy the name; owned when read off the wire or made at run time.
+    pub(crate) event: Cow<'static, str>,
     pub(crate) payload: Payload,
-    pub(crate) emitter: String,
+    /// Shared with the publishing handle's identity instead of copied per
+    /// publish; on the wire a plain string, as `RawEnvelope`'s.
+    #[serde(with = "shared_str")]
+    pub(crate) emitter: Arc<str>,
     pub(crate) timestamp: f64,
     #[serde(default)]
     pub(crate) parent_id: Option<String>,
@@ -67,6 +74,39 @@ pub(crate) struct WireEnvelope {
     pub(crate) headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) trace: Option<TraceContext>,
+    /// `id` as the call context of every delivery holds it, made by the
+    /// first delivery and shared by the others (ten subscribers: one
+    /// allocation, not ten). Never on the wire.
+    #[serde(skip)]
+    pub(crate) shared_id: OnceLock<Arc<str>>,
+}
+
+/// An `Arc<str>` read and written as a JSON string (serde's own impls for
+/// `Arc` need its `rc` feature and read through an extra `String`).
+mod shared_str {
+    use std::fmt;
+    use std::sync::Arc;
+
+    use serde::de::{Error, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+        struct Text;
+        impl Visitor<'_> for Text {
+            type Value = Arc<str>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<Arc<str>, E> {
+                Ok(Arc::from(v))
+            }
+        }
+        d.deserialize_str(Text)
+    }
 }
 
 impl WireEnvelope {
@@ -75,8 +115,8 @@ impl WireEnvelope {
         Self {
             payload: payload_or_null(&raw.payload),
             id: raw.id,
-            event: raw.event,
-            emitter: raw.emitter,
+            event: Cow::Owned(raw.event),
+            emitter: Arc::from(raw.emitter),
             timestamp: raw.timestamp,
             parent_id: raw.parent_id,
             correlation_id: raw.correlation_id,
@@ -86,6 +126,7 @@ impl WireEnvelope {
             ttl: raw.ttl,
             headers: raw.headers,
             trace: raw.trace,
+            shared_id: OnceLock::new(),
         }
     }
 
@@ -94,9 +135,9 @@ impl WireEnvelope {
     pub(crate) fn to_raw(&self) -> RawEnvelope {
         RawEnvelope {
             id: self.id.clone(),
-            event: self.event.clone(),
+            event: self.event.to_string(),
             payload: serde_json::from_str(self.payload.get()).unwrap_or_default(),
-            emitter: self.emitter.clone(),
+            emitter: self.emitter.to_string(),
             timestamp: self.timestamp,
             parent_id: self.parent_id.clone(),
             correlation_id: self.correlation_id.clone(),
@@ -112,6 +153,33 @@ impl WireEnvelope {
     /// Decodes the payload straight from its text into `T`.
     pub(crate) fn decode_payload<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_str(self.payload.get())
+    }
+
+    /// The envelope as JSON bytes for NATS, written into a buffer sized for
+    /// it up front: `serde_json::to_vec` starts at 128 bytes and grows
+    /// (reallocating) twice for a small event.
+    #[cfg(feature = "nats")]
+    pub(crate) fn to_wire(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let texts = [
+            Some(self.id.as_str()),
+            Some(&*self.event),
+            Some(&*self.emitter),
+            Some(self.payload.get()),
+            self.parent_id.as_deref(),
+            self.correlation_id.as_deref(),
+            self.reply_to.as_deref(),
+            self.key.as_deref(),
+        ];
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 8)
+            .sum();
+        // The field names, quotes, numbers and nulls take under 256 bytes.
+        let size = 256 + headers + texts.into_iter().flatten().map(str::len).sum::<usize>();
+        let mut body = Vec::with_capacity(size);
+        serde_json::to_writer(&mut body, self)?;
+        Ok(body)
     }
 
     /// Reads an envelope that came over NATS. The wire is a trust boundary
@@ -141,9 +209,16 @@ impl WireEnvelope {
     fn is_reply_address(&self, reply_to: &str) -> bool {
         reply_to
             .strip_prefix(crate::REPLY_PREFIX)
-            .and_then(|rest| rest.strip_prefix(self.event.as_str()))
+            .and_then(|rest| rest.strip_prefix(&*self.event))
             .and_then(|rest| rest.strip_prefix('.'))
             .is_some_and(|id| id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
+    /// The id as a delivery's call context holds it, made once per envelope.
+    pub(crate) fn shared_id(&self) -> Arc<str> {
+        self.shared_id
+            .get_or_init(|| Arc::from(self.id.as_str()))
+            .clone()
     }
 
     /// The unit ordering is kept within: the key, or the event name when unkeyed.
@@ -177,9 +252,9 @@ impl<E: Event> Envelope<E> {
         })?;
         Ok(Self {
             id: raw.id.clone(),
-            event: raw.event.clone(),
+            event: raw.event.to_string(),
             payload,
-            emitter: raw.emitter.clone(),
+            emitter: raw.emitter.to_string(),
             parent_id: raw.parent_id.clone(),
             correlation_id: raw.correlation_id.clone(),
             key: raw.key.clone(),

@@ -305,7 +305,7 @@ impl Driver for JetStreamDriver {
                 return self.delays.store(&envelope, delay).await;
             }
             let subject = self.subject(&envelope.event);
-            let body = serde_json::to_vec(&*envelope).map_err(|e| e.to_string())?;
+            let body = envelope.to_wire().map_err(|e| e.to_string())?;
             let message = PublishMessage::build()
                 .payload(body.into())
                 .message_id(&envelope.id);

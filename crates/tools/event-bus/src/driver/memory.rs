@@ -68,7 +68,7 @@ impl Driver for MemoryDriver {
     /// Enqueues for every target. A full subscription does not get it and
     /// the publisher is told which (the others have it).
     fn publish(&self, envelope: Arc<WireEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
-        let targets = self.routes.read().get(&envelope.event).cloned();
+        let targets = self.routes.read().get(&*envelope.event).cloned();
         let mut full = Vec::new();
         if let Some(targets) = targets {
             let next = targets.groups.iter().map(|g| {

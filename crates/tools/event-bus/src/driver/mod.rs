@@ -130,6 +130,13 @@ pub(crate) enum Settlement {
     Awaited,
     /// Nobody waits: queue it and return nothing.
     Ignored,
+    /// Nobody waits, and the caller, a reader that offers envelopes one at
+    /// a time in arrival order, runs an idle lane itself: the bus returns
+    /// the lane's future instead of spawning a task for it, for
+    /// [`run_here`]. A lane already running takes the envelope as `Ignored`
+    /// does. This saves the hop from the reader's task to a lane task (a
+    /// wake-up on another worker) that a hand-written consumer never makes.
+    RunHere,
 }
 
 impl Settlement {
@@ -137,13 +144,14 @@ impl Settlement {
     pub(crate) fn already(self, settled: Settled) -> Taken {
         match self {
             Self::Awaited => Some(async move { settled }.boxed()),
-            Self::Ignored => None,
+            Self::Ignored | Self::RunHere => None,
         }
     }
 }
 
 /// A delivery the bus took; `Some` future, ending when it is finished,
-/// only when [`Settlement::Awaited`] was asked for.
+/// when [`Settlement::Awaited`] was asked for, or, with
+/// [`Settlement::RunHere`], the future of a lane that was idle.
 pub(crate) type Taken = Option<BoxFuture<'static, Settled>>;
 
 /// Offers `envelope` until the bus takes it, waiting while the subscription
@@ -173,6 +181,21 @@ pub(crate) async fn hand_over(
     }
 }
 
+/// Runs a lane handed back for [`Settlement::RunHere`] on the reader's own
+/// task as far as it goes without waiting; a lane that must wait (a handler
+/// awaiting I/O, a retry's backoff, a paused subscriber) moves to a task of
+/// its own, so the reader goes on and other keys are not held behind it.
+/// The moved future registers the new task's waker at its next poll, as
+/// every future does; the reader's spurious wake-up is harmless.
+pub(crate) async fn run_here(taken: Taken) {
+    let Some(mut lane) = taken else {
+        return;
+    };
+    if futures::poll!(&mut lane).is_pending() {
+        tokio::spawn(lane);
+    }
+}
+
 /// Hands one envelope to the bus, shared (`Arc`): the in-process driver
 /// gives the same one to every subscription and to the trace. The bus fixes
 /// the delivery order when it is called, so a driver calls it in arrival
@@ -180,7 +203,7 @@ pub(crate) async fn hand_over(
 /// delivery (with its retries and dead letter) is finished and says whether
 /// it was handled, for drivers that acknowledge; with
 /// [`Settlement::Ignored`] nothing is returned and no completion channel is
-/// made. It refuses ([`Full`]) when the subscription is at its bound.
+/// made; with [`Settlement::RunHere`] an idle lane comes back to be run. It refuses ([`Full`]) when the subscription is at its bound.
 pub(crate) type Deliver =
     Arc<dyn Fn(Arc<WireEnvelope>, Settlement) -> Result<Taken, Full> + Send + Sync>;
 

@@ -7,19 +7,26 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::Subject;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use tokio::task::JoinHandle;
 
-use super::{Capabilities, Deliver, Delivery, Driver, DriverError, Settlement, Support, hand_over};
+use super::{
+    Capabilities, Deliver, Delivery, Driver, DriverError, Settlement, Support, hand_over, run_here,
+};
+use crate::REPLY_PREFIX;
 use crate::wire_envelope::WireEnvelope;
 
 pub(crate) struct NatsDriver {
     client: async_nats::Client,
     prefix: String,
     readers: Mutex<HashMap<u64, JoinHandle<()>>>,
+    /// Each event's subject, made once: a `Subject` is shared bytes, so a
+    /// publish clones a pointer instead of formatting the name again.
+    subjects: RwLock<HashMap<String, Subject>>,
 }
 
 /// Connects to NATS, failing fast with what to do when it is not there.
@@ -50,11 +57,25 @@ impl NatsDriver {
             client,
             prefix: prefix.to_owned(),
             readers: Mutex::new(HashMap::new()),
+            subjects: RwLock::new(HashMap::new()),
         }
     }
 
-    fn subject(&self, event: &str) -> String {
-        format!("{}{event}", self.prefix)
+    fn subject(&self, event: &str) -> Subject {
+        let made = || Subject::from(format!("{}{event}", self.prefix));
+        // A reply's event is unique to its request: kept, they would pile up.
+        if event.starts_with(REPLY_PREFIX) {
+            return made();
+        }
+        if let Some(subject) = self.subjects.read().get(event) {
+            return subject.clone();
+        }
+        let subject = made();
+        self.subjects
+            .write()
+            .entry(event.to_owned())
+            .or_insert(subject)
+            .clone()
     }
 }
 
@@ -74,7 +95,7 @@ impl Driver for NatsDriver {
 
     fn publish(&self, envelope: Arc<WireEnvelope>) -> BoxFuture<'_, Result<(), DriverError>> {
         async move {
-            let body = serde_json::to_vec(&*envelope).map_err(|e| e.to_string())?;
+            let body = envelope.to_wire().map_err(|e| e.to_string())?;
             self.client
                 .publish(self.subject(&envelope.event), Bytes::from(body))
                 .await
@@ -108,8 +129,12 @@ impl Driver for NatsDriver {
                 while let Some(msg) = sub.next().await {
                     match WireEnvelope::from_wire(&msg.payload) {
                         Ok(envelope) => {
-                            // At most once: nothing is acknowledged, so nothing waits.
-                            hand_over(&deliver, Arc::new(envelope), Settlement::Ignored).await;
+                            // At most once: nothing is acknowledged, so
+                            // nothing waits; an idle lane runs right here.
+                            let lane =
+                                hand_over(&deliver, Arc::new(envelope), Settlement::RunHere)
+                                    .await;
+                            run_here(lane).await;
                         }
                         Err(e) => tracing::error!(
                             subject = %msg.subject,

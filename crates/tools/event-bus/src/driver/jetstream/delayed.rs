@@ -147,7 +147,7 @@ impl DelayStore {
     ) -> Result<(), DriverError> {
         let due = due_ms(now_ms(), delay);
         let subject = self.subject(due / 1000);
-        let body = serde_json::to_vec(envelope).map_err(|e| e.to_string())?;
+        let body = envelope.to_wire().map_err(|e| e.to_string())?;
         let message = PublishMessage::build()
             .payload(body.into())
             .message_id(&envelope.id)
