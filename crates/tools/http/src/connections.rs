@@ -7,13 +7,25 @@
 //! and answer its request after the kernel has shut down the tools the
 //! handler uses: a 500 for a client whose request was accepted long ago.
 //! Here every task ends at the cut-off, and the drain waits until they have.
+//!
+//! Each task has a [`Signal`] of its own, two flags and its waker, which the
+//! task checks on each wake-up: two atomic loads and a compare-and-swap on
+//! memory only that task touches. (Polling a shared `CancellationToken`
+//! instead locks its node: every connection, on every wake-up, on the same
+//! two locks, which the workers fought over on each request.) Closing and
+//! cutting off walk the registry of signals, once.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
+use futures::task::AtomicWaker;
+use parking_lot::Mutex;
+use pin_project_lite::pin_project;
 use tokio_util::task::TaskTracker;
 
 /// Longest wait, after the cut-off, for the dropped tasks to be gone. A task
@@ -32,52 +44,86 @@ pub(crate) struct CutOff {
 }
 
 /// The connection tasks of one server.
-///
-/// The two tokens are shared by every connection, but no connection polls
-/// them: each gets child tokens of its own ([`Connection`]). Polling a token
-/// locks its node, and every connection polling the shared ones on every
-/// wake-up made the workers fight over two locks on each request.
 #[derive(Clone)]
-pub(crate) struct Connections {
+pub(crate) struct Connections(Arc<Shared>);
+
+struct Shared {
     tasks: TaskTracker,
-    /// Asks each connection to finish its request and close (HTTP/1.1
-    /// answers with `Connection: close`; an idle one closes at once).
-    closing: CancellationToken,
-    /// Drops every task still running.
-    cut_off: CancellationToken,
+    running: Mutex<Running>,
     /// Requests dropped by the cut-off before they were answered.
     cut: Arc<AtomicUsize>,
 }
 
-/// One connection's children of the server's tokens.
-pub(crate) struct Connection(Arc<ConnectionTokens>);
+/// The signal of every task still running, and what was already asked of
+/// all of them (a task that starts afterwards is told at once).
+#[derive(Default)]
+struct Running {
+    next: u64,
+    signals: HashMap<u64, Arc<Signal>>,
+    closing: bool,
+    cut_off: bool,
+}
 
-struct ConnectionTokens {
-    closing: CancellationToken,
-    cut_off: CancellationToken,
+/// What shutdown asks of one task, and how to wake it.
+struct Signal {
+    /// Finish the request in hand and close (HTTP/1.1 answers with
+    /// `Connection: close`; an idle connection closes at once).
+    closing: AtomicBool,
+    /// Stop now: the task is dropped at its next poll.
+    cut_off: AtomicBool,
+    waker: AtomicWaker,
+    /// The server's count of requests cut off.
     cut: Arc<AtomicUsize>,
 }
 
-impl Connection {
-    /// Resolves when the server asks its connections to close.
-    pub(crate) fn closing(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
-        self.0.closing.clone().cancelled_owned()
-    }
-
-    /// A request of this connection, counted in [`CutOff::requests`] if the
-    /// cut-off drops it before it is answered.
-    pub(crate) fn request(&self) -> InFlight {
-        InFlight(self.0.clone())
+impl Signal {
+    fn raise(&self, flag: &AtomicBool) {
+        flag.store(true, Ordering::Release);
+        self.waker.wake();
     }
 }
 
 impl Connections {
     pub(crate) fn new() -> Self {
-        Self {
+        Self(Arc::new(Shared {
             tasks: TaskTracker::new(),
-            closing: CancellationToken::new(),
-            cut_off: CancellationToken::new(),
+            running: Mutex::new(Running::default()),
             cut: Arc::new(AtomicUsize::new(0)),
+        }))
+    }
+
+    /// A new task's signal, registered until the returned guard is dropped.
+    fn register(&self) -> (Arc<Signal>, Registered) {
+        let signal = Arc::new(Signal {
+            closing: AtomicBool::new(false),
+            cut_off: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
+            cut: self.0.cut.clone(),
+        });
+        let mut running = self.0.running.lock();
+        signal.closing.store(running.closing, Ordering::Relaxed);
+        signal.cut_off.store(running.cut_off, Ordering::Relaxed);
+        let key = running.next;
+        running.next += 1;
+        running.signals.insert(key, signal.clone());
+        let registered = Registered {
+            shared: self.0.clone(),
+            key,
+        };
+        (signal, registered)
+    }
+
+    /// `task` ending at the cut-off, counted among the connections meanwhile.
+    fn guarded<F: Future>(
+        &self,
+        task: F,
+        signal: Arc<Signal>,
+        registered: Registered,
+    ) -> Guarded<F> {
+        Guarded {
+            task,
+            signal,
+            _registered: registered,
         }
     }
 
@@ -87,10 +133,8 @@ impl Connections {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let cut_off = self.cut_off.child_token();
-        self.tasks.spawn(async move {
-            let _ = cut_off.run_until_cancelled_owned(task).await;
-        });
+        let (signal, registered) = self.register();
+        self.0.tasks.spawn(self.guarded(task, signal, registered));
     }
 
     /// Runs the connection `serve` makes until it ends or the cut-off.
@@ -99,16 +143,9 @@ impl Connections {
         F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let tokens = Arc::new(ConnectionTokens {
-            closing: self.closing.child_token(),
-            cut_off: self.cut_off.child_token(),
-            cut: self.cut.clone(),
-        });
-        let cut_off = tokens.cut_off.clone();
-        let task = serve(Connection(tokens));
-        self.tasks.spawn(async move {
-            let _ = cut_off.run_until_cancelled_owned(task).await;
-        });
+        let (signal, registered) = self.register();
+        let task = serve(Connection(signal.clone()));
+        self.0.tasks.spawn(self.guarded(task, signal, registered));
     }
 
     /// `task`, to be run elsewhere (a task axum spawns), ending at the
@@ -117,37 +154,50 @@ impl Connections {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let cut_off = self.cut_off.child_token();
-        self.tasks.track_future(async move {
-            let _ = cut_off.run_until_cancelled_owned(task).await;
-        })
+        let (signal, registered) = self.register();
+        self.0
+            .tasks
+            .track_future(self.guarded(task, signal, registered))
+    }
+
+    /// Raises `flag` on every task running and on every one started later.
+    fn raise_all(&self, flag: fn(&Signal) -> &AtomicBool, remember: fn(&mut Running)) {
+        let mut running = self.0.running.lock();
+        remember(&mut running);
+        for signal in running.signals.values() {
+            signal.raise(flag(signal));
+        }
     }
 
     /// Asks every connection to close once its request is answered. Call it
     /// after the listener stopped: no connection is added after it.
     pub(crate) fn close(&self) {
-        self.tasks.close();
-        self.closing.cancel();
+        self.0.tasks.close();
+        self.raise_all(|s| &s.closing, |r| r.closing = true);
     }
 
     /// Waits until every connection has closed.
     pub(crate) async fn closed(&self) {
-        self.tasks.wait().await;
+        self.0.tasks.wait().await;
     }
 
     /// Cuts off (without waiting) when the guard is dropped: a drain that is
     /// itself dropped mid-way leaves nothing running.
-    pub(crate) fn cut_off_on_drop(&self) -> tokio_util::sync::DropGuard {
-        self.cut_off.clone().drop_guard()
+    pub(crate) fn cut_off_on_drop(&self) -> CutOffOnDrop {
+        CutOffOnDrop(self.clone())
+    }
+
+    fn signal_cut_off(&self) {
+        self.raise_all(|s| &s.cut_off, |r| r.cut_off = true);
     }
 
     /// Drops every connection still open and waits (briefly) until their
     /// tasks are gone; returns what was cut off.
     pub(crate) async fn cut_off(&self) -> CutOff {
-        self.tasks.close();
-        let connections = self.tasks.len();
-        self.cut_off.cancel();
-        if tokio::time::timeout(CUT_OFF_WINDOW, self.tasks.wait())
+        self.0.tasks.close();
+        let connections = self.0.tasks.len();
+        self.signal_cut_off();
+        if tokio::time::timeout(CUT_OFF_WINDOW, self.0.tasks.wait())
             .await
             .is_err()
         {
@@ -155,23 +205,85 @@ impl Connections {
                 "http: {} connection task(s) did not stop within {CUT_OFF_WINDOW:?} of the cut-off: \
                  a handler is blocking its thread (use spawn_blocking for blocking work); \
                  it may still run while the tools shut down",
-                self.tasks.len()
+                self.0.tasks.len()
             );
         }
         CutOff {
-            requests: self.cut.load(Ordering::Relaxed),
+            requests: self.0.cut.load(Ordering::Relaxed),
             connections,
         }
     }
 }
 
+/// Cuts every task off when dropped (see [`Connections::cut_off_on_drop`]).
+pub(crate) struct CutOffOnDrop(Connections);
+
+impl Drop for CutOffOnDrop {
+    fn drop(&mut self) {
+        self.0.signal_cut_off();
+    }
+}
+
+/// Removes a task's signal from the registry when the task is gone.
+struct Registered {
+    shared: Arc<Shared>,
+    key: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.shared.running.lock().signals.remove(&self.key);
+    }
+}
+
+pin_project! {
+    /// A task that ends at its first poll after the cut-off (and is then
+    /// dropped, with whatever it was doing).
+    struct Guarded<F> {
+        #[pin]
+        task: F,
+        signal: Arc<Signal>,
+        _registered: Registered,
+    }
+}
+
+impl<F: Future> Future for Guarded<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        this.signal.waker.register(cx.waker());
+        if this.signal.cut_off.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        this.task.poll(cx).map(drop)
+    }
+}
+
+/// One connection's side of its signal.
+pub(crate) struct Connection(Arc<Signal>);
+
+impl Connection {
+    /// Whether the server asked its connections to close. The connection's
+    /// task is woken when it does.
+    pub(crate) fn closing(&self) -> bool {
+        self.0.closing.load(Ordering::Acquire)
+    }
+
+    /// A request of this connection, counted in [`CutOff::requests`] if the
+    /// cut-off drops it before it is answered.
+    pub(crate) fn request(&self) -> InFlight {
+        InFlight(self.0.clone())
+    }
+}
+
 /// A request being handled. Dropped unanswered by the cut-off, it counts in
 /// [`CutOff::requests`]; answered, it touches nothing shared.
-pub(crate) struct InFlight(Arc<ConnectionTokens>);
+pub(crate) struct InFlight(Arc<Signal>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if self.0.cut_off.is_cancelled() {
+        if self.0.cut_off.load(Ordering::Acquire) {
             self.0.cut.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -89,14 +90,15 @@ async fn serve(
     builder: Builder<CutOffExecutor>,
     connection: Connection,
 ) {
-    let closing = connection.closing();
     // The connection's own handle on the router: cloning the shared one for
     // every request bumps a reference count that every worker writes. One
     // request at a time (HTTP/1.1), and the router is always ready, so it is
     // borrowed and called rather than cloned and driven through `oneshot`.
     let router = RefCell::new(router);
+    let connection = Arc::new(connection);
+    let requests = connection.clone();
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let in_flight = connection.request();
+        let in_flight = requests.request();
         let answer = router.borrow_mut().call(request.map(Body::new));
         async move {
             let response = answer.await;
@@ -106,21 +108,20 @@ async fn serve(
     });
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(conn);
-    tokio::pin!(closing);
+    // Asked to close, the connection finishes the request in hand (with
+    // `Connection: close`) or closes at once when idle. The task is woken
+    // when that is asked.
     let mut asked = false;
-    loop {
-        tokio::select! {
-            done = conn.as_mut() => {
-                if let Err(e) = done {
-                    tracing::trace!("http: connection ended: {e}");
-                }
-                break;
-            }
-            () = &mut closing, if !asked => {
-                asked = true;
-                conn.as_mut().graceful_shutdown();
-            }
+    let done = std::future::poll_fn(|cx| {
+        if !asked && connection.closing() {
+            asked = true;
+            conn.as_mut().graceful_shutdown();
         }
+        conn.as_mut().poll(cx)
+    })
+    .await;
+    if let Err(e) = done {
+        tracing::trace!("http: connection ended: {e}");
     }
 }
 

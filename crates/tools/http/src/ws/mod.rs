@@ -49,7 +49,7 @@ impl WsHub {
     }
 
     /// Cuts the handlers off (without waiting) when the guard is dropped.
-    pub(crate) fn cut_off_on_drop(&self) -> tokio_util::sync::DropGuard {
+    pub(crate) fn cut_off_on_drop(&self) -> crate::connections::CutOffOnDrop {
         self.handlers.cut_off_on_drop()
     }
 
