@@ -25,15 +25,13 @@ pub(crate) fn try_build(http: &Http) -> Result<Router, String> {
     let settings = http.shared.settings.clone();
     let doc = http.openapi();
     let registry = http.shared.registry.clone();
-    let limits = settings.clone();
+    let max_body = settings.max_body;
     let built = std::panic::catch_unwind(AssertUnwindSafe(move || {
-        let settings = limits;
         let mut by_path: BTreeMap<String, MethodRouter> = BTreeMap::new();
         for ep in endpoints {
             let filter = MethodFilter::try_from(ep.method.clone()).unwrap_or(MethodFilter::GET);
             let path = ep.info.path.clone();
             let registry = registry.clone();
-            let max_body = settings.max_body;
             // axum calls a handler by value (a clone of it per request): its
             // captures move into the request's future rather than being
             // cloned again.

@@ -91,9 +91,10 @@ async fn serve(
     connection: Connection,
 ) {
     // The connection's own handle on the router: cloning the shared one for
-    // every request bumps a reference count that every worker writes. One
-    // request at a time (HTTP/1.1), and the router is always ready, so it is
-    // borrowed and called rather than cloned and driven through `oneshot`.
+    // every request bumps a reference count that every worker writes. The
+    // router is always ready, so it is called rather than driven through
+    // `oneshot`; the borrow lasts only for that synchronous call (the
+    // future it returns owns what it needs), so borrows never overlap.
     let router = RefCell::new(router);
     let connection = Arc::new(connection);
     let requests = connection.clone();
