@@ -92,38 +92,31 @@ impl Connections {
         }))
     }
 
-    /// A new task's signal, registered until the returned guard is dropped.
-    fn register(&self) -> (Arc<Signal>, Registered) {
+    /// The task `make` builds from its new signal, ending at the cut-off
+    /// and registered (so close and cut-off reach it) until it is gone.
+    fn guard<F: Future>(&self, make: impl FnOnce(&Arc<Signal>) -> F) -> Guarded<F> {
         let signal = Arc::new(Signal {
             closing: AtomicBool::new(false),
             cut_off: AtomicBool::new(false),
             waker: AtomicWaker::new(),
             cut: self.0.cut.clone(),
         });
-        let mut running = self.0.running.lock();
-        signal.closing.store(running.closing, Ordering::Relaxed);
-        signal.cut_off.store(running.cut_off, Ordering::Relaxed);
-        let key = running.next;
-        running.next += 1;
-        running.signals.insert(key, signal.clone());
-        let registered = Registered {
-            shared: self.0.clone(),
-            key,
+        let key = {
+            let mut running = self.0.running.lock();
+            signal.closing.store(running.closing, Ordering::Relaxed);
+            signal.cut_off.store(running.cut_off, Ordering::Relaxed);
+            let key = running.next;
+            running.next += 1;
+            running.signals.insert(key, signal.clone());
+            key
         };
-        (signal, registered)
-    }
-
-    /// `task` ending at the cut-off, counted among the connections meanwhile.
-    fn guarded<F: Future>(
-        &self,
-        task: F,
-        signal: Arc<Signal>,
-        registered: Registered,
-    ) -> Guarded<F> {
         Guarded {
-            task,
+            task: make(&signal),
             signal,
-            _registered: registered,
+            _registered: Registered {
+                shared: self.0.clone(),
+                key,
+            },
         }
     }
 
@@ -133,8 +126,7 @@ impl Connections {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (signal, registered) = self.register();
-        self.0.tasks.spawn(self.guarded(task, signal, registered));
+        self.0.tasks.spawn(self.guard(|_| task));
     }
 
     /// Runs the connection `serve` makes until it ends or the cut-off.
@@ -143,9 +135,8 @@ impl Connections {
         F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let (signal, registered) = self.register();
-        let task = serve(Connection(signal.clone()));
-        self.0.tasks.spawn(self.guarded(task, signal, registered));
+        let task = self.guard(|signal| serve(Connection(signal.clone())));
+        self.0.tasks.spawn(task);
     }
 
     /// `task`, to be run elsewhere (a task axum spawns), ending at the
@@ -154,10 +145,7 @@ impl Connections {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let (signal, registered) = self.register();
-        self.0
-            .tasks
-            .track_future(self.guarded(task, signal, registered))
+        self.0.tasks.track_future(self.guard(|_| task))
     }
 
     /// Raises `flag` on every task running and on every one started later.
@@ -260,7 +248,8 @@ impl<F: Future> Future for Guarded<F> {
     }
 }
 
-/// One connection's side of its signal.
+/// One connection's side of its signal. Cheap to clone.
+#[derive(Clone)]
 pub(crate) struct Connection(Arc<Signal>);
 
 impl Connection {

@@ -1,7 +1,6 @@
 //! The layers every response goes through: request id, security headers,
 //! CORS, envelopes for errors produced outside handlers, panics and timeouts.
 
-use std::any::Any;
 use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -151,21 +150,18 @@ where
         // A `Uri` clone shares its buffer; the path is only formatted on errors.
         let uri = req.uri().clone();
         // `poll_ready` said the route is ready, so it is called, not cloned.
-        let (route, panicked) =
-            match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
-                Ok(route) => (
-                    Some(
-                        AssertUnwindSafe(route)
-                            .catch_unwind()
-                            .instrument(telemetry.span.clone()),
-                    ),
-                    None,
-                ),
-                Err(panic) => (None, Some(panic)),
-            };
+        let answer = match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
+            Ok(route) => Answer::Route {
+                route: AssertUnwindSafe(route)
+                    .catch_unwind()
+                    .instrument(telemetry.span.clone()),
+            },
+            Err(panic) => Answer::Early {
+                res: panic_response(panic),
+            },
+        };
         FrameFuture {
-            route,
-            panicked,
+            answer,
             expiry: None,
             framing: Some(Framing {
                 limits,
@@ -180,17 +176,26 @@ where
 }
 
 pin_project! {
+    /// What the frame waits for: the route's future, or the answer already
+    /// made when calling the route panicked.
+    #[project = AnswerProj]
+    enum Answer<F> {
+        Route { #[pin] route: Instrumented<CatchUnwind<AssertUnwindSafe<F>>> },
+        Early { res: Response },
+    }
+}
+
+pin_project! {
     /// A route's answer in its frame: a written-out future rather than an
     /// `async` block, so that it needs no box of its own (the router boxes
     /// it once) and is not copied from one state machine into the next.
     pub(crate) struct FrameFuture<F> {
-        // The route's future; `None` when calling the route panicked.
         #[pin]
-        route: Option<Instrumented<CatchUnwind<AssertUnwindSafe<F>>>>,
-        panicked: Option<Box<dyn Any + Send>>,
+        answer: Answer<F>,
         // Made (and boxed) only when the route does not answer at its
         // first poll: most requests never need a timer.
         expiry: Option<Pin<Box<Sleep>>>,
+        // Taken when the answer is framed.
         framing: Option<Framing>,
     }
 }
@@ -203,16 +208,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Some(framing) = this.framing.as_ref() else {
+        let Some(framing) = this.framing.take() else {
             // Polled again after it answered: a caller's bug, answered, not hung.
             return Poll::Ready(Ok(envelope::failure_with(
                 500,
                 crate::error::INTERNAL_MESSAGE,
             )));
         };
-        let res = match this.route.as_pin_mut() {
-            None => panic_response(this.panicked.take().unwrap_or_else(|| Box::new("unknown"))),
-            Some(route) => match route.poll(cx) {
+        let res = match this.answer.project() {
+            AnswerProj::Early { res } => std::mem::take(res),
+            AnswerProj::Route { route } => match route.poll(cx) {
                 Poll::Ready(Ok(Ok(res))) => res,
                 Poll::Ready(Ok(Err(never))) => match never {},
                 Poll::Ready(Err(panic)) => panic_response(panic),
@@ -223,15 +228,15 @@ where
                         .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                     match expiry.as_mut().poll(cx) {
                         Poll::Ready(()) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-                        Poll::Pending => return Poll::Pending,
+                        Poll::Pending => {
+                            *this.framing = Some(framing);
+                            return Poll::Pending;
+                        }
                     }
                 }
             },
         };
-        match this.framing.take() {
-            Some(framing) => Poll::Ready(Ok(framing.finish(res))),
-            None => Poll::Ready(Ok(res)),
-        }
+        Poll::Ready(Ok(framing.finish(res)))
     }
 }
 

@@ -7,7 +7,6 @@
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -96,7 +95,6 @@ async fn serve(
     // `oneshot`; the borrow lasts only for that synchronous call (the
     // future it returns owns what it needs), so borrows never overlap.
     let router = RefCell::new(router);
-    let connection = Arc::new(connection);
     let requests = connection.clone();
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let in_flight = requests.request();
