@@ -203,7 +203,8 @@ pub(crate) async fn run_here(taken: Taken) {
 /// delivery (with its retries and dead letter) is finished and says whether
 /// it was handled, for drivers that acknowledge; with
 /// [`Settlement::Ignored`] nothing is returned and no completion channel is
-/// made; with [`Settlement::RunHere`] an idle lane comes back to be run. It refuses ([`Full`]) when the subscription is at its bound.
+/// made; with [`Settlement::RunHere`] an idle lane comes back to be run.
+/// It refuses ([`Full`]) when the subscription is at its bound.
 pub(crate) type Deliver =
     Arc<dyn Fn(Arc<WireEnvelope>, Settlement) -> Result<Taken, Full> + Send + Sync>;
 
